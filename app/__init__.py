@@ -1,0 +1,77 @@
+"""Netwerkzorg: create_app() and the register_* steps; nothing runs at import."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import Config, config_for
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    config_class = config_class or config_for(os.environ.get("APP_ENV", "production"))
+    config_class.check()
+    app = Flask(__name__, instance_relative_config=False)
+    app.config.from_object(config_class)
+    register_extensions(app)
+    register_request_hooks(app)
+    register_blueprints(app)
+    from app.core.errors import register_error_handlers
+    register_error_handlers(app)
+    from app.cli import register_cli
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401 - every mapper known before first use
+    from app.core.i18n import select_locale
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        os.makedirs(os.path.join(app.root_path, "..", "instance"), exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
+                     render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
+    limiter.init_app(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from app.core.jobs import register_jobs
+    from app.core.security import register_security
+    from app.core.tenancy import register_tenancy
+    from app.core.templating import register_templating
+
+    register_tenancy(app)
+    register_security(app)
+    register_jobs(app)
+    register_templating(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from app.admin import bp as admin_bp
+    from app.auth import bp as auth_bp
+    from app.main import bp as main_bp
+    from app.networks import bp as networks_bp
+    from app.patients import bp as patients_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(networks_bp, url_prefix="/n/<network_slug>")
+    app.register_blueprint(patients_bp, url_prefix="/n/<network_slug>/patients")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    # SQLite ignores foreign keys unless told so on every connection.
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,100 @@
+"""Platform administration pages."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import func, or_, select
+
+from app.admin import bp, services
+from app.admin.forms import NetworkForm
+from app.auth.models import User
+from app.auth.services import deactivate_user, reset_mfa
+from app.core import audit
+from app.core.audit import AuditAction
+from app.core.jobs import Outbox
+from app.core.pagination import paginate
+from app.core.security import require_platform_admin
+from app.extensions import db
+from app.networks.models import Network
+
+
+@bp.route("/")
+@login_required
+@require_platform_admin
+def networks():
+    page = paginate(select(Network).order_by(Network.name))
+    return render_template("admin/networks.html", page=page)
+
+
+@bp.route("/networks/new", methods=["GET", "POST"])
+@login_required
+@require_platform_admin
+def create_network():
+    form = NetworkForm()
+    if form.validate_on_submit():
+        try:
+            network = services.create_network(
+                name=form.name.data, slug=form.slug.data, region=form.region.data or "",
+                coordinator_name=form.coordinator_name.data, coordinator_email=form.coordinator_email.data,
+                base_url=current_app.config["BASE_URL"])
+        except services.NetworkError as exc:
+            form.slug.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Network %(name)s is created; the coordinator is invited.", name=network.name), "success")
+            return redirect(url_for("admin.networks"))
+    return render_template("admin/network_form.html", form=form)
+
+
+@bp.route("/users")
+@login_required
+@require_platform_admin
+def users():
+    q = (request.args.get("q") or "").strip()[:100]
+    statement = select(User).order_by(User.email)
+    if q:
+        statement = statement.where(or_(func.lower(User.email).like(f"%{q.lower()}%"),
+                                        func.lower(User.full_name).like(f"%{q.lower()}%")))
+    return render_template("admin/users.html", page=paginate(statement), q=q)
+
+
+@bp.route("/users/<int:user_id>/<any(deactivate, 'reset-mfa'):operation>", methods=["GET", "POST"])
+@login_required
+@require_platform_admin
+def user_operation(user_id: int, operation: str):
+    """GET asks for confirmation; POST deactivates the account or resets its second factor."""
+    user = db.get_or_404(User, user_id)
+    if request.method == "POST":
+        if operation == "deactivate":
+            deactivate_user(user)
+            message = _("%(email)s is deactivated and signed out everywhere.", email=user.email)
+        else:
+            reset_mfa(user)
+            message = _("Two-step verification of %(email)s is reset.", email=user.email)
+        audit.record(f"user.{operation.replace('-', '_')}", AuditAction.UPDATE, object_type="user",
+                     object_id=user.id)
+        db.session.commit()
+        flash(message, "success")
+        return redirect(url_for("admin.users"))
+    return render_template("admin/user_confirm.html", user=user, operation=operation)
+
+
+@bp.route("/jobs")
+@login_required
+@require_platform_admin
+def jobs():
+    """Failed and waiting work: outbox rows and, with Redis, RQ's failed-job registry."""
+    failed_rows = paginate(select(Outbox).where(Outbox.status != "done").order_by(Outbox.id.desc()))
+    rq_failed, redis_error = [], False
+    if current_app.config.get("REDIS_URL"):
+        try:
+            from app.core.jobs import get_queue
+            registry = get_queue().failed_job_registry
+            for job in registry.get_job_ids(0, 49):
+                fetched = registry.get_queue().fetch_job(job)
+                if fetched is not None:
+                    rq_failed.append(fetched)
+        except Exception:  # noqa: BLE001 - the page says Redis is unreachable
+            redis_error = True
+    return render_template("admin/jobs.html", page=failed_rows, rq_failed=rq_failed, redis_error=redis_error)

@@ -1,0 +1,95 @@
+"""Accounts: users, server-side sessions, recovery codes, one-time tokens, the GP profile."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import TimestampMixin
+from app.core.types import enum_type
+from app.extensions import db
+
+
+class User(UserMixin, TimestampMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_last_counter: Mapped[int | None]
+    mfa_enabled_at: Mapped[datetime | None]
+    locale: Mapped[str | None] = mapped_column(String(5))
+    is_platform_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_changed_at: Mapped[datetime | None]
+
+    gp_profile: Mapped["GPProfile | None"] = relationship(back_populates="user", lazy="joined")
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.active
+
+    @property
+    def has_mfa(self) -> bool:
+        return self.mfa_enabled_at is not None and self.totp_secret is not None
+
+
+class UserSession(db.Model):
+    """Server-side session: the cookie holds only a random id; revoking the row ends the session."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    mfa_verified_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None]
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITE = "invite"
+    RESET = "reset"
+
+
+class AccountToken(TimestampMixin, db.Model):
+    """Invitation or password-reset link: random, stored hashed, single-use, expiring."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(enum_type(TokenPurpose))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
+
+
+class GPProfile(TimestampMixin, db.Model):
+    """The GP side of a user: not bound to one network."""
+
+    __tablename__ = "gp_profiles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    agb_code: Mapped[str] = mapped_column(String(8), unique=True)
+    practice_name: Mapped[str] = mapped_column(String(200))
+    city: Mapped[str] = mapped_column(String(100), default="")
+
+    user: Mapped[User] = relationship(back_populates="gp_profile")

@@ -1,0 +1,86 @@
+"""CLI: flask worker, flask outbox-relay, flask seed-demo, flask create-admin, flask translate."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import click
+from flask import Flask, current_app
+
+from app.extensions import db
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("worker")
+    @click.option("--burst", is_flag=True, help="Stop when the queue is empty.")
+    def worker(burst: bool) -> None:
+        """Run an RQ worker (with scheduler, for retries) on the app's queue."""
+        from rq import Worker
+
+        from app.core.jobs import get_queue, relay_pending
+
+        relay_pending()  # offer what waited while no worker ran
+        db.session.remove()
+        db.engine.dispose()  # the work horses fork: no inherited connections
+        queue = get_queue()
+        Worker([queue], connection=queue.connection).work(with_scheduler=True, burst=burst)
+
+    @app.cli.command("outbox-relay")
+    @click.option("--loop", is_flag=True, help="Keep relaying every 30 seconds.")
+    def outbox_relay(loop: bool) -> None:
+        """Hand undelivered outbox rows to the queue again (run from cron or with --loop)."""
+        from app.core.jobs import relay_pending
+
+        while True:
+            click.echo(f"relayed {relay_pending()} outbox row(s)")
+            db.session.remove()
+            if not loop:
+                break
+            time.sleep(30)
+
+    @app.cli.command("seed-demo")
+    def seed_demo() -> None:
+        """Load the demo networks and accounts (idempotent: a second run changes nothing)."""
+        from app.demo import load_demo
+
+        for line in load_demo():
+            click.echo(line)
+
+    @app.cli.command("create-admin")
+    @click.argument("email")
+    @click.option("--name", default="Platform admin")
+    def create_admin(email: str, name: str) -> None:
+        """Create a platform admin and print a one-time invitation link."""
+        from flask import url_for
+
+        from app.auth.models import TokenPurpose, User
+        from app.auth.services import find_user_by_email, issue_token
+
+        user = find_user_by_email(email) or User(email=email.lower(), full_name=name)
+        user.is_platform_admin = True
+        db.session.add(user)
+        db.session.flush()
+        token = issue_token(user, TokenPurpose.INVITE)
+        db.session.commit()
+        with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
+            click.echo(url_for("auth.accept_invitation", token=token, _external=True))
+
+    @app.cli.group()
+    def translate() -> None:
+        """Extract, update and compile the nl/en catalogues."""
+
+    def _pybabel(*args: str) -> None:
+        subprocess.run([sys.executable, "-m", "babel.messages.frontend", *args], check=True)  # noqa: S603
+
+    @translate.command("update")
+    def translate_update() -> None:
+        pot = "translations/messages.pot"
+        _pybabel("extract", "-F", "babel.cfg", "-k", "_l", "--no-location", "--sort-output", "-o", pot, ".")
+        _pybabel("update", "-i", pot, "-d", "translations", "--no-fuzzy-matching", "--ignore-obsolete")
+        os.remove(pot)
+
+    @translate.command("compile")
+    def translate_compile() -> None:
+        _pybabel("compile", "-d", "translations", "--use-fuzzy")

@@ -1,0 +1,1 @@
+"""Infrastructure shared by every feature: database base, tenancy, security, audit, jobs, i18n."""

@@ -1,0 +1,166 @@
+"""NEN 7513 audit log: one append-only, hash-chained table and the helper every view calls.
+
+The application never updates or deletes an AuditEvent (a flush guard refuses it; on
+PostgreSQL a trigger refuses it too). Each row's hash covers the previous row's hash, so a
+changed or removed row breaks the chain (verify_chain).
+"""
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from datetime import datetime
+
+from flask import abort, g, has_request_context, request
+from flask_login import current_user
+from sqlalchemy import ForeignKey, Index, String, Text, event, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.core.db import utcnow
+from app.core.tenancy import current_network_id
+from app.core.types import enum_type
+from app.extensions import db
+
+
+class AuditAction(enum.StrEnum):
+    CREATE = "C"
+    READ = "R"
+    UPDATE = "U"
+    DELETE = "D"
+    EXPORT = "E"
+    SEARCH = "S"
+    LOGIN = "L"
+
+
+class AuditOutcome(enum.StrEnum):
+    SUCCESS = "success"
+    FAILURE = "failure"
+    DENIED = "denied"
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_events_network_id_occurred_at", "network_id", "occurred_at"),
+        Index("ix_audit_events_network_id_patient_id", "network_id", "patient_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime]
+    event: Mapped[str] = mapped_column(String(60))
+    action: Mapped[AuditAction] = mapped_column(enum_type(AuditAction))
+    outcome: Mapped[AuditOutcome] = mapped_column(enum_type(AuditOutcome))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    user_role: Mapped[str] = mapped_column(String(30), default="")
+    on_behalf_of_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Plain integers, not foreign keys: the trail must outlive what it describes.
+    network_id: Mapped[int | None]
+    patient_id: Mapped[int | None]
+    object_type: Mapped[str] = mapped_column(String(40), default="")
+    object_id: Mapped[int | None]
+    basis: Mapped[str] = mapped_column(String(60), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+    user_agent: Mapped[str] = mapped_column(String(200), default="")
+    prev_hash: Mapped[str] = mapped_column(String(64), default="")
+    hash: Mapped[str] = mapped_column(String(64), default="")
+
+    def payload(self) -> str:
+        fields = {
+            "occurred_at": self.occurred_at.isoformat(), "event": self.event, "action": str(self.action),
+            "outcome": str(self.outcome), "user_id": self.user_id, "user_role": self.user_role,
+            "on_behalf_of_user_id": self.on_behalf_of_user_id, "network_id": self.network_id,
+            "patient_id": self.patient_id, "object_type": self.object_type, "object_id": self.object_id,
+            "basis": self.basis, "reason": self.reason, "ip_address": self.ip_address,
+        }
+        return json.dumps(fields, sort_keys=True, separators=(",", ":"))
+
+    def compute_hash(self) -> str:
+        return hashlib.sha256((self.prev_hash + self.payload()).encode()).hexdigest()
+
+
+class AuditLogIsAppendOnly(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditEvent) and (obj in session.deleted or session.is_modified(obj)):
+            raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
+
+
+def _last_hash() -> str:
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Serialise writers so the chain stays linear; released at the end of the transaction.
+        db.session.execute(text("SELECT pg_advisory_xact_lock(7513)"))
+    return db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or ""
+
+
+def _request_role() -> str:
+    membership = g.get("membership") if has_request_context() else None
+    if membership is not None:
+        return str(membership.role)
+    if current_user and current_user.is_authenticated:
+        if current_user.is_platform_admin:
+            return "platform_admin"
+        if current_user.gp_profile is not None:
+            return "gp"
+    return ""
+
+
+def record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutcome.SUCCESS,
+           user_id: int | None = None, patient_id: int | None = None, object_type: str = "",
+           object_id: int | None = None, basis: str = "", reason: str = "",
+           network_id: int | None = None, on_behalf_of_user_id: int | None = None) -> AuditEvent:
+    """Add one audit row to the current transaction (flushed, not committed: the caller commits).
+
+    Who, where from and in which network come from the request when not given.
+    """
+    if user_id is None and has_request_context() and current_user and current_user.is_authenticated:
+        user_id = current_user.id
+    row = AuditEvent(
+        occurred_at=utcnow(), event=event, action=action, outcome=outcome, user_id=user_id,
+        user_role=_request_role() if has_request_context() else "",
+        on_behalf_of_user_id=on_behalf_of_user_id,
+        network_id=network_id if network_id is not None else current_network_id(),
+        patient_id=patient_id, object_type=object_type, object_id=object_id, basis=basis,
+        reason=reason[:2000],
+        ip_address=(request.remote_addr or "")[:45] if has_request_context() else "",
+        user_agent=(request.user_agent.string or "")[:200] if has_request_context() else "",
+    )
+    row.prev_hash = _last_hash()
+    row.hash = row.compute_hash()
+    db.session.add(row)
+    db.session.flush()
+    if has_request_context():
+        g.setdefault("audit_events", []).append(row.id)
+    return row
+
+
+def patient_data(view):
+    """Mark a view that shows or changes patient data: tests/test_audit.py requests every marked
+    route and fails unless it wrote an audit row, and fails for a route in a patient blueprint
+    that is not marked."""
+    view.touches_patient_data = True
+    return view
+
+
+def deny(event: str, *, patient_id: int | None = None, object_type: str = "",
+         object_id: int | None = None, reason: str = ""):
+    """Record a refused access in its own commit, then answer 404 (existence is not confirmed)."""
+    db.session.rollback()
+    record(event, AuditAction.READ, outcome=AuditOutcome.DENIED, patient_id=patient_id,
+           object_type=object_type, object_id=object_id, reason=reason)
+    db.session.commit()
+    abort(404)
+
+
+def verify_chain() -> int | None:
+    """Return the id of the first row whose hash does not match, or None when the chain is intact."""
+    prev = ""
+    for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(
+            yield_per=1000)):
+        if row.prev_hash != prev or row.compute_hash() != row.hash:
+            return row.id
+        prev = row.hash
+    return None

@@ -1,0 +1,54 @@
+"""Declarative base, naming convention, UTC timestamps and the network-scoped mixin."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, ForeignKey, MetaData, TypeDecorator, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column, registry
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC on every backend; SQLite drops the offset, so it is restored on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None:
+            if value.tzinfo is None:
+                raise ValueError("naive datetime given; use utcnow()")
+            value = value.astimezone(UTC)
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    # One registry carries the naming convention and the UTC timestamp type; Flask-SQLAlchemy
+    # subclasses this base, which forbids a per-class type_annotation_map.
+    registry = registry(metadata=MetaData(naming_convention={
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+    }), type_annotation_map={datetime: UTCDateTime()})
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+
+
+class NetworkScopedMixin:
+    """Marks a row as owned by one network; the tenancy safety net scopes every query on it."""
+
+    @declared_attr
+    def network_id(cls) -> Mapped[int]:  # noqa: N805 - declared_attr takes the class
+        return mapped_column(ForeignKey("networks.id", ondelete="RESTRICT"), index=True)

@@ -1,0 +1,37 @@
+"""Error pages: generic, translated, with an error id for 500s and no traces."""
+from __future__ import annotations
+
+import logging
+import secrets
+
+from flask import Flask, render_template
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf(error):
+        return render_template("errors/error.html", code=400, kind="csrf"), 400
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):
+        if error.code in (301, 302, 303, 307, 308):
+            return error
+        return render_template("errors/error.html", code=error.code, kind="http"), error.code
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        db.session.rollback()
+        error_id = secrets.token_hex(6)
+        log.exception("unhandled error %s", error_id)
+        return render_template("errors/error.html", code=500, kind="server", error_id=error_id), 500
+
+    @app.teardown_request
+    def _rollback_on_error(exc):
+        if exc is not None:
+            db.session.rollback()

@@ -1,0 +1,190 @@
+"""Work after the request: a transactional outbox handed to RQ after commit (or run inline).
+
+enqueue() writes an Outbox row in the caller's transaction, so the work is never lost even when
+Redis is down; after commit the row is pushed to RQ (REDIS_URL set) or run at the end of the
+request (embedded default). relay_pending() re-offers rows that were not delivered. Consumers
+are idempotent: a delivered row is never run twice.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Flask, current_app, has_app_context
+from sqlalchemy import JSON, Index, String, Text, event, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from app.core.db import TimestampMixin, utcnow
+from app.core.tenancy import network_context
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+RETRY_INTERVALS = [10, 60, 300]
+_handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+
+
+class Outbox(TimestampMixin, db.Model):
+    """A unit of work to run after commit. network_id is set for work inside a network."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_created_at", "status", "created_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(60))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    network_id: Mapped[int | None]
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending / done / failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None]
+
+
+def job_handler(kind: str):
+    """Register the function that runs outbox rows of *kind*; it gets the payload (ids, no PII)."""
+    def register(func):
+        _handlers[kind] = func
+        return func
+    return register
+
+
+def enqueue(kind: str, payload: dict[str, Any], *, network_id: int | None = None) -> Outbox:
+    """Add work to the caller's transaction; it runs after commit. The caller commits."""
+    if kind not in _handlers:
+        raise KeyError(f"no job handler for {kind!r}")
+    row = Outbox(kind=kind, payload=payload, network_id=network_id)
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault("outbox_new", []).append(row.id)
+    return row
+
+
+@event.listens_for(Session, "after_commit")
+def _hand_over(session: Session) -> None:
+    ids = session.info.pop("outbox_new", [])
+    if not ids:
+        return
+    if has_app_context() and current_app.config.get("REDIS_URL"):
+        for outbox_id in ids:
+            push_to_queue(outbox_id)
+    else:
+        # No SQL may run inside after_commit: the request's end (or the CLI) runs these.
+        session.info.setdefault("outbox_inline", []).extend(ids)
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending(session: Session) -> None:
+    session.info.pop("outbox_new", None)
+
+
+def get_queue():
+    from redis import Redis
+    from rq import Queue
+
+    connection = Redis.from_url(current_app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    return Queue(current_app.config["JOB_QUEUE_NAME"], connection=connection)
+
+
+def push_to_queue(outbox_id: int) -> bool:
+    """Hand one row to RQ; on a Redis failure leave it pending for the relay and say so."""
+    from redis.exceptions import RedisError
+    from rq import Retry
+
+    try:
+        get_queue().enqueue(deliver_outbox, outbox_id, job_id=f"outbox-{outbox_id}",
+                            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                            failure_ttl=30 * 24 * 3600)
+    except RedisError as exc:
+        log.warning("outbox %s not queued (%s); the relay will retry", outbox_id, type(exc).__name__)
+        return False
+    return True
+
+
+def run_inline_pending() -> None:
+    """Run the rows committed in this session when no queue is configured."""
+    while ids := db.session.info.pop("outbox_inline", []):
+        for outbox_id in ids:
+            try:
+                deliver_outbox(outbox_id)
+            except Exception:  # noqa: BLE001 - the row keeps its error; the relay retries it
+                log.exception("inline job %s failed", outbox_id)
+
+
+def deliver_outbox(outbox_id: int) -> None:
+    """Run one outbox row, once. Raises so RQ retries; the row records the error."""
+    with _job_app_context():
+        row = db.session.get(Outbox, outbox_id)
+        if row is None or row.status == "done":
+            return
+        handler = _handlers[row.kind]
+        try:
+            if row.network_id is not None:
+                with network_context(row.network_id):
+                    handler(dict(row.payload))
+            else:
+                handler(dict(row.payload))
+        except Exception as exc:
+            db.session.rollback()
+            row = db.session.get(Outbox, outbox_id)
+            row.attempts += 1
+            row.last_error = f"{type(exc).__name__}: {str(exc)[:500]}"
+            row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
+            db.session.commit()
+            raise
+        row.status = "done"
+        row.attempts += 1
+        row.delivered_at = utcnow()
+        db.session.commit()
+
+
+def relay_pending(*, older_than: timedelta = timedelta(seconds=30)) -> int:
+    """Offer undelivered rows again (after a Redis outage or a crash). Returns how many."""
+    cutoff = utcnow() - older_than
+    ids = list(db.session.scalars(select(Outbox.id).where(
+        Outbox.status == "pending", Outbox.created_at <= cutoff).order_by(Outbox.id).limit(500)))
+    for outbox_id in ids:
+        if current_app.config.get("REDIS_URL"):
+            push_to_queue(outbox_id)
+        else:
+            try:
+                deliver_outbox(outbox_id)
+            except Exception:  # noqa: BLE001
+                log.exception("relayed job %s failed", outbox_id)
+    return len(ids)
+
+
+_worker_app: Flask | None = None
+_worker_pid: int | None = None
+
+
+class _job_app_context:  # noqa: N801 - used like a function
+    """Use the current app (request, CLI) or, inside an RQ work horse, one made for this process."""
+
+    def __enter__(self):
+        global _worker_app, _worker_pid
+        self._ctx = None
+        if has_app_context():
+            return
+        if _worker_app is None or _worker_pid != os.getpid():
+            from app import create_app
+            _worker_app, _worker_pid = create_app(), os.getpid()
+        self._ctx = _worker_app.app_context()
+        self._ctx.push()
+
+    def __exit__(self, *exc):
+        if self._ctx is not None:
+            db.session.remove()
+            self._ctx.pop()
+
+
+def register_jobs(app: Flask) -> None:
+    from app.core import mail  # noqa: F401 - registers the mail handler
+
+    @app.after_request
+    def _run_inline_jobs(response):
+        if db.session.info.get("outbox_inline"):
+            run_inline_pending()
+        return response

@@ -1,0 +1,230 @@
+"""Who is asking: passwords, server-side sessions, the MFA gate, network membership and roles."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+from functools import wraps
+from pathlib import Path
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import Flask, abort, current_app, g, redirect, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import select, update
+
+from app.core.db import utcnow
+from app.extensions import db, login_manager
+
+password_hasher = PasswordHasher()  # argon2id with the library's current defaults
+_COMMON = frozenset(
+    line.strip().lower()
+    for line in (Path(__file__).parent / "common_passwords.txt").read_text().splitlines() if line.strip())
+MIN_PASSWORD_LENGTH = 12
+
+# Endpoints reachable before the second factor is verified (or while it is being set up).
+PRE_MFA_ENDPOINTS = {"auth.mfa_verify", "auth.mfa_setup", "auth.logout", "static", "main.set_locale",
+                     "main.healthz"}
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return password_hasher.hash(password)
+
+
+def verify_password(user, password: str) -> bool:
+    """Check *password*; rehash when the argon2 parameters changed. Never raises on bad input."""
+    if not user or not user.password_hash:
+        password_hasher.hash(password)  # same work for unknown users: no timing oracle
+        return False
+    try:
+        password_hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = password_hasher.hash(password)
+    return True
+
+
+def password_problem(password: str, *, forbidden_words: tuple[str, ...] = ()) -> str | None:
+    """Return why *password* is refused, or None. Length and commonness only: no composition rules."""
+    from flask_babel import gettext as _
+
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return _("Use at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+    if len(password) > 256:
+        return _("Use at most 256 characters.")
+    lowered = password.lower()
+    if lowered in _COMMON or len(set(lowered)) < 4:
+        return _("This password is too common; choose another one.")
+    for word in forbidden_words:
+        if word and len(word) >= 4 and word.lower() in lowered:
+            return _("The password must not contain your name, email address or network name.")
+    return None
+
+
+# --- server-side sessions -------------------------------------------------------------------
+
+def start_session(user, *, mfa_verified: bool) -> None:
+    """Start a new server-side session (a fresh id at login and again after MFA)."""
+    from app.auth.models import UserSession
+
+    end_current_session()
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    db.session.add(UserSession(token_hash=hash_token(token), user_id=user.id, created_at=now,
+                               last_seen_at=now, mfa_verified_at=now if mfa_verified else None,
+                               ip_address=(request.remote_addr or "")[:45]))
+    session.clear()
+    session["sid"] = token
+    session.permanent = True
+
+
+def end_current_session() -> None:
+    from app.auth.models import UserSession
+
+    token = session.get("sid")
+    if token:
+        db.session.execute(update(UserSession).where(UserSession.token_hash == hash_token(token),
+                                                     UserSession.revoked_at.is_(None))
+                           .values(revoked_at=utcnow()))
+    session.clear()
+
+
+def end_all_sessions(user_id: int) -> None:
+    """Revoke every session of a user: password change, MFA reset, deactivation."""
+    from app.auth.models import UserSession
+
+    db.session.execute(update(UserSession).where(UserSession.user_id == user_id,
+                                                 UserSession.revoked_at.is_(None))
+                       .values(revoked_at=utcnow()))
+
+
+def _load_session():
+    from app.auth.models import UserSession
+
+    token = session.get("sid")
+    if not token:
+        return None
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    now = utcnow()
+    config = current_app.config
+    if (row is None or row.revoked_at is not None or not row.user.active
+            or now - row.last_seen_at > config["SESSION_IDLE_TIMEOUT"]
+            or now - row.created_at > config["SESSION_ABSOLUTE_TIMEOUT"]):
+        if row is not None and row.revoked_at is None:
+            row.revoked_at = now
+            db.session.commit()
+        session.clear()
+        return None
+    if (now - row.last_seen_at).total_seconds() > 60:  # one write a minute, not one per request
+        row.last_seen_at = now
+        db.session.commit()
+    return row
+
+
+@login_manager.request_loader
+def _load_user_from_session(_request):
+    row = _load_session()
+    if row is None:
+        return None
+    g.user_session = row
+    return row.user
+
+
+def mfa_satisfied() -> bool:
+    user_session = g.get("user_session")
+    if user_session is None:
+        return False
+    if user_session.mfa_verified_at is not None:
+        return True
+    return bool(current_app.config.get("DEMO_MFA_BYPASS") and user_session.user.is_demo)
+
+
+def mfa_bypassed() -> bool:
+    """True when a demo account skipped MFA (development only); the page shows a banner."""
+    user_session = g.get("user_session")
+    return bool(user_session is not None and user_session.mfa_verified_at is None and mfa_satisfied())
+
+
+# --- network membership and roles -------------------------------------------------------------
+
+def require_membership(*roles):
+    """Allow members of g.network with one of *roles* (any role when none given); 404 otherwise."""
+    def decorator(view):
+        @wraps(view)
+        def wrapped(*args, **kwargs):
+            membership = g.get("membership")
+            if membership is None or (roles and membership.role not in roles):
+                abort(404)
+            return view(*args, **kwargs)
+        wrapped.required_roles = roles
+        return wrapped
+    return decorator
+
+
+def require_platform_admin(view):
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        if not (current_user.is_authenticated and current_user.is_platform_admin):
+            abort(404)
+        return view(*args, **kwargs)
+    return wrapped
+
+
+def register_security(app: Flask) -> None:
+    from app.networks.models import Membership
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = None
+
+    @app.before_request
+    def _gate():
+        g.membership = None
+        endpoint = request.endpoint or ""
+        if not current_user.is_authenticated:
+            if g.get("network_requested"):
+                return login_manager.unauthorized()  # same answer whether the network exists or not
+            return None
+        if not mfa_satisfied() and endpoint not in PRE_MFA_ENDPOINTS:
+            if current_user.has_mfa:
+                return redirect(url_for("auth.mfa_verify"))
+            return redirect(url_for("auth.mfa_setup"))
+        network = g.get("network")
+        if g.get("network_requested") and network is None:
+            abort(404)
+        if network is not None:
+            g.membership = db.session.scalar(select(Membership).where(
+                Membership.network_id == network.id, Membership.user_id == current_user.id,
+                Membership.is_active.is_(True)))
+            if g.membership is None:
+                abort(404)
+        return None
+
+    @app.after_request
+    def _headers(response):
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy",
+                           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("HSTS"):
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if current_user.is_authenticated or request.endpoint in ("auth.login", "auth.mfa_verify"):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+
+def fresh_login_within(seconds: int) -> bool:
+    """True when the session's last password/MFA check is recent (for sensitive changes)."""
+    user_session = g.get("user_session")
+    if user_session is None:
+        return False
+    checked: datetime = user_session.mfa_verified_at or user_session.created_at
+    return (utcnow() - checked).total_seconds() <= seconds

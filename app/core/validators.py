@@ -1,0 +1,54 @@
+"""Validators for Dutch identifiers at the form boundary: BSN (11-test), AGB, BIG, postcode, dates."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from stdnum.nl import bsn as stdnum_bsn
+from wtforms.validators import ValidationError
+
+POSTCODE_RE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})\s*$")
+
+
+def normalise_postcode(value: str) -> str | None:
+    """'1234ab' -> '1234 AB'; None when it is not a Dutch postcode."""
+    match = POSTCODE_RE.match(value or "")
+    if not match or match.group(2).upper() in ("SA", "SD", "SS"):
+        return None
+    return f"{match.group(1)} {match.group(2).upper()}"
+
+
+def is_valid_bsn(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]{9}", value or "")) and stdnum_bsn.is_valid(value)
+
+
+class Postcode:
+    def __call__(self, form, field):
+        if field.data:
+            normalised = normalise_postcode(field.data)
+            if normalised is None:
+                raise ValidationError(_l("Enter a Dutch postcode like 1234 AB."))
+            field.data = normalised
+
+
+class BSN:
+    def __call__(self, form, field):
+        if field.data:
+            field.data = re.sub(r"[\s.]", "", field.data)
+            if not is_valid_bsn(field.data):
+                raise ValidationError(_l("This is not a valid BSN: it must be 9 digits and pass the 11-test."))
+
+
+class AGBCode:
+    def __call__(self, form, field):
+        if field.data:
+            field.data = field.data.strip()
+            if not re.fullmatch(r"[0-9]{8}", field.data):
+                raise ValidationError(_l("An AGB code has exactly 8 digits."))
+
+
+class NotInFuture:
+    def __call__(self, form, field):
+        if field.data and field.data > date.today():
+            raise ValidationError(_l("This date cannot be in the future."))

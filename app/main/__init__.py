@@ -1,0 +1,6 @@
+"""Start page, language switch, health check, development mail outbox."""
+from flask import Blueprint
+
+bp = Blueprint("main", __name__)
+
+from app.main import views  # noqa: E402, F401

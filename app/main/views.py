@@ -1,0 +1,79 @@
+"""Start page, language switch, /healthz and the development-only mail outbox."""
+from __future__ import annotations
+
+from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask_login import current_user
+from sqlalchemy import func, select, text
+
+from app.core.jobs import Outbox
+from app.core.pagination import paginate
+from app.core.tenancy import all_networks
+from app.extensions import csrf, db
+from app.main import bp
+from app.networks.models import Membership
+
+
+@bp.route("/")
+def index():
+    if not current_user.is_authenticated:
+        return render_template("main/landing.html")
+    # The start page lists the user's own networks: a deliberate read across networks.
+    memberships = db.session.scalars(all_networks(
+        select(Membership).where(Membership.user_id == current_user.id, Membership.is_active.is_(True))
+    )).all()
+    return render_template("main/index.html", memberships=memberships)
+
+
+@bp.route("/locale", methods=["POST"])
+def set_locale():
+    locale = request.form.get("locale")
+    if locale in current_app.config["LANGUAGES"]:
+        session["locale"] = locale
+        if current_user.is_authenticated:
+            current_user.locale = locale
+            db.session.commit()
+    target = request.form.get("next") or "/"
+    if not target.startswith("/") or target.startswith("//"):
+        target = "/"
+    return redirect(target)
+
+
+@bp.route("/healthz")
+@csrf.exempt
+def healthz():
+    checks = {"database": "ok", "redis": "not configured"}
+    healthy = True
+    try:
+        db.session.execute(text("SELECT 1"))
+        checks["outbox_pending"] = db.session.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.status == "pending"))
+        checks["outbox_failed"] = db.session.scalar(
+            select(func.count()).select_from(Outbox).where(Outbox.status == "failed"))
+    except Exception:  # noqa: BLE001 - report, never raise, never leak details
+        checks["database"] = "unavailable"
+        healthy = False
+    if current_app.config.get("REDIS_URL"):
+        try:
+            from app.core.jobs import get_queue
+            queue = get_queue()
+            queue.connection.ping()
+            checks["redis"] = "ok"
+            checks["failed_jobs"] = queue.failed_job_registry.count
+        except Exception:  # noqa: BLE001
+            checks["redis"] = "unavailable"
+            healthy = False
+    return jsonify(status="ok" if healthy else "unavailable", checks=checks), 200 if healthy else 503
+
+
+@bp.route("/dev/mail")
+def dev_mail():
+    """Development only: the mail the app would have sent, so a demo needs no mail server."""
+    if current_app.config["APP_ENV"] != "development":
+        abort(404)
+    page = paginate(select(Outbox).where(Outbox.kind == "mail").order_by(Outbox.id.desc()))
+    return render_template("main/dev_mail.html", page=page)
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    return redirect(url_for("static", filename="favicon.svg"))

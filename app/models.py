@@ -1,0 +1,6 @@
+"""Imports every feature's models so mappers and Alembic see them all."""
+from app.auth.models import AccountToken, GPProfile, RecoveryCode, User, UserSession  # noqa: F401
+from app.core.audit import AuditEvent  # noqa: F401
+from app.core.jobs import Outbox  # noqa: F401
+from app.networks.models import Discipline, Membership, MembershipDiscipline, Network  # noqa: F401
+from app.patients.models import Patient  # noqa: F401

@@ -1,0 +1,6 @@
+"""A network (tenant): its start page, members and roles, and its audit log."""
+from flask import Blueprint
+
+bp = Blueprint("networks", __name__)
+
+from app.networks import views  # noqa: E402, F401

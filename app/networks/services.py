@@ -1,0 +1,70 @@
+"""Memberships: invite, deactivate and reactivate members of a network. Callers commit."""
+from __future__ import annotations
+
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app.auth.models import TokenPurpose, User
+from app.auth.services import find_user_by_email, issue_token
+from app.core import audit
+from app.core.audit import AuditAction
+from app.core.mail import queue_mail
+from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
+from app.extensions import db
+
+
+class MembershipError(Exception):
+    pass
+
+
+def disciplines_query():
+    return select(Discipline).order_by(Discipline.sort_order)
+
+
+def invite_member(*, network: Network, email: str, full_name: str, role: Role,
+                  discipline_ids: list[int] = (), practice_name: str = "", city: str = "",
+                  agb_code: str | None = None, base_url: str) -> Membership:
+    """Add a person to *network* and mail them an invitation (a new account) or a notice.
+
+    Raises MembershipError when they are a member already.
+    """
+    user = find_user_by_email(email)
+    new_account = user is None
+    if new_account:
+        user = User(email=email.strip().lower(), full_name=full_name.strip(), active=True)
+        db.session.add(user)
+        db.session.flush()
+    existing = db.session.scalar(select(Membership).where(Membership.network_id == network.id,
+                                                          Membership.user_id == user.id))
+    if existing is not None:
+        raise MembershipError(_("%(email)s is already a member of this network.", email=user.email))
+    membership = Membership(network_id=network.id, user_id=user.id, role=role, practice_name=practice_name,
+                            city=city, agb_code=agb_code or None)
+    db.session.add(membership)
+    db.session.flush()
+    for discipline_id in dict.fromkeys(discipline_ids):
+        db.session.add(MembershipDiscipline(network_id=network.id, membership_id=membership.id,
+                                            discipline_id=discipline_id))
+    audit.record("membership.created", AuditAction.CREATE, object_type="membership", object_id=membership.id)
+    if new_account or not user.password_hash:
+        token = issue_token(user, TokenPurpose.INVITE)
+        queue_mail(to=user.email, template="invitation", subject=_("Invitation to Netwerkzorg"),
+                   network_id=network.id, network_name=network.name, user=user,
+                   link=base_url + url_for("auth.accept_invitation", token=token))
+    else:
+        queue_mail(to=user.email, template="added_to_network", network_id=network.id,
+                   subject=_("You were added to %(network)s", network=network.name),
+                   network_name=network.name, user=user, link=base_url + url_for("main.index"))
+    return membership
+
+
+def set_membership_active(membership: Membership, *, active: bool) -> None:
+    """Deactivate or reactivate; history is kept, nothing is deleted."""
+    if active:
+        membership.is_active = True
+        membership.deactivated_at = None
+    else:
+        membership.deactivate()
+    audit.record("membership.reactivated" if active else "membership.deactivated", AuditAction.UPDATE,
+                 object_type="membership", object_id=membership.id)

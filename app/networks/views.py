@@ -1,0 +1,154 @@
+"""Network start page, member directory and administration, the audit log."""
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_required
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.auth.models import User
+from app.core import audit
+from app.core.audit import AuditAction, AuditEvent
+from app.core.db import utcnow
+from app.core.i18n import current_locale
+from app.core.pagination import paginate
+from app.core.security import require_membership
+from app.extensions import db
+from app.networks import bp, services
+from app.networks.forms import AuditFilterForm, InviteMemberForm
+from app.networks.models import Membership, MembershipDiscipline, Role
+
+
+def _get_membership_or_404(membership_id: int) -> Membership:
+    return db.first_or_404(select(Membership).where(Membership.id == membership_id))
+
+
+@bp.route("/")
+@login_required
+@require_membership()
+def home():
+    active_members = db.session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.is_active.is_(True)))
+    return render_template("networks/home.html", active_members=active_members)
+
+
+@bp.route("/members")
+@login_required
+@require_membership()
+def members():
+    q = (request.args.get("q") or "").strip()[:100]
+    discipline_id = request.args.get("discipline", type=int)
+    show_inactive = g.membership.role is Role.COORDINATOR and request.args.get("inactive") == "1"
+    statement = select(Membership).join(Membership.user).order_by(User.full_name)
+    if not show_inactive:
+        statement = statement.where(Membership.is_active.is_(True))
+    if q:
+        like = f"%{q.lower()}%"
+        statement = statement.where(or_(func.lower(User.full_name).like(like),
+                                        func.lower(Membership.practice_name).like(like),
+                                        func.lower(Membership.city).like(like)))
+    if discipline_id:
+        statement = statement.where(Membership.id.in_(select(MembershipDiscipline.membership_id).where(
+            MembershipDiscipline.discipline_id == discipline_id)))
+    statement = statement.options(selectinload(Membership.disciplines))
+    page = paginate(statement)
+    disciplines = db.session.scalars(services.disciplines_query()).all()
+    return render_template("networks/members.html", page=page, q=q, discipline_id=discipline_id,
+                           disciplines=disciplines, show_inactive=show_inactive, locale=current_locale())
+
+
+@bp.route("/members/<int:membership_id>")
+@login_required
+@require_membership()
+def member_detail(membership_id: int):
+    member = _get_membership_or_404(membership_id)
+    if not member.is_active and g.membership.role is not Role.COORDINATOR:
+        return render_template("errors/error.html", code=404, kind="http"), 404
+    return render_template("networks/member_detail.html", member=member, locale=current_locale())
+
+
+@bp.route("/members/invite", methods=["GET", "POST"])
+@login_required
+@require_membership(Role.COORDINATOR)
+def invite_member():
+    form = InviteMemberForm()
+    form.disciplines.choices = [(d.id, d.name(current_locale()))
+                                for d in db.session.scalars(services.disciplines_query())]
+    if form.validate_on_submit():
+        try:
+            membership = services.invite_member(
+                network=g.network, email=form.email.data, full_name=form.full_name.data,
+                role=Role(form.role.data), discipline_ids=form.disciplines.data or [],
+                practice_name=form.practice_name.data or "", city=form.city.data or "",
+                agb_code=form.agb_code.data, base_url=current_app.config["BASE_URL"])
+        except services.MembershipError as exc:
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("%(name)s is invited.", name=membership.user.full_name), "success")
+            return redirect(url_for("networks.member_detail", membership_id=membership.id))
+    return render_template("networks/invite_member.html", form=form)
+
+
+@bp.route("/members/<int:membership_id>/active", methods=["GET", "POST"])
+@login_required
+@require_membership(Role.COORDINATOR)
+def member_set_active(membership_id: int):
+    """GET asks for confirmation; POST deactivates or reactivates."""
+    member = _get_membership_or_404(membership_id)
+    if request.method == "POST":
+        make_active = not member.is_active
+        if not make_active and member.role is Role.COORDINATOR and _active_coordinators() <= 1:
+            flash(_("A network needs at least one active coordinator."), "error")
+        else:
+            services.set_membership_active(member, active=make_active)
+            db.session.commit()
+            flash(_("%(name)s is active again.", name=member.user.full_name) if make_active else
+                  _("%(name)s is deactivated; the history is kept.", name=member.user.full_name), "success")
+        return redirect(url_for("networks.member_detail", membership_id=member.id))
+    return render_template("networks/member_set_active.html", member=member)
+
+
+def _active_coordinators() -> int:
+    return db.session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
+
+
+@bp.route("/audit")
+@login_required
+@require_membership(Role.COORDINATOR)
+def audit_log():
+    """The network's NEN 7513 log, filterable; reading it is itself logged."""
+    form = AuditFilterForm(request.args)
+    form.action.choices = [("", _("All actions"))] + [(a.value, a.name.title()) for a in AuditAction]
+    statement = select(AuditEvent).where(AuditEvent.network_id == g.network.id)
+    if form.validate():
+        statement = _filter_audit(statement, form)
+    page = paginate(statement.order_by(AuditEvent.id.desc()), per_page=50)
+    users = {u.id: u for u in db.session.scalars(select(User).where(
+        User.id.in_({e.user_id for e in page.items if e.user_id})))} if page.items else {}
+    audit.record("audit_log.read", AuditAction.READ, object_type="audit_log",
+                 reason=request.query_string.decode()[:500])
+    db.session.commit()
+    return render_template("networks/audit_log.html", page=page, form=form, users=users)
+
+
+def _filter_audit(statement, form: AuditFilterForm):
+    if form.user.data:
+        statement = statement.where(AuditEvent.user_id.in_(select(User.id).where(
+            func.lower(User.email).like(f"%{form.user.data.strip().lower()}%"))))
+    if form.patient.data and form.patient.data.strip().isdigit():
+        statement = statement.where(AuditEvent.patient_id == int(form.patient.data))
+    if form.action.data:
+        statement = statement.where(AuditEvent.action == AuditAction(form.action.data))
+    if form.date_from.data:
+        statement = statement.where(AuditEvent.occurred_at >= datetime.combine(
+            form.date_from.data, time.min, tzinfo=utcnow().tzinfo))
+    if form.date_to.data:
+        statement = statement.where(AuditEvent.occurred_at < datetime.combine(
+            form.date_to.data + timedelta(days=1), time.min, tzinfo=utcnow().tzinfo))
+    return statement
+

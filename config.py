@@ -1,0 +1,99 @@
+"""Configuration classes per environment; values come from the environment, checked in create_app."""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+
+
+class Config:
+    APP_ENV = "production"
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL = os.environ.get("REDIS_URL") or None
+    MAIL_URL = os.environ.get("MAIL_URL", "smtp://localhost:25")
+    MAIL_SENDER = os.environ.get("MAIL_SENDER", "Netwerkzorg <no-reply@netwerkzorg.nl>")
+    BASE_URL = os.environ.get("BASE_URL", "http://localhost:5000")
+    LANGUAGES = ("nl", "en")
+    BABEL_DEFAULT_LOCALE = "nl"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Amsterdam"
+    BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "translations")
+
+    SESSION_COOKIE_NAME = "nz_session"
+    SESSION_COOKIE_SECURE = True
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_IDLE_TIMEOUT = timedelta(minutes=30)
+    SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=12)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the (server-side bounded) session
+    MAX_CONTENT_LENGTH = 12 * 1024 * 1024
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI") or REDIS_URL or "memory://"
+    RATELIMIT_HEADERS_ENABLED = False
+    LOGIN_LIMIT_PER_IP = "30 per 15 minutes"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    MFA_LIMIT = "10 per 15 minutes"
+
+    INVITE_TOKEN_TTL = timedelta(days=7)
+    RESET_TOKEN_TTL = timedelta(hours=1)
+    AUDIT_RETENTION_YEARS = 5
+    DEMO_MFA_BYPASS = False  # only ever True in development, see DevelopmentConfig
+    HSTS = True
+    JOB_QUEUE_NAME = "netwerkzorg"
+
+    @classmethod
+    def check(cls) -> None:
+        missing = [key for key in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI") if not getattr(cls, key)]
+        if missing:
+            raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+
+
+class ProductionConfig(Config):
+    @classmethod
+    def check(cls) -> None:
+        super().check()
+        if str(cls.SQLALCHEMY_DATABASE_URI).startswith("sqlite"):
+            raise RuntimeError("production refuses to run on SQLite: set DATABASE_URL to PostgreSQL")
+        if os.environ.get("FLASK_DEBUG") in ("1", "true"):
+            raise RuntimeError("production refuses to run with DEBUG on")
+
+
+class DevelopmentConfig(Config):
+    APP_ENV = "development"
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'instance' / 'netwerkzorg.db'}"
+    SESSION_COOKIE_SECURE = False
+    MAIL_URL = os.environ.get("MAIL_URL", "")  # empty: mail is kept in the local outbox page only
+    DEMO_MFA_BYPASS = True
+    HSTS = False
+
+
+class TestingConfig(Config):
+    APP_ENV = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite:///:memory:"
+    SESSION_COOKIE_SECURE = False
+    REDIS_URL = os.environ.get("TEST_REDIS_URL") or None
+    RATELIMIT_STORAGE_URI = "memory://"
+    MAIL_URL = os.environ.get("TEST_MAIL_URL", "")
+    HSTS = False
+    JOB_QUEUE_NAME = "netwerkzorg-test"
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "production": ProductionConfig,
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+}
+
+
+def config_for(name: str) -> type[Config]:
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"unknown APP_ENV {name!r}; use one of {', '.join(CONFIGS)}") from None
