@@ -1,0 +1,48 @@
+# Two commands: `make run` (demo on SQLite) and `make test` (the whole suite with real services).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi.py
+
+.PHONY: run test install install-test system-deps translations lint clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+translations: $(BIN)/python
+	$(BIN)/pybabel compile -d translations --use-fuzzy --statistics
+
+run: install translations
+	APP_ENV=development $(BIN)/flask db upgrade
+	@APP_ENV=development $(BIN)/flask seed-demo
+	@echo "Demo mail is shown at http://localhost:5000/dev/mail"
+	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# PostgreSQL, Redis and Chromium come from Debian when missing.
+system-deps:
+	@need=""; \
+	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$$need postgresql"; \
+	command -v redis-server >/dev/null || need="$$need redis-server"; \
+	[ -x /usr/bin/chromium ] || need="$$need chromium"; \
+	if [ -n "$$need" ]; then \
+	  echo "installing:$$need"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$need; \
+	fi
+
+test: system-deps install-test translations
+	bash scripts/run-tests.sh
+
+lint: install-test
+	$(BIN)/ruff check app tests config.py
+
+clean:
+	rm -rf $(VENV) instance *.egg-info

@@ -1,0 +1,240 @@
+"""Test fixtures: the schema comes from the migrations; each test gets a clean database.
+
+TEST_DATABASE_URL selects the engine (scripts/run-tests.sh runs the suite on SQLite and on
+PostgreSQL). Requests run in their own app context, as in production, so `g` and the session
+of a request never leak into the test or into the next request.
+"""
+from __future__ import annotations
+
+import contextvars
+import os
+import re
+import secrets
+import tempfile
+from datetime import date
+
+import pyotp
+import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from sqlalchemy import select, text
+
+from app import create_app
+from app.auth.models import GPProfile, User, UserSession
+from app.core.db import utcnow
+from app.core.security import hash_password, hash_token
+from app.core.tenancy import network_context
+from app.extensions import db, limiter
+from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, NetworkStatus, Role
+from app.patients.models import Patient
+from config import TestingConfig
+
+PASSWORD = "correct horse battery staple"
+_DEFAULT_DB = "sqlite:///" + os.path.join(tempfile.gettempdir(), f"netwerkzorg-test-{os.getpid()}.db")
+DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or _DEFAULT_DB
+IS_POSTGRES = DATABASE_URL.startswith("postgresql")
+KEEP_TABLES = {"disciplines", "alembic_version"}
+
+
+class IsolatedClient(FlaskClient):
+    """Each request runs with no app context of the test's, like a real request.
+
+    POSTs carry a valid CSRF token unless `csrf=False` is given: CSRF stays on in tests.
+    """
+
+    def csrf_token(self) -> str:
+        from itsdangerous import URLSafeTimedSerializer
+
+        with self.session_transaction() as session:
+            raw = session.setdefault("csrf_token", secrets.token_hex(20))
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+    def open(self, *args, **kwargs):
+        add_csrf = kwargs.pop("csrf", True)
+        if add_csrf and kwargs.get("method") == "POST" and isinstance(kwargs.get("data"), dict):
+            kwargs["data"] = {"csrf_token": self.csrf_token(), **kwargs["data"]}
+        parent_open = super().open
+
+        def run():
+            _cv_app.set(None)
+            return parent_open(*args, **kwargs)
+
+        return contextvars.copy_context().run(run)
+
+
+def make_config(**overrides):
+    attrs = {"SQLALCHEMY_DATABASE_URI": DATABASE_URL, "REDIS_URL": None, "MAIL_URL": "",
+             "BASE_URL": "http://localhost", **overrides}
+    return type("TestConfig", (TestingConfig,), attrs)
+
+
+def reset_database(engine) -> None:
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        else:
+            conn.execute(text("PRAGMA foreign_keys=OFF"))
+            for (name,) in conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).all():
+                conn.execute(text(f'DROP TABLE IF EXISTS "{name}"'))
+
+
+@pytest.fixture(scope="session")
+def app():
+    import flask_migrate
+
+    app = create_app(make_config())
+    app.test_client_class = IsolatedClient
+    with app.app_context():
+        reset_database(db.engine)
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _truncate_all() -> None:
+    tables = [t.name for t in reversed(db.metadata.sorted_tables) if t.name not in KEEP_TABLES]
+    if IS_POSTGRES:
+        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+    else:
+        for name in tables:
+            db.session.execute(text(f'DELETE FROM "{name}"'))
+        db.session.execute(text("DELETE FROM sqlite_sequence")) if db.session.execute(text(
+            "SELECT 1 FROM sqlite_master WHERE name='sqlite_sequence'")).first() else None
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app):
+    """Push a fresh app context per test; afterwards empty every table (disciplines stay)."""
+    with app.app_context():
+        limiter.reset()
+        yield
+        db.session.rollback()
+        db.session.remove()
+        _truncate_all()
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def new_client(app):
+    """Another browser: a separate cookie jar."""
+    return lambda: app.test_client()
+
+
+# --- factories --------------------------------------------------------------------------------
+
+def make_network(slug: str = "noord", name: str | None = None, **fields) -> Network:
+    network = Network(slug=slug, name=name or f"Netwerk {slug.title()}", region=fields.pop("region", "Regio"),
+                      status=fields.pop("status", NetworkStatus.ACTIVE), **fields)
+    db.session.add(network)
+    db.session.commit()
+    return network
+
+
+def make_user(email: str, *, name: str | None = None, password: str = PASSWORD, mfa: bool = True,
+              **fields) -> User:
+    user = User(email=email, full_name=name or email.split("@")[0].replace(".", " ").title(),
+                password_hash=hash_password(password) if password else None,
+                totp_secret=pyotp.random_base32() if mfa else None,
+                mfa_enabled_at=utcnow() if mfa else None, **fields)
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def make_member(network: Network, email: str, *, role: Role = Role.MEMBER, disciplines: tuple[str, ...] = (),
+                **user_fields) -> Membership:
+    user = db.session.scalar(select(User).where(User.email == email)) or make_user(email, **user_fields)
+    with network_context(network.id):
+        membership = Membership(network_id=network.id, user_id=user.id, role=role, practice_name="Praktijk",
+                                city="Haarlem")
+        db.session.add(membership)
+        db.session.flush()
+        for code in disciplines:
+            discipline = db.session.scalar(select(Discipline).where(Discipline.code == code))
+            db.session.add(MembershipDiscipline(network_id=network.id, membership_id=membership.id,
+                                                discipline_id=discipline.id))
+        db.session.commit()
+    return membership
+
+
+def make_patient(network: Network, *, given_name: str = "Wim", family_name: str = "Jansen",
+                 bsn: str | None = "111222333", created_by: User | None = None) -> Patient:
+    with network_context(network.id):
+        creator = created_by or db.session.scalar(select(User).limit(1))
+        patient = Patient(network_id=network.id, given_name=given_name, family_name=family_name,
+                          date_of_birth=date(1971, 3, 14), bsn=bsn, postcode="2012 AB", created_by_id=creator.id)
+        db.session.add(patient)
+        db.session.commit()
+    return patient
+
+
+def make_gp(email: str = "gp@example.nl", agb: str = "01234567") -> User:
+    user = make_user(email)
+    db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name="Praktijk De Linde", city="Haarlem"))
+    db.session.commit()
+    return user
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+def current_totp(user: User) -> str:
+    """A valid code the user has not used yet (tests sign in repeatedly within one time step)."""
+    db.session.refresh(user)
+    user.totp_last_counter = None
+    db.session.commit()
+    return pyotp.TOTP(user.totp_secret).now()
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, user: User, password: str = PASSWORD, *, mfa: bool = True):
+    """Sign in through the real forms (password, then TOTP). Returns the last response."""
+    response = client.post("/login", data={"email": user.email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    if mfa:
+        response = client.post("/login/mfa", data={"code": current_totp(user)})
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+def login_as(client, user: User, *, mfa_verified: bool = True):
+    """Fast sign-in for route walks: a server-side session row plus its cookie."""
+    token = f"test-{user.id}-{os.urandom(8).hex()}"
+    now = utcnow()
+    db.session.add(UserSession(token_hash=hash_token(token), user_id=user.id, created_at=now, last_seen_at=now,
+                               mfa_verified_at=now if mfa_verified else None))
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["sid"] = token
+        session.permanent = True
+    return client
+
+
+@pytest.fixture
+def app_with(app):
+    """Build a second app with config overrides (its own engine on the same database)."""
+    made = []
+
+    def build(**overrides):
+        other = create_app(make_config(**overrides))
+        other.test_client_class = IsolatedClient
+        made.append(other)
+        return other
+
+    yield build
+    for other in made:
+        with other.app_context():
+            db.engine.dispose()
