@@ -1,0 +1,223 @@
+"""Tenant isolation: the ORM safety net, the flush guard, and a walk over every route.
+
+The route walk classifies every rule in app.url_map. A new route that is not classified here
+fails test_every_route_is_classified, so isolation is checked for it before it can land.
+"""
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.core.tenancy import CrossNetworkWrite, NoNetworkContext, network_context
+from app.extensions import db
+from app.networks.models import Membership, Role
+from app.patients.models import Patient
+from tests.conftest import login_as, make_gp, make_member, make_network, make_patient, make_user
+
+# Routes outside any network: reachable without a membership (some without signing in).
+GLOBAL_ENDPOINTS = {
+    "static", "main.index", "main.healthz", "main.set_locale", "main.favicon", "main.dev_mail",
+    "auth.login", "auth.mfa_verify", "auth.mfa_setup", "auth.logout", "auth.forgot_password",
+    "auth.reset_password", "auth.accept_invitation", "auth.account", "auth.change_password",
+    "auth.reset_own_mfa",
+}
+# Platform administration: no network, no patient data; 404 for everyone but platform admins.
+ADMIN_ENDPOINTS = {"admin.networks", "admin.create_network", "admin.users", "admin.user_operation"}
+# Network routes; the value names the URL arguments that are ids of network-owned objects.
+NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
+    "networks.home": {},
+    "networks.members": {},
+    "networks.invite_member": {},
+    "networks.audit_log": {},
+    "networks.member_detail": {"membership_id": "member"},
+    "networks.member_set_active": {"membership_id": "member"},
+    "patients.index": {},
+    "patients.create": {},
+    "patients.detail": {"patient_id": "patient"},
+}
+ADMIN_ENDPOINTS |= {"admin.jobs"}
+
+
+def _canary(tag: str) -> str:
+    return f"CANARY{tag}X"
+
+
+@pytest.fixture
+def two_networks():
+    """Networks A and B with a coordinator, a member and a patient each; canaries in text columns."""
+    made = {}
+    for tag in ("A", "B"):
+        network = make_network(f"net-{tag.lower()}", name=f"Netwerk {_canary(tag)}")
+        coordinator = make_member(network, f"coordinator-{tag}@example.nl", role=Role.COORDINATOR,
+                                  name=f"Coordinator {_canary(tag)}", disciplines=("casemanager",))
+        member = make_member(network, f"member-{tag}@example.nl", name=f"Member {_canary(tag)}",
+                             disciplines=("dietist",))
+        patient = make_patient(network, given_name=_canary(tag), family_name=_canary(tag),
+                               created_by=coordinator.user)
+        made[tag] = {"network": network, "coordinator": coordinator, "member": member, "patient": patient}
+    return made
+
+
+def _substitute(rule_text: str, values: dict) -> str:
+    for name, value in values.items():
+        rule_text = rule_text.replace(f"<int:{name}>", str(value))
+    return rule_text
+
+
+def _network_urls(app, slug: str, objects: dict) -> list[tuple[str, str]]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint not in NETWORK_ENDPOINTS:
+            continue
+        ids = {name: objects[kind].id for name, kind in NETWORK_ENDPOINTS[rule.endpoint].items()}
+        path = _substitute(rule.rule.replace("<network_slug>", slug), ids)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            urls.append((method, path))
+    return urls
+
+
+def _table_counts() -> dict[str, int]:
+    return {table.name: db.session.scalar(select(func.count()).select_from(table))
+            for table in db.metadata.sorted_tables if table.name not in ("audit_events", "user_sessions")}
+
+
+def test_every_route_is_classified(app):
+    known = GLOBAL_ENDPOINTS | ADMIN_ENDPOINTS | set(NETWORK_ENDPOINTS)
+    unclassified = sorted({rule.endpoint for rule in app.url_map.iter_rules()} - known)
+    assert not unclassified, f"add these routes to the isolation walk: {unclassified}"
+    network_rules = {rule.endpoint for rule in app.url_map.iter_rules() if "<network_slug>" in rule.rule}
+    assert network_rules == set(NETWORK_ENDPOINTS), "every /n/<network_slug>/ route must be walked"
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in NETWORK_ENDPOINTS:
+            id_args = {a for a in rule.arguments if a != "network_slug"}
+            assert id_args == set(NETWORK_ENDPOINTS[rule.endpoint]), rule.rule
+
+
+@pytest.mark.parametrize("role", ["coordinator", "member"])
+def test_users_of_b_get_404_for_everything_of_a(app, client, two_networks, role):
+    a, b = two_networks["A"], two_networks["B"]
+    login_as(client, getattr(b[role], "user"))
+    before = _table_counts()
+    for method, path in _network_urls(app, a["network"].slug, a):
+        response = client.open(path, method=method, data={} if method == "POST" else None)
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert _canary("A") not in response.get_data(as_text=True), (method, path)
+    db.session.expire_all()
+    assert _table_counts() == before
+
+
+@pytest.mark.parametrize("role", ["coordinator", "member"])
+def test_users_of_a_get_404_for_ids_of_b_under_their_own_slug(app, client, two_networks, role):
+    a, b = two_networks["A"], two_networks["B"]
+    login_as(client, getattr(a[role], "user"))
+    before = _table_counts()
+    walked = 0
+    for method, path in _network_urls(app, a["network"].slug, b):
+        if not NETWORK_ENDPOINTS[app.url_map.bind("x").match(path, method=method)[0]]:
+            continue  # no object id in this route: covered by the slug walk
+        walked += 1
+        response = client.open(path, method=method, data={} if method == "POST" else None)
+        assert response.status_code == 404, (method, path, response.status_code)
+        assert _canary("B") not in response.get_data(as_text=True), (method, path)
+    assert walked >= 3
+    db.session.expire_all()
+    assert _table_counts() == before
+
+
+def test_own_objects_are_reachable_so_the_walk_is_meaningful(app, client, two_networks):
+    """The 404s above must come from isolation, not from broken routes: A's coordinator gets 200."""
+    a = two_networks["A"]
+    login_as(client, a["coordinator"].user)
+    for method, path in _network_urls(app, a["network"].slug, a):
+        if method == "GET":
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+
+
+@pytest.mark.parametrize("who", ["gp", "outsider", "admin"])
+def test_users_without_membership_get_404_on_every_network_route(app, client, two_networks, who):
+    a = two_networks["A"]
+    user = {"gp": lambda: make_gp(),
+            "outsider": lambda: make_user("nobody@example.nl"),
+            "admin": lambda: make_user("root@example.nl", is_platform_admin=True)}[who]()
+    login_as(client, user)
+    for method, path in _network_urls(app, a["network"].slug, a):
+        response = client.open(path, method=method, data={} if method == "POST" else None)
+        assert response.status_code == 404, (who, method, path)
+        assert _canary("A") not in response.get_data(as_text=True)
+
+
+def test_unknown_and_foreign_slugs_answer_alike(client, two_networks):
+    login_as(client, two_networks["B"]["coordinator"].user)
+    unknown = client.get("/n/does-not-exist/")
+    foreign = client.get(f"/n/{two_networks['A']['network'].slug}/")
+    assert unknown.status_code == foreign.status_code == 404
+
+
+def test_anonymous_requests_for_networks_go_to_login_whether_or_not_the_slug_exists(client, two_networks):
+    for slug in (two_networks["A"]["network"].slug, "does-not-exist"):
+        response = client.get(f"/n/{slug}/members")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_admin_routes_are_404_for_network_users(app, client, two_networks):
+    login_as(client, two_networks["A"]["coordinator"].user)
+    user_id = two_networks["B"]["member"].user_id
+    for path in ("/admin/", "/admin/networks/new", "/admin/users", "/admin/jobs",
+                 f"/admin/users/{user_id}/deactivate", f"/admin/users/{user_id}/reset-mfa"):
+        assert client.get(path).status_code == 404, path
+        assert client.post(path, data={}).status_code in (404, 405), path
+
+
+# --- the ORM safety net ----------------------------------------------------------------------
+
+def test_query_on_network_data_without_a_network_fails_closed(two_networks):
+    with pytest.raises(NoNetworkContext):
+        db.session.scalars(select(Patient)).all()
+
+
+def test_queries_see_only_the_current_network(two_networks):
+    a, b = two_networks["A"], two_networks["B"]
+    a_network_id, a_patient_id, b_patient_id = a["network"].id, a["patient"].id, b["patient"].id
+    db.session.expunge_all()  # the identity map would otherwise hand back B's loaded rows
+    with network_context(a_network_id):
+        patients = db.session.scalars(select(Patient)).all()
+        assert [p.id for p in patients] == [a_patient_id]
+        assert db.session.scalar(select(Patient).where(Patient.id == b_patient_id)) is None
+        members = db.session.scalars(select(Membership)).all()
+        assert {m.network_id for m in members} == {a_network_id}
+        # Joins and subqueries are scoped too.
+        count = db.session.scalar(select(func.count()).select_from(Patient).join(
+            Membership, Membership.user_id == Patient.created_by_id))
+        assert count == 1
+
+
+def test_flush_guard_refuses_writing_another_networks_row(two_networks):
+    a, b = two_networks["A"], two_networks["B"]
+    with network_context(a["network"].id):
+        foreign = Patient(network_id=b["network"].id, given_name="X", family_name="Y",
+                          date_of_birth=a["patient"].date_of_birth, created_by_id=a["coordinator"].user_id)
+        db.session.add(foreign)
+        with pytest.raises(CrossNetworkWrite):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_flush_guard_refuses_network_rows_without_a_network(two_networks):
+    a = two_networks["A"]
+    db.session.add(Patient(network_id=a["network"].id, given_name="X", family_name="Y",
+                           date_of_birth=a["patient"].date_of_birth, created_by_id=a["coordinator"].user_id))
+    with pytest.raises(CrossNetworkWrite):
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_new_rows_take_the_current_network(two_networks):
+    a = two_networks["A"]
+    with network_context(a["network"].id):
+        patient = Patient(given_name="Nieuw", family_name="Patiënt", date_of_birth=a["patient"].date_of_birth,
+                          created_by_id=a["coordinator"].user_id)
+        db.session.add(patient)
+        db.session.flush()
+        assert patient.network_id == a["network"].id
+        db.session.rollback()
