@@ -44,6 +44,10 @@ class Config:
     DEMO_MFA_BYPASS = False  # only ever True in development, see DevelopmentConfig
     HSTS = True
     JOB_QUEUE_NAME = "netwerkzorg"
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted (0: none).
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(BASE_DIR / "instance" / "uploads")
+    JOB_RETRY_INTERVALS = (10, 60, 300)  # seconds between RQ retries of a failed job
 
     @classmethod
     def check(cls) -> None:
@@ -75,7 +79,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
-    SECRET_KEY = "test-secret"
+    SECRET_KEY = "test-secret"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite:///:memory:"
     SESSION_COOKIE_SECURE = False
     REDIS_URL = os.environ.get("TEST_REDIS_URL") or None

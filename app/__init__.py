@@ -15,6 +15,11 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config_class.check()
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_class)
+    if app.config["PROXY_FIX_HOPS"]:
+        # Behind a proxy the client address (audit log, per-IP throttling) comes from X-Forwarded-For.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)
@@ -38,15 +43,14 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
-    app.config["RATELIMIT_STORAGE_URI"] = app.config["RATELIMIT_STORAGE_URI"]
     limiter.init_app(app)
 
 
 def register_request_hooks(app: Flask) -> None:
     from app.core.jobs import register_jobs
     from app.core.security import register_security
-    from app.core.tenancy import register_tenancy
     from app.core.templating import register_templating
+    from app.core.tenancy import register_tenancy
 
     register_tenancy(app)
     register_security(app)

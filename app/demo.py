@@ -111,7 +111,7 @@ def load_demo() -> list[str]:
                                            created_by_id=coordinator.user_id))
             db.session.flush()
     for login, name, agb, practice, city in GPS:
-        user, created = _user(login, name)
+        user, _created = _user(login, name)
         if user.gp_profile is None:
             db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name=practice, city=city))
         lines.append(f"GP ({practice}): {user.email}")

@@ -22,6 +22,9 @@ run_pg() {  # PostgreSQL refuses to run as root: use the postgres account then.
   if [ "$(id -u)" = 0 ]; then runuser -u postgres -- env PATH="$PGBIN:$PATH" "$@"; else PATH="$PGBIN:$PATH" "$@"; fi
 }
 
+echo "== lint (ruff)"
+$BIN/ruff check app tests config.py
+
 echo "== starting PostgreSQL and Redis under $TMP"
 PGDATA=$TMP/pg; mkdir -p "$PGDATA"; [ "$(id -u)" = 0 ] && chown postgres "$PGDATA"
 PGPORT=$(free_port)

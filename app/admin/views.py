@@ -95,6 +95,6 @@ def jobs():
                 fetched = registry.get_queue().fetch_job(job)
                 if fetched is not None:
                     rq_failed.append(fetched)
-        except Exception:  # noqa: BLE001 - the page says Redis is unreachable
+        except Exception:
             redis_error = True
     return render_template("admin/jobs.html", page=failed_rows, rq_failed=rq_failed, redis_error=redis_error)

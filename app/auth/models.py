@@ -28,7 +28,7 @@ class User(UserMixin, TimestampMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None]
 
-    gp_profile: Mapped["GPProfile | None"] = relationship(back_populates="user", lazy="joined")
+    gp_profile: Mapped[GPProfile | None] = relationship(back_populates="user", lazy="joined")
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this

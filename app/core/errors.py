@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +14,14 @@ log = logging.getLogger(__name__)
 
 
 def register_error_handlers(app: Flask) -> None:
+    @app.before_request
+    def _refuse_nul_bytes():
+        # PostgreSQL text cannot hold a NUL byte: refuse such input here (400), not in the database (500).
+        for source in (request.args, request.form):
+            for key, value in source.items(multi=True):
+                if "\x00" in key or "\x00" in value:
+                    abort(400)
+
     @app.errorhandler(CSRFError)
     def _csrf(error):
         return render_template("errors/error.html", code=400, kind="csrf"), 400

@@ -93,9 +93,10 @@ def push_to_queue(outbox_id: int) -> bool:
     from redis.exceptions import RedisError
     from rq import Retry
 
+    intervals = list(current_app.config.get("JOB_RETRY_INTERVALS", RETRY_INTERVALS))
     try:
         get_queue().enqueue(deliver_outbox, outbox_id, job_id=f"outbox-{outbox_id}",
-                            retry=Retry(max=len(RETRY_INTERVALS), interval=RETRY_INTERVALS),
+                            retry=Retry(max=len(intervals), interval=intervals),
                             failure_ttl=30 * 24 * 3600)
     except RedisError as exc:
         log.warning("outbox %s not queued (%s); the relay will retry", outbox_id, type(exc).__name__)
@@ -109,15 +110,17 @@ def run_inline_pending() -> None:
         for outbox_id in ids:
             try:
                 deliver_outbox(outbox_id)
-            except Exception:  # noqa: BLE001 - the row keeps its error; the relay retries it
+            except Exception:
                 log.exception("inline job %s failed", outbox_id)
 
 
 def deliver_outbox(outbox_id: int) -> None:
     """Run one outbox row, once. Raises so RQ retries; the row records the error."""
     with _job_app_context():
-        row = db.session.get(Outbox, outbox_id)
+        # The row lock claims the row: a relay and a slow worker cannot both send it.
+        row = db.session.get(Outbox, outbox_id, with_for_update=True)
         if row is None or row.status == "done":
+            db.session.rollback()
             return
         handler = _handlers[row.kind]
         try:
@@ -151,7 +154,7 @@ def relay_pending(*, older_than: timedelta = timedelta(seconds=30)) -> int:
         else:
             try:
                 deliver_outbox(outbox_id)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("relayed job %s failed", outbox_id)
     return len(ids)
 

@@ -201,7 +201,10 @@ def register_security(app: Flask) -> None:
                 Membership.network_id == network.id, Membership.user_id == current_user.id,
                 Membership.is_active.is_(True)))
             if g.membership is None:
-                abort(404)
+                # NEN 7513: a refused access attempt is logged (own commit), then answered 404.
+                from app.core.audit import deny
+                deny("network.access_denied", object_type="network", object_id=network.id,
+                     reason=f"{request.method} {request.path}")
         return None
 
     @app.after_request

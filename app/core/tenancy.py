@@ -92,7 +92,7 @@ def register_tenancy(app: Flask) -> None:
         slug = values.pop("network_slug", None) if values else None
         g.network = None
         g.network_requested = slug is not None
-        if slug is not None:
+        if slug is not None and "\x00" not in slug:  # PostgreSQL refuses NUL; such a slug is unknown
             # An unknown slug is answered by the gate in security.py, the same way as a network
             # the user is not a member of, so that slugs are not confirmed to outsiders.
             g.network = db.session.scalar(select(Network).where(Network.slug == slug))

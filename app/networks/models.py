@@ -88,7 +88,7 @@ class Membership(NetworkScopedMixin, TimestampMixin, db.Model):
     city: Mapped[str] = mapped_column(String(100), default="")
     agb_code: Mapped[str | None] = mapped_column(String(8))
 
-    user: Mapped["User"] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
     network: Mapped[Network] = relationship(lazy="joined", innerjoin=True)
     disciplines: Mapped[list[Discipline]] = relationship(
         secondary="membership_disciplines", order_by="Discipline.sort_order", viewonly=True)

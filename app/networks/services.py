@@ -10,8 +10,8 @@ from app.auth.services import find_user_by_email, issue_token
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.mail import queue_mail
-from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
 from app.extensions import db
+from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
 
 
 class MembershipError(Exception):

@@ -132,8 +132,10 @@ def audit_log():
         User.id.in_({e.user_id for e in page.items if e.user_id})))} if page.items else {}
     audit.record("audit_log.read", AuditAction.READ, object_type="audit_log",
                  reason=request.query_string.decode()[:500])
+    # Render before the commit, which would expire the loaded rows (one reload per row otherwise).
+    html = render_template("networks/audit_log.html", page=page, form=form, users=users)
     db.session.commit()
-    return render_template("networks/audit_log.html", page=page, form=form, users=users)
+    return html
 
 
 def _filter_audit(statement, form: AuditFilterForm):

@@ -15,3 +15,7 @@ class PatientForm(FlaskForm):
     bsn = StringField(_l("BSN (optional)"), validators=[Optional(), Length(max=11), BSN()])
     postcode = StringField(_l("Postcode"), validators=[DataRequired(), Postcode()])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+
+
+class PatientSearchForm(FlaskForm):
+    q = StringField(_l("Search by name or BSN"), validators=[Optional(), Length(max=100)])

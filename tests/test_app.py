@@ -1,0 +1,284 @@
+"""Application-wide guarantees: production refuses unsafe configuration, security headers on
+every response, CSRF on every POST, generic 500 pages, and no state change on GET.
+
+Rendering at phone width is not testable here (no browser in this module): see the browser suite.
+"""
+from __future__ import annotations
+
+import logging
+import re
+
+import pytest
+from sqlalchemy import select
+
+from app import create_app
+from app.auth import services as auth_services
+from app.auth.models import TokenPurpose
+from app.extensions import db
+from app.networks.models import Role
+from config import ProductionConfig
+from tests.conftest import PASSWORD, login_as, make_member, make_network, make_patient, make_user
+
+POSTGRES_URL = "postgresql+psycopg://netwerkzorg@127.0.0.1:5432/netwerkzorg"
+STRONG_SECRET = "k" * 48
+
+
+# --- production configuration --------------------------------------------------------------------
+
+def _production(**attrs):
+    return type("CheckedProductionConfig", (ProductionConfig,), attrs)
+
+
+@pytest.mark.parametrize("secret", [None, ""])
+def test_production_refuses_to_start_without_secret_key(secret):
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        create_app(_production(SECRET_KEY=secret, SQLALCHEMY_DATABASE_URI=POSTGRES_URL))
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite:////var/lib/netwerkzorg/app.db"])
+def test_production_refuses_to_start_on_sqlite(url):
+    with pytest.raises(RuntimeError, match="SQLite"):
+        create_app(_production(SECRET_KEY=STRONG_SECRET, SQLALCHEMY_DATABASE_URI=url))
+
+
+def test_production_refuses_to_start_without_database():
+    with pytest.raises(RuntimeError, match="SQLALCHEMY_DATABASE_URI"):
+        create_app(_production(SECRET_KEY=STRONG_SECRET, SQLALCHEMY_DATABASE_URI=None))
+
+
+def test_production_refuses_to_start_with_debug(monkeypatch):
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="DEBUG"):
+        create_app(_production(SECRET_KEY=STRONG_SECRET, SQLALCHEMY_DATABASE_URI=POSTGRES_URL))
+
+
+def test_production_starts_when_configured_and_is_strict():
+    """The control for the refusals above: a complete configuration starts (without connecting)."""
+    app = create_app(_production(SECRET_KEY=STRONG_SECRET, SQLALCHEMY_DATABASE_URI=POSTGRES_URL))
+    try:
+        assert not app.debug and not app.testing
+        assert app.config["SESSION_COOKIE_SECURE"] and app.config["SESSION_COOKIE_HTTPONLY"]
+        assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+        assert app.config["HSTS"] and not app.config["DEMO_MFA_BYPASS"]
+    finally:
+        with app.app_context():
+            db.engine.dispose()
+
+
+# --- a world to walk -----------------------------------------------------------------------------
+
+@pytest.fixture
+def world():
+    network = make_network("apptest")
+    coordinator = make_member(network, "coordinator@apptest.example", role=Role.COORDINATOR)
+    member = make_member(network, "member@apptest.example", disciplines=("dietist",))
+    patient = make_patient(network, created_by=coordinator.user)
+    admin = make_user("admin@apptest.example", is_platform_admin=True)
+    pending = make_user("pending@apptest.example")  # password verified, code not yet entered
+    no_mfa = make_user("nomfa@apptest.example", mfa=False)
+    reset_user = make_user("reset@apptest.example")
+    invitee = make_user("invitee@apptest.example", password=None, mfa=False, active=False)
+    reset_token = auth_services.issue_token(reset_user, TokenPurpose.RESET)
+    invite_token = auth_services.issue_token(invitee, TokenPurpose.INVITE)
+    db.session.commit()
+    return {
+        "network": network, "coordinator": coordinator.user, "member": member.user, "admin": admin,
+        "pending": pending, "no_mfa": no_mfa,
+        "values": {"network_slug": network.slug, "membership_id": member.id, "patient_id": patient.id,
+                   "user_id": member.user_id, "filename": "css/app.css"},
+        "per_endpoint": {"auth.reset_password": {"token": reset_token},
+                         "auth.accept_invitation": {"token": invite_token}},
+    }
+
+
+# Values for converters with a fixed choice: every choice is requested.
+CHOICES = {"operation": ("deactivate", "reset-mfa")}
+
+
+def _urls(app, world, rule) -> list[str]:
+    values = {**world["values"], **world["per_endpoint"].get(rule.endpoint, {})}
+    missing = rule.arguments - values.keys() - CHOICES.keys()
+    if missing:
+        pytest.fail(f"{rule.endpoint}: no test value for {sorted(missing)}; add one to the world fixture")
+    adapter = app.url_map.bind("localhost")
+    combos = [{}]
+    for name in rule.arguments & CHOICES.keys():
+        combos = [{**combo, name: choice} for combo in combos for choice in CHOICES[name]]
+    return [adapter.build(rule.endpoint, {**{k: values[k] for k in rule.arguments if k in values}, **combo})
+            for combo in combos]
+
+
+def _identities(client_factory, world) -> dict:
+    clients = {"anonymous": client_factory()}
+    clients["coordinator"] = login_as(client_factory(), world["coordinator"])
+    clients["member"] = login_as(client_factory(), world["member"])
+    clients["admin"] = login_as(client_factory(), world["admin"])
+    clients["pending"] = login_as(client_factory(), world["pending"], mfa_verified=False)
+    clients["no_mfa"] = login_as(client_factory(), world["no_mfa"], mfa_verified=False)
+    return clients
+
+
+# --- security headers ----------------------------------------------------------------------------
+
+REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin", "strict-origin-when-cross-origin"}
+
+
+def _check_headers(response, where: str, *, authenticated: bool) -> None:
+    headers = response.headers
+    csp = headers.get("Content-Security-Policy", "")
+    directives = {part.split()[0]: part.split()[1:] for part in csp.split(";") if part.strip()}
+    assert directives.get("frame-ancestors") == ["'none'"], f"{where}: CSP {csp!r}"
+    script_src = directives.get("script-src", directives.get("default-src"))
+    assert script_src, f"{where}: CSP restricts no scripts: {csp!r}"
+    assert "'unsafe-inline'" not in csp and "'unsafe-eval'" not in csp, f"{where}: CSP {csp!r}"
+    assert "*" not in script_src and "data:" not in script_src, f"{where}: CSP {csp!r}"
+    assert directives.get("object-src") == ["'none'"], f"{where}: CSP {csp!r}"
+    assert headers.get("X-Content-Type-Options") == "nosniff", where
+    assert headers.get("Referrer-Policy") in REFERRER_POLICIES, where
+    if authenticated:
+        assert "no-store" in headers.get("Cache-Control", ""), f"{where}: cacheable authenticated page"
+
+
+def test_security_headers_on_every_get_route_for_every_identity(app, new_client, world):
+    clients = _identities(new_client, world)
+    seen_ok = set()
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods:
+            continue
+        for url in _urls(app, world, rule):
+            for who, client in clients.items():
+                response = client.get(url)
+                _check_headers(response, f"{who} GET {url} ({response.status_code})",
+                               authenticated=who != "anonymous")
+                response.close()  # static files are streamed from an open file
+                if response.status_code == 200:
+                    seen_ok.add(rule.endpoint)
+    # The walk reached real pages, not only redirects and 404s.
+    assert {"main.index", "auth.login", "networks.home", "patients.detail", "admin.networks",
+            "static"} <= seen_ok
+
+
+def test_security_headers_on_errors_posts_and_login_pages(client, world):
+    _check_headers(client.get("/no-such-page"), "404", authenticated=False)
+    _check_headers(client.post("/login", data={"email": "x@example.nl", "password": "wrong"}),
+                   "failed login", authenticated=False)
+    _check_headers(client.post("/login", data={}, csrf=False), "CSRF failure", authenticated=False)
+    login_page = client.get("/login")
+    assert "no-store" in login_page.headers.get("Cache-Control", "")  # the form carries a CSRF token
+    login_as(client, world["coordinator"])
+    _check_headers(client.get("/n/no-such-network/"), "404 signed in", authenticated=True)
+    _check_headers(client.post("/n/apptest/patients/new", data={"given_name": ""}), "invalid form",
+                   authenticated=True)
+
+
+def test_hsts_when_enabled(app_with):
+    response = app_with(HSTS=True).test_client().get("/login")
+    assert "max-age=" in response.headers.get("Strict-Transport-Security", "")
+
+
+# --- CSRF ----------------------------------------------------------------------------------------
+
+def test_login_post_without_csrf_token_is_400(client, world):
+    data = {"email": world["coordinator"].email, "password": PASSWORD}
+    refused = client.post("/login", data=data, csrf=False)
+    assert refused.status_code == 400
+    # The control: the same POST with a token signs in (so the 400 came from the missing token).
+    assert client.post("/login", data=data).status_code == 302
+
+
+def test_every_post_route_refuses_a_missing_csrf_token(app, new_client, world):
+    clients = _identities(new_client, world)
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods:
+            continue
+        for url in _urls(app, world, rule):
+            for who in ("anonymous", "coordinator", "admin"):
+                before = _snapshot()
+                response = clients[who].post(url, data={"locale": "en", "email": "x@example.nl"}, csrf=False)
+                assert response.status_code == 400, f"{who} POST {url} without token: {response.status_code}"
+                assert _diff(before, _snapshot()) == [], f"{who} POST {url} without token changed data"
+
+
+# --- 500 -----------------------------------------------------------------------------------------
+
+def test_unexpected_error_shows_an_error_id_and_no_trace(app_with, caplog):
+    other = app_with()
+
+    @other.route("/__explode")
+    def explode():
+        raise RuntimeError("secret-internal-detail in /srv/app/views.py")
+
+    caplog.set_level(logging.ERROR)
+    response = other.test_client().get("/__explode")
+
+    assert response.status_code == 500
+    html = response.get_data(as_text=True)
+    for leak in ("Traceback", "secret-internal-detail", "RuntimeError", 'File "', "/srv/app"):
+        assert leak not in html
+    logged = [r for r in caplog.records if r.getMessage().startswith("unhandled error")]
+    assert len(logged) == 1 and logged[0].exc_info is not None  # the trace goes to the log only
+    error_id = logged[0].args[0]
+    assert re.fullmatch(r"[0-9a-f]{12}", error_id)
+    assert error_id in html
+    _check_headers(response, "500", authenticated=False)
+
+
+# --- GET never changes state ---------------------------------------------------------------------
+
+# Audit rows are not state of the domain: reading patient data or the log must write them (NEN 7513).
+NOT_STATE = {"audit_events"}
+# The one write a GET may make, and why: the MFA set-up page must show a secret that the following
+# POST verifies, so the page stores a pending secret for an account that has none (once; a second GET
+# changes nothing). It does not enable MFA. Keeping it in the session instead would remove this entry.
+ALLOWED_GET_WRITES = {"auth.mfa_setup": {("users", "totp_secret")}}
+
+
+def _snapshot() -> dict[str, dict[tuple, dict]]:
+    db.session.rollback()  # see what the requests committed
+    snapshot = {}
+    for table in db.metadata.sorted_tables:
+        if table.name in NOT_STATE:
+            continue
+        key_columns = list(table.primary_key.columns)
+        snapshot[table.name] = {tuple(row._mapping[c] for c in key_columns): dict(row._mapping)
+                                for row in db.session.execute(select(table))}
+    return snapshot
+
+
+def _diff(before: dict, after: dict) -> list[tuple]:
+    changes = []
+    for name, rows in after.items():
+        old_rows = before[name]
+        changes += [(name, key, "row added") for key in rows.keys() - old_rows.keys()]
+        changes += [(name, key, "row deleted") for key in old_rows.keys() - rows.keys()]
+        for key in rows.keys() & old_rows.keys():
+            changes += [(name, key, column) for column, value in rows[key].items()
+                        if old_rows[key][str(column)] != value]
+    return changes
+
+
+def test_get_never_changes_state(app, new_client, world):
+    """Every rule accepting GET and POST, requested with GET by every identity, changes no row of any
+    table. Each such rule must give a real page (200) to at least one identity, so the walk cannot
+    pass on redirects and 404s alone."""
+    clients = _identities(new_client, world)
+    rendered = set()
+    form_rules = [rule for rule in app.url_map.iter_rules() if {"GET", "POST"} <= rule.methods]
+    assert form_rules
+    for rule in form_rules:
+        for url in _urls(app, world, rule):
+            for who, client in clients.items():
+                before = _snapshot()
+                response = client.get(url)
+                changes = _diff(before, _snapshot())
+                allowed = ALLOWED_GET_WRITES.get(rule.endpoint, set())
+                unexpected = [c for c in changes if (c[0], c[2]) not in allowed]
+                assert unexpected == [], f"{who} GET {url} ({response.status_code}) changed {unexpected}"
+                if changes:  # an allowed write happens once: the second GET changes nothing
+                    again = _snapshot()
+                    client.get(url)
+                    assert _diff(again, _snapshot()) == [], f"{who} GET {url} writes on every request"
+                if response.status_code == 200:
+                    rendered.add(rule.endpoint)
+    never_rendered = {rule.endpoint for rule in form_rules} - rendered
+    assert never_rendered == set(), f"no identity got a page from {sorted(never_rendered)}: extend the walk"

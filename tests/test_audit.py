@@ -1,0 +1,395 @@
+"""NEN 7513 audit log: completeness, append-only, hash chain, the coordinator's log page,
+denied access, and no patient data in technical logs."""
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.exc import DBAPIError
+
+from app.auth.models import User
+from app.core import audit
+from app.core.audit import AuditAction, AuditEvent, AuditLogIsAppendOnly, AuditOutcome, verify_chain
+from app.core.tenancy import network_context
+from app.extensions import db
+from app.networks.models import Role
+from app.patients.models import Patient
+from tests.conftest import IS_POSTGRES, login_as, make_member, make_network, make_patient
+
+
+def _max_event_id() -> int:
+    db.session.rollback()  # a fresh snapshot: requests commit in their own sessions
+    return db.session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def _events_after(event_id: int) -> list[AuditEvent]:
+    db.session.rollback()
+    return list(db.session.scalars(
+        select(AuditEvent).where(AuditEvent.id > event_id).order_by(AuditEvent.id)))
+
+
+def _describe(events: list[AuditEvent]) -> list[tuple]:
+    return [(e.event, e.user_id, e.network_id, e.patient_id, e.object_type, str(e.outcome)) for e in events]
+
+
+# --- completeness --------------------------------------------------------------------------------
+
+# A valid submission for every marked route that accepts POST. A new marked route with POST and no
+# entry here fails test_every_patient_data_route_writes_an_audit_event (it does not skip).
+VALID_POSTS = {
+    "patients.create": lambda: {"given_name": "Anna", "family_name": "Visser", "date_of_birth": "1960-05-17",
+                                "bsn": "123456782", "postcode": "1234 AB", "phone": "0612345678"},
+    "patients.index": lambda: {"q": "Jansen"},  # a search: a POST so the term stays out of URLs
+}
+# POSTs that answer with a page instead of a redirect.
+POST_RENDERS_PAGE = {"patients.index"}
+# GET of these routes shows no patient data (an empty form), so it need not write an audit row.
+GET_SHOWS_NO_PATIENT_DATA = {"patients.create": "an empty registration form"}
+# The object type each route must log; routes not listed must log some non-empty object type.
+OBJECT_TYPES = {"patients.index": "patient", "patients.detail": "patient", "patients.create": "patient"}
+# Routes that create a patient: their audit row must name the new patient.
+CREATES_PATIENT = {"patients.create"}
+
+
+def _marked_endpoints(app) -> list[str]:
+    return sorted(endpoint for endpoint, view in app.view_functions.items()
+                  if getattr(view, "touches_patient_data", False))
+
+
+def _url(app, endpoint: str, values: dict) -> str:
+    rule = next(iter(app.url_map.iter_rules(endpoint)))
+    missing = rule.arguments - values.keys()
+    if missing:
+        pytest.fail(f"{endpoint}: no test value for URL argument(s) {sorted(missing)}; add one to the walk")
+    return app.url_map.bind("localhost").build(endpoint, {k: values[k] for k in rule.arguments})
+
+
+def _assert_audited(endpoint: str, method: str, events: list[AuditEvent], *, user: User, network_id: int,
+                    patient_id: int | None) -> None:
+    rows = [e for e in events if e.user_id == user.id and e.network_id == network_id
+            and e.outcome is AuditOutcome.SUCCESS]
+    if patient_id is not None:
+        rows = [e for e in rows if e.patient_id == patient_id]
+    expected_type = OBJECT_TYPES.get(endpoint)
+    rows = [e for e in rows if (e.object_type == expected_type if expected_type else e.object_type)]
+    assert rows, (f"{method} {endpoint} wrote no matching audit row (user {user.id}, network {network_id}, "
+                  f"patient {patient_id}, object type {expected_type or 'any'}); "
+                  f"it wrote: {_describe(events)}")
+
+
+def test_every_patient_data_route_writes_an_audit_event(app, client):
+    """Every view marked @patient_data, requested by a coordinator, writes an audit row naming who,
+    in which network, and (for a single patient) which patient.
+
+    How this fails: drop the audit.record() call from services.get_patient (or from patients.index),
+    and the GET of that route adds no row, so `rows` is empty and the assertion names the route.
+    A marked route with a URL argument unknown here, or a POST-only route without a VALID_POSTS
+    entry, fails with pytest.fail instead of being skipped.
+    """
+    network = make_network("audit-a")
+    coordinator = make_member(network, "coordinator@example.nl", role=Role.COORDINATOR)
+    patient = make_patient(network, created_by=coordinator.user)
+    login_as(client, coordinator.user)
+    values = {"network_slug": network.slug, "patient_id": patient.id}
+
+    endpoints = _marked_endpoints(app)
+    # The walk must cover at least the known routes (guards against the marker being lost).
+    assert {"patients.index", "patients.create", "patients.detail"} <= set(endpoints)
+    for endpoint in endpoints:
+        rule = next(iter(app.url_map.iter_rules(endpoint)))
+        url = _url(app, endpoint, values)
+        url_patient = patient.id if "patient_id" in rule.arguments else None
+        if "GET" in rule.methods and endpoint not in GET_SHOWS_NO_PATIENT_DATA:
+            before = _max_event_id()
+            response = client.get(url)
+            assert response.status_code == 200, f"GET {url}: {response.status_code}"
+            _assert_audited(endpoint, "GET", _events_after(before), user=coordinator.user,
+                            network_id=network.id, patient_id=url_patient)
+        if "POST" in rule.methods:
+            if endpoint not in VALID_POSTS:
+                pytest.fail(f"{endpoint} accepts POST: add a valid submission to VALID_POSTS")
+            before = _max_event_id()
+            response = client.post(url, data=VALID_POSTS[endpoint]())
+            expected_status = (200,) if endpoint in POST_RENDERS_PAGE else (302, 303)
+            assert response.status_code in expected_status, f"POST {url}: {response.status_code}"
+            expected_patient = url_patient
+            if endpoint in CREATES_PATIENT:
+                with network_context(network.id):
+                    expected_patient = db.session.scalar(select(func.max(Patient.id)))
+                assert expected_patient != patient.id, "the POST created no patient"
+            _assert_audited(endpoint, "POST", _events_after(before), user=coordinator.user,
+                            network_id=network.id, patient_id=expected_patient)
+
+
+def test_every_route_of_the_patients_blueprint_is_marked(app):
+    """A new route in the patients blueprint without @patient_data fails here, so the walk above
+    can never silently miss it. (Remove @patient_data from patients.detail: this lists it.)"""
+    patient_endpoints = [endpoint for endpoint in app.view_functions if endpoint.startswith("patients.")]
+    assert patient_endpoints, "the patients blueprint has no routes: is it still registered?"
+    unmarked = [endpoint for endpoint in patient_endpoints
+                if not getattr(app.view_functions[endpoint], "touches_patient_data", False)]
+    assert unmarked == [], f"routes in the patients blueprint without @patient_data: {unmarked}"
+
+
+# --- append-only ---------------------------------------------------------------------------------
+
+def _some_events(n: int = 3) -> list[AuditEvent]:
+    events = [audit.record(f"test.event_{i}", AuditAction.READ, reason=f"reason {i}", network_id=None)
+              for i in range(n)]
+    db.session.commit()
+    return events
+
+
+def test_orm_cannot_change_an_audit_event():
+    event = _some_events(1)[0]
+    event.reason = "rewritten"
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(AuditEvent, event.id).reason == "reason 0"
+
+
+def test_orm_cannot_delete_an_audit_event():
+    event = _some_events(1)[0]
+    db.session.delete(event)
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.flush()
+    db.session.rollback()
+    assert db.session.get(AuditEvent, event.id) is not None
+
+
+@pytest.mark.parametrize("statement", [
+    update(AuditEvent).values(reason="rewritten"),
+    delete(AuditEvent),
+], ids=["update", "delete"])
+def test_orm_bulk_statements_cannot_change_audit_events(statement):
+    """session.execute(update(AuditEvent)) bypasses the flush guard; it is refused as well."""
+    _some_events(2)
+    with pytest.raises(AuditLogIsAppendOnly):
+        db.session.execute(statement)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.reason.like("reason %"))) == 2
+
+
+@pytest.mark.postgres_only
+@pytest.mark.skipif(not IS_POSTGRES, reason="the trigger exists on PostgreSQL only")
+@pytest.mark.parametrize("sql", ["UPDATE audit_events SET reason = 'rewritten'", "DELETE FROM audit_events"],
+                         ids=["update", "delete"])
+def test_database_trigger_refuses_raw_update_and_delete(sql):
+    _some_events(2)
+    with pytest.raises(DBAPIError, match="append-only"):
+        db.session.execute(text(sql))
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 2
+
+
+# --- hash chain ----------------------------------------------------------------------------------
+
+def _tamper(sql: str, **params) -> None:
+    """Change the table behind the application's back, as an attacker with database access would."""
+    if IS_POSTGRES:
+        db.session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete"))
+    db.session.execute(text(sql), params)
+    if IS_POSTGRES:
+        db.session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete"))
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_intact_chain_verifies():
+    _some_events(4)
+    assert verify_chain() is None
+
+
+def test_empty_log_verifies():
+    assert verify_chain() is None
+
+
+def test_changed_row_is_found():
+    events = _some_events(4)
+    _tamper("UPDATE audit_events SET reason = 'nothing to see' WHERE id = :id", id=events[1].id)
+    assert verify_chain() == events[1].id
+
+
+def test_changed_row_with_recomputed_hash_breaks_the_next_link():
+    events = _some_events(4)
+    victim = events[1]
+    victim_id, next_id = victim.id, events[2].id
+    db.session.expunge(victim)  # edit a detached copy: the flush guard is not what is tested here
+    victim.reason = "nothing to see"
+    _tamper("UPDATE audit_events SET reason = :reason, hash = :hash WHERE id = :id",
+            reason=victim.reason, hash=victim.compute_hash(), id=victim_id)
+    assert verify_chain() == next_id
+
+
+def test_deleted_row_is_found():
+    events = _some_events(4)
+    _tamper("DELETE FROM audit_events WHERE id = :id", id=events[1].id)
+    assert verify_chain() == events[2].id
+
+
+# --- the coordinator's audit log page ------------------------------------------------------------
+
+def _events_on_page(html: str) -> list[str]:
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
+    return re.findall(r"<code>([^<]*)</code>", body.group(1)) if body else []
+
+
+@pytest.fixture
+def audit_networks():
+    a = make_network("log-a")
+    b = make_network("log-b")
+    alice = make_member(a, "alice@log-a.example", role=Role.COORDINATOR).user
+    bob = make_member(a, "bob@log-a.example", role=Role.MEMBER).user
+    carol = make_member(b, "carol@log-b.example", role=Role.COORDINATOR).user
+    audit.record("seed.alice_read", AuditAction.READ, user_id=alice.id, network_id=a.id, patient_id=4242,
+                 object_type="patient", object_id=4242)
+    audit.record("seed.alice_search", AuditAction.SEARCH, user_id=alice.id, network_id=a.id,
+                 object_type="patient")
+    with time_machine.travel(datetime(2025, 1, 10, 12, 0, tzinfo=UTC), tick=False):
+        audit.record("seed.bob_create", AuditAction.CREATE, user_id=bob.id, network_id=a.id, patient_id=4343,
+                     object_type="patient", object_id=4343)
+    # Network B: the same patient number and action, so every filter is also checked for scoping.
+    audit.record("seed.carol_read", AuditAction.READ, user_id=carol.id, network_id=b.id, patient_id=4242,
+                 object_type="patient", object_id=4242)
+    audit.record("seed.carol_create", AuditAction.CREATE, user_id=carol.id, network_id=b.id,
+                 patient_id=4343, object_type="patient", object_id=4343)
+    db.session.commit()
+    return {"a": a, "b": b, "alice": alice, "bob": bob, "carol": carol}
+
+
+SEED_A = {"seed.alice_read", "seed.alice_search", "seed.bob_create"}
+
+
+@pytest.mark.parametrize(("query", "expected"), [
+    ("", SEED_A),
+    ("user=alice%40log-a", {"seed.alice_read", "seed.alice_search"}),
+    ("user=BOB", {"seed.bob_create"}),
+    ("user=carol", set()),
+    ("action=C", {"seed.bob_create"}),
+    ("action=S", {"seed.alice_search"}),
+    ("patient=4242", {"seed.alice_read"}),
+    ("patient=4343", {"seed.bob_create"}),
+    ("date_from=2025-01-01&date_to=2025-01-31", {"seed.bob_create"}),
+    ("date_to=2025-01-09", set()),
+    (f"date_from={datetime.now(UTC).date().isoformat()}", {"seed.alice_read", "seed.alice_search"}),
+    ("user=bob&action=R", set()),
+], ids=lambda v: v if isinstance(v, str) else None)
+def test_log_page_filters_and_never_shows_other_networks(client, audit_networks, query, expected):
+    login_as(client, audit_networks["alice"])
+    response = client.get(f"/n/log-a/audit?{query}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    shown = set(_events_on_page(html))
+    assert shown & {"seed.carol_read", "seed.carol_create"} == set()
+    assert "carol@log-b.example" not in html
+    assert shown & SEED_A == expected
+
+
+def test_log_page_is_paginated(client, audit_networks):
+    a, alice = audit_networks["a"], audit_networks["alice"]
+    for i in range(60):
+        audit.record(f"bulk.{i:02d}", AuditAction.EXPORT, user_id=alice.id, network_id=a.id)
+    db.session.commit()
+    login_as(client, alice)
+    first = _events_on_page(client.get("/n/log-a/audit?action=E").get_data(as_text=True))
+    second_html = client.get("/n/log-a/audit?action=E&page=2").get_data(as_text=True)
+    second = _events_on_page(second_html)
+    assert first == [f"bulk.{i:02d}" for i in range(59, 9, -1)]  # newest first, 50 a page
+    assert second == [f"bulk.{i:02d}" for i in range(9, -1, -1)]
+    assert 'rel="prev"' in second_html and "action=E" in second_html  # the pager keeps the filter
+    # A page past the end shows the last page, not an empty one or an error.
+    assert _events_on_page(client.get("/n/log-a/audit?action=E&page=99").get_data(as_text=True)) == second
+
+
+def test_reading_the_log_is_logged(client, audit_networks):
+    a, alice = audit_networks["a"], audit_networks["alice"]
+    login_as(client, alice)
+    before = _max_event_id()
+    assert client.get("/n/log-a/audit?action=C").status_code == 200
+    reads = [e for e in _events_after(before) if e.event == "audit_log.read"]
+    assert len(reads) == 1
+    read = reads[0]
+    assert (read.user_id, read.network_id, read.action, read.outcome, read.object_type, read.user_role) == (
+        alice.id, a.id, AuditAction.READ, AuditOutcome.SUCCESS, "audit_log", "coordinator")
+    assert "action=C" in read.reason
+    # The read shows up in the log itself on the next view.
+    assert "audit_log.read" in _events_on_page(client.get("/n/log-a/audit").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("who", ["bob", "carol"])
+def test_log_page_is_404_for_members_and_for_other_networks(client, audit_networks, who):
+    login_as(client, audit_networks[who])
+    before = _max_event_id()
+    response = client.get("/n/log-a/audit")
+    assert response.status_code == 404
+    assert not SEED_A & set(_events_on_page(response.get_data(as_text=True)))
+    assert "seed." not in response.get_data(as_text=True)
+    assert not [e for e in _events_after(before) if e.event == "audit_log.read"]
+
+
+# --- denied access -------------------------------------------------------------------------------
+
+def test_access_to_another_networks_patient_is_404_and_logged_as_denied(client, new_client):
+    a = make_network("deny-a")
+    b = make_network("deny-b")
+    coordinator_a = make_member(a, "coordinator@deny-a.example", role=Role.COORDINATOR).user
+    intruder = make_member(b, "coordinator@deny-b.example", role=Role.COORDINATOR).user
+    patient = make_patient(a, given_name="Geheim", family_name="Patientnaam", created_by=coordinator_a)
+    login_as(client, intruder)
+    before = _max_event_id()
+
+    response = client.get(f"/n/deny-a/patients/{patient.id}")
+
+    assert response.status_code == 404
+    assert "Patientnaam" not in response.get_data(as_text=True)
+    events = _events_after(before)
+    denied = [e for e in events if e.outcome is AuditOutcome.DENIED]
+    assert _describe(denied) == [("network.access_denied", intruder.id, a.id, None, "network", "denied")], \
+        _describe(events)
+    assert denied[0].object_id == a.id
+    assert f"/n/deny-a/patients/{patient.id}" in denied[0].reason
+    assert not [e for e in events if e.event == "patient.viewed"]
+    # Network A's coordinator sees the attempt in the periodic review of the log.
+    other = login_as(new_client(), coordinator_a)
+    assert "network.access_denied" in _events_on_page(other.get("/n/deny-a/audit").get_data(as_text=True))
+
+
+# --- technical logs ------------------------------------------------------------------------------
+
+def test_no_patient_data_in_technical_logs(client, caplog):
+    """Register, search and view a patient with canary values at DEBUG: no log record carries them."""
+    caplog.set_level(logging.DEBUG)
+    network = make_network("logs")
+    coordinator = make_member(network, "coordinator@logs.example", role=Role.COORDINATOR).user
+    canary_bsn, canary_given, canary_family = "732849160", "Canaryxqgiven", "Canaryxqfamily"
+    canary_phone = "0699887766"
+    login_as(client, coordinator)
+
+    refused = client.post("/n/logs/patients/new", data={
+        "given_name": canary_given, "family_name": canary_family, "date_of_birth": "1962-02-03",
+        "bsn": "732849161", "postcode": "2012 AB", "phone": canary_phone})  # fails the 11-test
+    assert refused.status_code == 200
+    response = client.post("/n/logs/patients/new", data={
+        "given_name": canary_given, "family_name": canary_family, "date_of_birth": "1962-02-03",
+        "bsn": canary_bsn, "postcode": "2012 AB", "phone": canary_phone})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    detail = client.get(response.headers["Location"])
+    assert detail.status_code == 200 and canary_family in detail.get_data(as_text=True)  # the walk is real
+    assert canary_family in client.post("/n/logs/patients/", data={"q": canary_family}).get_data(as_text=True)
+    client.post("/n/logs/patients/", data={"q": canary_bsn})
+
+    canaries = (canary_bsn, "732849161", canary_given, canary_family, canary_phone)
+    for record in caplog.records:
+        rendered = " ".join([record.getMessage(), record.exc_text or "", repr(record.__dict__)])
+        leaked = [c for c in canaries if c in rendered]
+        assert not leaked, f"log record {record.name}:{record.levelname} carries {leaked}"
+    assert not [c for c in canaries if c in caplog.text]
+    # The audit trail is a log too: it names the patient by id, never by name or BSN.
+    for event in _events_after(0):
+        assert not [c for c in canaries if c in f"{event.reason} {event.user_agent} {event.event}"]

@@ -1,0 +1,125 @@
+"""Migrations: one head, models match the migrated schema, downgrade to base and back works,
+and the seed data (disciplines) and PostgreSQL's append-only trigger come with them."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import flask_migrate
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config as AlembicConfig
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from app.extensions import db
+from app.networks.models import Discipline
+from tests.conftest import DATABASE_URL, IS_POSTGRES
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _script() -> ScriptDirectory:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def test_one_head():
+    heads = _script().get_heads()
+    assert len(heads) == 1, f"several migration heads, merge them: {heads}"
+
+
+def test_every_revision_file_is_on_the_path_from_head_to_base():
+    """No orphaned or duplicated revision: walking down from the head visits every file once."""
+    walked = [revision.revision for revision in _script().walk_revisions("base", "heads")]
+    files = [path for path in (MIGRATIONS / "versions").glob("*.py") if not path.name.startswith("_")]
+    assert len(walked) == len(set(walked)) == len(files)
+
+
+def test_test_database_is_at_head():
+    with db.engine.connect() as connection:
+        assert MigrationContext.configure(connection).get_current_heads() == tuple(_script().get_heads())
+
+
+def test_models_match_migrations():
+    """Autogenerate against the migrated test database finds nothing to do. Nothing is ignored:
+    types and server defaults are compared too, as Flask-Migrate is configured (compare_type)."""
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": True, "compare_server_default": True, "render_as_batch": True})
+        diffs = compare_metadata(context, db.metadata)
+    assert diffs == [], "models and migrations differ; write a migration:\n" + "\n".join(map(str, diffs))
+
+
+# --- downgrade and upgrade on a throwaway database -----------------------------------------------
+
+@pytest.fixture
+def throwaway_url(tmp_path):
+    if not IS_POSTGRES:
+        yield f"sqlite:///{tmp_path / 'migrations.db'}"
+        return
+    url = make_url(DATABASE_URL)
+    name = f"{url.database}_migrations_{os.getpid()}"
+    server = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield url.set(database=name).render_as_string(hide_password=False)
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
+
+
+def _tables() -> set[str]:
+    return set(inspect(db.engine).get_table_names()) - {"alembic_version"}
+
+
+def _disciplines() -> tuple[int, set[str]]:
+    codes = set(db.session.scalars(select(Discipline.code)))
+    return db.session.scalar(select(func.count()).select_from(Discipline)), codes
+
+
+def _has_append_only_trigger() -> bool:
+    return bool(db.session.scalar(text(
+        "SELECT count(*) FROM pg_trigger"
+        " WHERE tgname = 'audit_events_no_update_delete' AND NOT tgisinternal")))
+
+
+def test_upgrade_downgrade_upgrade(app_with, throwaway_url):
+    other = app_with(SQLALCHEMY_DATABASE_URI=throwaway_url)
+    model_tables = {table.name for table in db.metadata.sorted_tables}
+    with other.app_context():
+        try:
+            assert _tables() == set()
+            flask_migrate.upgrade()
+            assert _tables() == model_tables
+            count, codes = _disciplines()
+            assert count == 18
+            assert {"dietist", "fysiotherapeut", "psycholoog"} <= codes
+            if IS_POSTGRES:
+                assert _has_append_only_trigger()
+            db.session.remove()
+
+            flask_migrate.downgrade(revision="base")
+            assert _tables() == set()
+            if IS_POSTGRES:
+                assert not db.session.scalar(text(
+                    "SELECT count(*) FROM pg_proc WHERE proname = 'audit_events_append_only'"))
+                db.session.remove()
+
+            flask_migrate.upgrade()
+            assert _tables() == model_tables
+            assert _disciplines()[0] == 18  # seeded once again, not twice
+            if IS_POSTGRES:
+                assert _has_append_only_trigger()
+            with db.engine.connect() as connection:
+                heads = MigrationContext.configure(connection).get_current_heads()
+            assert heads == tuple(_script().get_heads())
+        finally:
+            db.session.remove()
+            db.engine.dispose()  # no open connection left to block DROP DATABASE
