@@ -2,5 +2,15 @@
 from app.auth.models import AccountToken, GPProfile, RecoveryCode, User, UserSession  # noqa: F401
 from app.core.audit import AuditEvent  # noqa: F401
 from app.core.jobs import Outbox  # noqa: F401
-from app.networks.models import Discipline, Membership, MembershipDiscipline, Network  # noqa: F401
+from app.meetings.models import Attendance, Meeting  # noqa: F401
+from app.networks.models import (  # noqa: F401
+    Discipline,
+    Membership,
+    MembershipDiscipline,
+    Network,
+    NetworkContact,
+    ServiceAreaRange,
+    TrainingRecord,
+)
+from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401
 from app.patients.models import Patient  # noqa: F401

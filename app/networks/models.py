@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Boolean, ForeignKey, ForeignKeyConstraint, Index, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin, utcnow
@@ -41,6 +41,24 @@ class Network(TimestampMixin, db.Model):
     region: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[NetworkStatus] = mapped_column(enum_type(NetworkStatus), default=NetworkStatus.SETTING_UP)
     default_locale: Mapped[str] = mapped_column(String(5), default="nl")
+    is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    approved_at: Mapped[datetime | None]
+    qualified_on: Mapped[date | None] = mapped_column(Date)
+    qualified_criteria_version: Mapped[str | None] = mapped_column(String(20))
+    service_area: Mapped[str] = mapped_column(Text, default="")  # "2011-2036, 2100"; ranges in service_area_ranges
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    website_url: Mapped[str] = mapped_column(String(300), default="")
+    website_updated_on: Mapped[date | None] = mapped_column(Date)
+    legal_form: Mapped[str] = mapped_column(String(100), default="")
+    kvk_number: Mapped[str] = mapped_column(String(8), default="")
+    is_not_for_profit: Mapped[bool] = mapped_column(Boolean, default=False)
+    vision_text: Mapped[str] = mapped_column(Text, default="")
+    participation_text: Mapped[str] = mapped_column(Text, default="")
+    participation_min_meetings: Mapped[int | None]
+    local_attested: Mapped[bool] = mapped_column(Boolean, default=False)
+    self_check_reminded_at: Mapped[datetime | None]
 
 
 class DisciplineGroup(enum.StrEnum):
@@ -65,6 +83,7 @@ class Discipline(db.Model):
     group: Mapped[DisciplineGroup] = mapped_column(enum_type(DisciplineGroup))
     counts_as_psychosocial: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(default=0)
+    in_verwijsgids_scope: Mapped[bool] = mapped_column(Boolean, default=False)  # counted for criterion 2a
 
     def name(self, locale: str) -> str:
         return self.name_en if locale == "en" else self.name_nl
@@ -88,6 +107,16 @@ class Membership(NetworkScopedMixin, TimestampMixin, db.Model):
     city: Mapped[str] = mapped_column(String(100), default="")
     agb_code: Mapped[str | None] = mapped_column(String(8))
 
+    big_number: Mapped[str | None] = mapped_column(String(11))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    postcode: Mapped[str] = mapped_column(String(7), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    phone_is_public: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_listed_in_verwijsgids: Mapped[bool] = mapped_column(Boolean, default=False)
+    verwijsgids_url: Mapped[str] = mapped_column(String(300), default="")
+    is_accepting_patients: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_oncology_specialised: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. oncologiefysiotherapeut
+
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
     network: Mapped[Network] = relationship(lazy="joined", innerjoin=True)
     disciplines: Mapped[list[Discipline]] = relationship(
@@ -106,3 +135,52 @@ class MembershipDiscipline(NetworkScopedMixin, db.Model):
     )
     membership_id: Mapped[int] = mapped_column(primary_key=True)
     discipline_id: Mapped[int] = mapped_column(ForeignKey("disciplines.id"), primary_key=True)
+
+class ContactKind(enum.StrEnum):
+    HOSPITAL = "hospital"
+    GP_PRACTICE = "gp_practice"
+
+    @property
+    def label(self) -> str:
+        return str({"hospital": _l("Hospital"), "gp_practice": _l("GP practice or cooperative")}[self.value])
+
+
+class NetworkContact(NetworkScopedMixin, TimestampMixin, db.Model):
+    """A structural contact with a hospital or GP practice (criteria 8 and 9)."""
+
+    __tablename__ = "network_contacts"
+    __table_args__ = (UniqueConstraint("network_id", "id"),
+                      Index("ix_network_contacts_network_id_kind", "network_id", "kind"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[ContactKind] = mapped_column(enum_type(ContactKind))
+    organisation: Mapped[str] = mapped_column(String(200))
+    contact_person: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    agreement: Mapped[str] = mapped_column(Text, default="")  # what was agreed, last meeting
+
+
+class ServiceAreaRange(NetworkScopedMixin, db.Model):
+    """The service area as 4-digit postcode ranges, derived from Network.service_area, for search."""
+
+    __tablename__ = "service_area_ranges"
+    __table_args__ = (Index("ix_service_area_ranges_network_id_first", "network_id", "first"),
+                      Index("ix_service_area_ranges_first_last", "first", "last"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first: Mapped[int]
+    last: Mapped[int]
+
+
+class TrainingRecord(NetworkScopedMixin, TimestampMixin, db.Model):
+    __tablename__ = "training_records"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "membership_id"], ["memberships.network_id", "memberships.id"],
+                             name="fk_training_records_network_membership"),
+        Index("ix_training_records_network_id_membership_id", "network_id", "membership_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    membership_id: Mapped[int]
+    course: Mapped[str] = mapped_column(String(200))
+    hours: Mapped[int]
+    completed_on: Mapped[date] = mapped_column(Date)
+    valid_until: Mapped[date | None] = mapped_column(Date)
