@@ -9,7 +9,7 @@ import segno
 from argon2.exceptions import VerificationError
 from flask import current_app
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from app.auth.models import AccountToken, RecoveryCode, TokenPurpose, User
 from app.core.db import utcnow
@@ -88,7 +88,12 @@ def verify_totp(user: User, code: str) -> bool:
         at = now + timedelta(seconds=30 * drift)
         counter = totp.timecode(at)
         if secrets.compare_digest(totp.at(at), code):
-            if user.totp_last_counter is not None and counter <= user.totp_last_counter:
+            # One conditional UPDATE: two requests racing with the same code cannot both win.
+            claimed = db.session.execute(update(User).where(
+                User.id == user.id,
+                or_(User.totp_last_counter.is_(None), User.totp_last_counter < counter),
+            ).values(totp_last_counter=counter).execution_options(synchronize_session=False))
+            if claimed.rowcount != 1:
                 return False
             user.totp_last_counter = counter
             return True

@@ -5,6 +5,7 @@ from urllib.parse import urlsplit
 
 from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -155,15 +156,20 @@ def logout():
     return redirect(url_for("auth.login"))
 
 
+def _reset_account_key() -> str:
+    return "reset:" + (request.form.get("email") or "").strip().lower()
+
+
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @limiter.limit("5 per 15 minutes", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_reset_account_key)  # no mail flood for one person
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data)
         if user is not None and user.active and user.password_hash:
             token = services.issue_token(user, TokenPurpose.RESET)
-            queue_mail(to=user.email, template="password_reset", subject=_("Reset your Netwerkzorg password"),
+            queue_mail(to=user.email, template="password_reset", subject=_l("Reset your Netwerkzorg password"),
                        locale=user.locale or "nl", user=user,
                        link=current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token))
             db.session.commit()
@@ -190,7 +196,7 @@ def reset_password(token: str):
             services.set_password(user, form.password.data)
             audit.record("user.password_reset", AuditAction.UPDATE, user_id=user.id, object_type="user",
                          object_id=user.id)
-            queue_mail(to=user.email, template="password_changed", subject=_("Your password was changed"),
+            queue_mail(to=user.email, template="password_changed", subject=_l("Your password was changed"),
                        locale=user.locale or "nl", user=user)
             end_current_session()
             db.session.commit()
@@ -258,7 +264,7 @@ def change_password():
         else:
             services.set_password(user, form.password.data)
             audit.record("user.password_changed", AuditAction.UPDATE, object_type="user", object_id=user.id)
-            queue_mail(to=user.email, template="password_changed", subject=_("Your password was changed"),
+            queue_mail(to=user.email, template="password_changed", subject=_l("Your password was changed"),
                        locale=user.locale or "nl", user=user)
             end_current_session()
             db.session.commit()
@@ -280,7 +286,7 @@ def reset_own_mfa():
     user = current_user._get_current_object()
     services.reset_mfa(user)
     audit.record("user.mfa_reset", AuditAction.UPDATE, object_type="user", object_id=user.id)
-    queue_mail(to=user.email, template="mfa_reset", subject=_("Two-step verification was reset"),
+    queue_mail(to=user.email, template="mfa_reset", subject=_l("Two-step verification was reset"),
                locale=user.locale or "nl", user=user)
     end_current_session()
     db.session.commit()

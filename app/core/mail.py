@@ -12,11 +12,12 @@ from flask_babel import force_locale
 from app.core.jobs import enqueue, job_handler
 
 
-def queue_mail(*, to: str, template: str, subject: str, locale: str = "nl",
+def queue_mail(*, to: str, template: str, subject: Any, locale: str = "nl",
                network_id: int | None = None, **context: Any) -> None:
-    """Render email/<template>.txt in *locale* and queue it; sent after commit."""
+    """Render email/<template>.txt and the (lazy) subject in the recipient's *locale*; sent after commit."""
     with force_locale(locale):
         body = render_template(f"email/{template}.txt", **context)
+        subject = str(subject)
     enqueue("mail", {"to": to, "subject": subject, "body": body, "template": template},
             network_id=network_id)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import TokenPurpose, User
@@ -49,12 +50,14 @@ def invite_member(*, network: Network, email: str, full_name: str, role: Role,
     audit.record("membership.created", AuditAction.CREATE, object_type="membership", object_id=membership.id)
     if new_account or not user.password_hash:
         token = issue_token(user, TokenPurpose.INVITE)
-        queue_mail(to=user.email, template="invitation", subject=_("Invitation to Netwerkzorg"),
-                   network_id=network.id, network_name=network.name, user=user,
+        queue_mail(to=user.email, template="invitation", subject=_l("Invitation to Netwerkzorg"),
+                   locale=user.locale or network.default_locale, network_id=network.id,
+                   network_name=network.name, user=user,
                    link=base_url + url_for("auth.accept_invitation", token=token))
     else:
         queue_mail(to=user.email, template="added_to_network", network_id=network.id,
-                   subject=_("You were added to %(network)s", network=network.name),
+                   locale=user.locale or network.default_locale,
+                   subject=_l("You were added to %(network)s", network=network.name),
                    network_name=network.name, user=user, link=base_url + url_for("main.index"))
     return membership
 
