@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-test system-deps translations lint clean
+.PHONY: run test install install-test system-deps pdf-deps translations lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,26 @@ install-test: $(BIN)/python
 translations: $(BIN)/python
 	$(BIN)/pybabel compile -d translations --use-fuzzy --statistics
 
-run: install translations
+run: pdf-deps install translations
 	APP_ENV=development $(BIN)/flask db upgrade
 	@APP_ENV=development $(BIN)/flask seed-demo
 	@echo "Demo mail is shown at http://localhost:5000/dev/mail"
 	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-# PostgreSQL, Redis and Chromium come from Debian when missing.
-system-deps:
+# WeasyPrint (the self-check PDF report) needs Pango and a font; `make run` needs them too.
+pdf-deps:
+	@need=""; \
+	for pkg in libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core; do \
+	  dpkg -s $$pkg >/dev/null 2>&1 || need="$$need $$pkg"; \
+	done; \
+	if [ -n "$$need" ]; then \
+	  echo "installing:$$need"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$need; \
+	fi
+
+# PostgreSQL, Redis and Chromium (and the PDF libraries above) come from Debian when missing.
+system-deps: pdf-deps
 	@need=""; \
 	ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need="$$need postgresql"; \
 	command -v redis-server >/dev/null || need="$$need redis-server"; \

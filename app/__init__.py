@@ -61,15 +61,21 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.directory import bp as directory_bp
     from app.main import bp as main_bp
+    from app.meetings import bp as meetings_bp
     from app.networks import bp as networks_bp
     from app.patients import bp as patients_bp
+    from app.quality import bp as quality_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
+    app.register_blueprint(directory_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(networks_bp, url_prefix="/n/<network_slug>")
     app.register_blueprint(patients_bp, url_prefix="/n/<network_slug>/patients")
+    app.register_blueprint(quality_bp, url_prefix="/n/<network_slug>/quality")
+    app.register_blueprint(meetings_bp, url_prefix="/n/<network_slug>/meetings")
 
 
 @event.listens_for(Engine, "connect")

@@ -1,4 +1,4 @@
-"""CLI: flask worker, flask outbox-relay, flask seed-demo, flask create-admin, flask translate."""
+"""CLI: flask worker, outbox-relay, remind-self-checks, seed-demo, create-admin, translate."""
 from __future__ import annotations
 
 import os
@@ -39,6 +39,17 @@ def register_cli(app: Flask) -> None:
             if not loop:
                 break
             time.sleep(30)
+
+    @app.cli.command("remind-self-checks")
+    def remind_self_checks() -> None:
+        """Queue the yearly self-check reminder for every due network (run daily from cron)."""
+        from app.core.jobs import run_inline_pending
+        from app.meetings.reminders import enqueue_due_reminders
+
+        network_ids = enqueue_due_reminders()
+        db.session.commit()
+        run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
+        click.echo(f"queued {len(network_ids)} self-check reminder(s)")
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:

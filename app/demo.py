@@ -11,7 +11,19 @@ from app.core.db import utcnow
 from app.core.security import hash_password
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, NetworkStatus, Role
+from app.meetings.models import Attendance, Meeting, MeetingKind
+from app.networks.models import (
+    ContactKind,
+    Discipline,
+    Membership,
+    MembershipDiscipline,
+    Network,
+    NetworkContact,
+    NetworkStatus,
+    Role,
+    ServiceAreaRange,
+)
+from app.networks.profile_services import parse_service_area
 from app.patients.models import Patient
 
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - demo accounts only; printed by make run
@@ -57,6 +69,32 @@ NETWORKS = [
         "patients": [("Gerda", "Lansink", date(1958, 9, 2), None, "7511 JK")],
     },
 ]
+# Profiles that make the NVPO self-check and the public directory meaningful in the demo:
+# Zuid-Kennemerland is complete and qualified, Twente is being set up and still has gaps.
+PROFILES = {
+    "zuid-kennemerland": {
+        "is_public": True, "qualified_on": date(2024, 5, 13), "qualified_criteria_version": "2024-02-06",
+        "service_area": "2011-2037, 2040-2042, 2100-2106, 2111-2114",
+        "contact_name": "Marieke de Vries", "contact_phone": "023 555 0101",
+        "contact_email": "info@oncologienetwerk-zk.example", "website_url": "https://oncologienetwerk-zk.example",
+        "website_updated_on": date(2026, 9, 1), "legal_form": "Stichting", "kvk_number": "41223344",
+        "is_not_for_profit": True, "local_attested": True, "participation_min_meetings": 2,
+        "vision_text": "Mensen met kanker en hun naasten krijgen dichtbij huis de juiste zorg, "
+                       "van zorgverleners die elkaar kennen.",
+        "participation_text": "Ieder lid bezoekt minimaal twee netwerkbijeenkomsten per jaar.",
+    },
+    "twente": {
+        "is_public": True, "service_area": "7511-7547, 7550-7559, 7570-7577",
+        "contact_name": "Gerrit Nijhuis", "contact_email": "contact@ozn-twente.example",
+        "legal_form": "Vereniging", "local_attested": True,
+    },
+}
+CONTACTS = {
+    "zuid-kennemerland": [("hospital", "Spaarne Gasthuis", "Oncologieverpleegkundige spreekuur"),
+                          ("gp_practice", "Huisartsen Coöperatie Zuid-Kennemerland", "Kwartaaloverleg")],
+    "twente": [("hospital", "Medisch Spectrum Twente", "Eerste kennismaking gepland")],
+}
+UNLISTED = {"ruud.vandijk", "anouk.kok", "mark.ten.hove", "femke.wolters", "esther.bosch", "jeroen.slot"}
 GPS = [
     ("hans.willems", "Hans Willems", "01234567", "Huisartsenpraktijk Heemstede", "Heemstede"),
     ("annemiek.brinkhuis", "Annemiek Brinkhuis", "01765432", "Huisartsenpraktijk Enschede-Zuid", "Enschede"),
@@ -75,6 +113,40 @@ def _user(login: str, name: str) -> tuple[User, bool]:
     return user, True
 
 
+def _profile_network(network: Network) -> None:
+    for field, value in PROFILES.get(network.slug, {}).items():
+        setattr(network, field, value)
+    network.approved_at = network.approved_at or utcnow()
+    if not db.session.scalar(select(ServiceAreaRange.id).limit(1)):
+        for first, last in parse_service_area(network.service_area):
+            db.session.add(ServiceAreaRange(network_id=network.id, first=first, last=last))
+    known = set(db.session.scalars(select(NetworkContact.organisation)))
+    for kind, organisation, agreement in CONTACTS.get(network.slug, []):
+        if organisation not in known:
+            db.session.add(NetworkContact(network_id=network.id, kind=ContactKind(kind), organisation=organisation,
+                                          contact_person="", agreement=agreement))
+
+
+def _profile_member(membership: Membership, login: str, index: int) -> None:
+    membership.is_listed_in_verwijsgids = login not in UNLISTED
+    membership.verwijsgids_url = "https://www.verwijsgidskanker.nl/" if membership.is_listed_in_verwijsgids else ""
+    membership.phone = membership.phone or f"06 1234 {5600 + index:04d}"
+    membership.phone_is_public = index % 2 == 0
+    membership.agb_code = membership.agb_code or f"{12345600 + index:08d}"
+
+
+def _meetings(network: Network, memberships: list[Membership]) -> None:
+    if db.session.scalar(select(Meeting.id).limit(1)):
+        return
+    for held_on, kind, title in ((date(2026, 3, 12), MeetingKind.NETWORK, "Voorjaarsbijeenkomst"),
+                                 (date(2026, 10, 8), MeetingKind.TRAINING, "Scholing vermoeidheid bij kanker")):
+        meeting = Meeting(network_id=network.id, held_on=held_on, kind=kind, title=title)
+        db.session.add(meeting)
+        db.session.flush()
+        for membership in memberships[: max(3, len(memberships) - 2)]:
+            db.session.add(Attendance(network_id=network.id, meeting_id=meeting.id, membership_id=membership.id))
+
+
 def load_demo() -> list[str]:
     """Create what is missing and return the demo log-ins to print."""
     disciplines = {d.code: d for d in db.session.scalars(select(Discipline))}
@@ -88,7 +160,9 @@ def load_demo() -> list[str]:
             db.session.add(network)
             db.session.flush()
         with network_context(network.id):
-            for login, name, role, codes, practice, city in spec["people"]:
+            _profile_network(network)
+            memberships = []
+            for index, (login, name, role, codes, practice, city) in enumerate(spec["people"]):
                 user, _created = _user(login, name)
                 membership = db.session.scalar(select(Membership).where(Membership.user_id == user.id))
                 if membership is None:
@@ -99,8 +173,13 @@ def load_demo() -> list[str]:
                     for code in codes:
                         db.session.add(MembershipDiscipline(network_id=network.id, membership_id=membership.id,
                                                             discipline_id=disciplines[code].id))
+                _profile_member(membership, login, index)
+                memberships.append(membership)
                 if role is Role.COORDINATOR:
                     lines.append(f"coordinator of {network.name}: {user.email}  (/n/{network.slug}/)")
+                elif "dietist" in codes:
+                    lines.append(f"member (dietician) of {network.name}: {user.email}")
+            _meetings(network, memberships)
             coordinator = db.session.scalar(select(Membership).where(Membership.role == Role.COORDINATOR))
             for given, family, born, bsn, postcode in spec["patients"]:
                 exists = db.session.scalar(select(Patient.id).where(

@@ -12,5 +12,5 @@ from app.networks.models import (  # noqa: F401
     ServiceAreaRange,
     TrainingRecord,
 )
-from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401
 from app.patients.models import Patient  # noqa: F401
+from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401

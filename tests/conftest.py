@@ -25,7 +25,18 @@ from app.core.db import utcnow
 from app.core.security import hash_password, hash_token
 from app.core.tenancy import network_context
 from app.extensions import db, limiter
-from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, NetworkStatus, Role
+from app.meetings.models import Attendance, Meeting, MeetingKind
+from app.networks.models import (
+    ContactKind,
+    Discipline,
+    Membership,
+    MembershipDiscipline,
+    Network,
+    NetworkContact,
+    NetworkStatus,
+    Role,
+    TrainingRecord,
+)
 from app.patients.models import Patient
 from config import TestingConfig
 
@@ -33,7 +44,9 @@ PASSWORD = "correct horse battery staple"
 _DEFAULT_DB = "sqlite:///" + os.path.join(tempfile.gettempdir(), f"netwerkzorg-test-{os.getpid()}.db")
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or _DEFAULT_DB
 IS_POSTGRES = DATABASE_URL.startswith("postgresql")
-KEEP_TABLES = {"disciplines", "alembic_version"}
+# Evidence and PDF reports written by tests go to a temp dir, never to instance/uploads.
+UPLOAD_DIR = os.path.join(tempfile.gettempdir(), f"netwerkzorg-test-uploads-{os.getpid()}")
+KEEP_TABLES = {"disciplines", "alembic_version", "criteria_sets", "criteria"}  # seeded by the migrations
 
 
 class IsolatedClient(FlaskClient):
@@ -64,7 +77,7 @@ class IsolatedClient(FlaskClient):
 
 def make_config(**overrides):
     attrs = {"SQLALCHEMY_DATABASE_URI": DATABASE_URL, "REDIS_URL": None, "MAIL_URL": "",
-             "BASE_URL": "http://localhost", **overrides}
+             "BASE_URL": "http://localhost", "UPLOAD_DIR": UPLOAD_DIR, **overrides}
     return type("TestConfig", (TestingConfig,), attrs)
 
 
@@ -180,6 +193,37 @@ def make_gp(email: str = "gp@example.nl", agb: str = "01234567") -> User:
     db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name="Praktijk De Linde", city="Haarlem"))
     db.session.commit()
     return user
+
+
+def make_contact(network: Network, organisation: str = "Spaarne Gasthuis", *, kind: str = "hospital",
+                 **fields) -> NetworkContact:
+    """A hospital or GP contact of *network* (criteria 8 and 9)."""
+    with network_context(network.id):
+        contact = NetworkContact(network_id=network.id, kind=ContactKind(kind), organisation=organisation, **fields)
+        db.session.add(contact)
+        db.session.commit()
+    return contact
+
+
+def make_meeting(network: Network, *, title: str = "Netwerkoverleg", held_on: date | None = None,
+                 kind: str = "network", attendees: tuple[Membership, ...] = (), notes: str = "") -> Meeting:
+    with network_context(network.id):
+        meeting = Meeting(network_id=network.id, held_on=held_on or date.today(), kind=MeetingKind(kind),
+                          title=title, notes=notes)
+        meeting.attendances.extend(Attendance(network_id=network.id, membership_id=m.id) for m in attendees)
+        db.session.add(meeting)
+        db.session.commit()
+    return meeting
+
+
+def make_training(membership: Membership, *, course: str = "Oncologie basiscursus", hours: int = 67,
+                  completed_on: date = date(2024, 1, 15), valid_until: date | None = None) -> TrainingRecord:
+    with network_context(membership.network_id):
+        record = TrainingRecord(network_id=membership.network_id, membership_id=membership.id, course=course,
+                                hours=hours, completed_on=completed_on, valid_until=valid_until)
+        db.session.add(record)
+        db.session.commit()
+    return record
 
 
 # --- signing in ---------------------------------------------------------------------------------

@@ -17,7 +17,18 @@ from app.auth.models import TokenPurpose
 from app.extensions import db
 from app.networks.models import Role
 from config import ProductionConfig
-from tests.conftest import PASSWORD, login_as, make_member, make_network, make_patient, make_user
+from tests.conftest import (
+    PASSWORD,
+    login_as,
+    make_contact,
+    make_meeting,
+    make_member,
+    make_network,
+    make_patient,
+    make_training,
+    make_user,
+)
+from tests.quality_factories import FAKE_PDF, make_evidence, make_snapshot
 
 POSTGRES_URL = "postgresql+psycopg://netwerkzorg@127.0.0.1:5432/netwerkzorg"
 STRONG_SECRET = "k" * 48
@@ -73,6 +84,11 @@ def world():
     coordinator = make_member(network, "coordinator@apptest.example", role=Role.COORDINATOR)
     member = make_member(network, "member@apptest.example", disciplines=("dietist",))
     patient = make_patient(network, created_by=coordinator.user)
+    meeting = make_meeting(network, attendees=(member,))
+    training = make_training(member)
+    evidence = make_evidence(member, code="4", text="Onze visie")
+    snapshot = make_snapshot(member, pdf=FAKE_PDF)
+    contact = make_contact(network)
     admin = make_user("admin@apptest.example", is_platform_admin=True)
     pending = make_user("pending@apptest.example")  # password verified, code not yet entered
     no_mfa = make_user("nomfa@apptest.example", mfa=False)
@@ -85,7 +101,10 @@ def world():
         "network": network, "coordinator": coordinator.user, "member": member.user, "admin": admin,
         "pending": pending, "no_mfa": no_mfa,
         "values": {"network_slug": network.slug, "membership_id": member.id, "patient_id": patient.id,
-                   "user_id": member.user_id, "filename": "css/app.css"},
+                   "meeting_id": meeting.id, "training_id": training.id, "evidence_id": evidence.id,
+                   "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
+                   "network_id": network.id, "slug": network.slug,
+                   "filename": "css/app.css"},
         "per_endpoint": {"auth.reset_password": {"token": reset_token},
                          "auth.accept_invitation": {"token": invite_token}},
     }

@@ -36,11 +36,15 @@ from tests.conftest import (
     current_totp,
     login,
     login_as,
+    make_contact,
+    make_meeting,
     make_member,
     make_network,
     make_patient,
+    make_training,
     make_user,
 )
+from tests.quality_factories import make_evidence, make_snapshot
 
 NEW_PASSWORD = "zeer-lang-12"  # exactly 12 characters, not common
 COOKIE = "nz_session"
@@ -402,8 +406,15 @@ def walk_world():
     colleague = user("colleague@example.nl")
     membership = make_member(network, colleague.email)
     patient = make_patient(network, created_by=colleague)
+    meeting = make_meeting(network, attendees=(membership,))
+    training = make_training(membership)
+    evidence = make_evidence(membership)
+    snapshot = make_snapshot(membership)
+    contact = make_contact(network)
     return network, {"network_slug": network.slug, "membership_id": membership.id, "patient_id": patient.id,
-                     "user_id": colleague.id}
+                     "meeting_id": meeting.id, "user_id": colleague.id, "training_id": training.id,
+                     "evidence_id": evidence.id, "snapshot_id": snapshot.id, "contact_id": contact.id,
+                     "network_id": network.id, "slug": network.slug}
 
 
 @pytest.mark.parametrize("kind, mfa_page", [("mfa", "/login/mfa"), ("no-mfa", "/account/mfa/setup"),

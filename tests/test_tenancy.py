@@ -12,7 +12,18 @@ from app.core.tenancy import CrossNetworkWrite, NoNetworkContext, network_contex
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.patients.models import Patient
-from tests.conftest import login_as, make_gp, make_member, make_network, make_patient, make_user
+from tests.conftest import (
+    login_as,
+    make_contact,
+    make_gp,
+    make_meeting,
+    make_member,
+    make_network,
+    make_patient,
+    make_training,
+    make_user,
+)
+from tests.quality_factories import FAKE_PDF, make_evidence, make_snapshot
 
 # Routes outside any network: reachable without a membership (some without signing in).
 GLOBAL_ENDPOINTS = {
@@ -31,11 +42,40 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "networks.audit_log": {},
     "networks.member_detail": {"membership_id": "member"},
     "networks.member_set_active": {"membership_id": "member"},
+    "networks.settings": {},
+    "networks.contacts": {},
+    "networks.contact_create": {},
+    "networks.contact_edit": {"contact_id": "contact"},
+    "networks.contact_delete": {"contact_id": "contact"},
+    "networks.member_edit": {"membership_id": "member"},
+    "networks.training_add": {"membership_id": "member"},
+    "networks.training_delete": {"membership_id": "member", "training_id": "training"},
+    "networks.members_import": {},
+    "networks.members_import_confirm": {},
+    "networks.members_export": {},
     "patients.index": {},
     "patients.create": {},
     "patients.detail": {"patient_id": "patient"},
+    "quality.index": {},
+    "quality.add_evidence": {},
+    "quality.evidence_download": {"evidence_id": "evidence"},
+    "quality.evidence_remove": {"evidence_id": "evidence"},
+    "quality.snapshots": {},
+    "quality.freeze": {},
+    "quality.snapshot_detail": {"snapshot_id": "snapshot"},
+    "quality.snapshot_pdf": {"snapshot_id": "snapshot"},
+    "quality.snapshot_pdf_download": {"snapshot_id": "snapshot"},
+    "meetings.index": {},
+    "meetings.create": {},
+    "meetings.participation": {},
+    "meetings.detail": {"meeting_id": "meeting"},
+    "meetings.edit": {"meeting_id": "meeting"},
+    "meetings.delete": {"meeting_id": "meeting"},
 }
 ADMIN_ENDPOINTS |= {"admin.jobs"}
+# The public directory (no sign-in; applying needs one) and approving applications.
+GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
+ADMIN_ENDPOINTS |= {"admin.approve_network"}
 
 
 def _canary(tag: str) -> str:
@@ -54,7 +94,13 @@ def two_networks():
                              disciplines=("dietist",))
         patient = make_patient(network, given_name=_canary(tag), family_name=_canary(tag),
                                created_by=coordinator.user)
-        made[tag] = {"network": network, "coordinator": coordinator, "member": member, "patient": patient}
+        meeting = make_meeting(network, title=f"Meeting {_canary(tag)}", notes=_canary(tag), attendees=(member,))
+        made[tag] = {"network": network, "coordinator": coordinator, "member": member, "patient": patient,
+                     "meeting": meeting}
+        made[tag]["contact"] = make_contact(network, f"Hospital {_canary(tag)}")  # canary in the organisation
+        made[tag]["training"] = make_training(member, course=f"Course {_canary(tag)}")  # canary in the course
+        made[tag]["evidence"] = make_evidence(coordinator, text=f"Evidence {_canary(tag)}")  # text canary
+        made[tag]["snapshot"] = make_snapshot(coordinator, reason=f"Reason {_canary(tag)}", pdf=FAKE_PDF)
     return made
 
 
@@ -164,7 +210,8 @@ def test_admin_routes_are_404_for_network_users(app, client, two_networks):
     login_as(client, two_networks["A"]["coordinator"].user)
     user_id = two_networks["B"]["member"].user_id
     for path in ("/admin/", "/admin/networks/new", "/admin/users", "/admin/jobs",
-                 f"/admin/users/{user_id}/deactivate", f"/admin/users/{user_id}/reset-mfa"):
+                 f"/admin/users/{user_id}/deactivate", f"/admin/users/{user_id}/reset-mfa",
+                 f"/admin/networks/{two_networks['B']['network'].id}/approve"):
         assert client.get(path).status_code == 404, path
         assert client.post(path, data={}).status_code in (404, 405), path
 

@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Network, NetworkStatus, Role
@@ -21,7 +22,9 @@ def create_network(*, name: str, slug: str, region: str, coordinator_name: str, 
     """Create a network being set up and invite its first coordinator. Raises NetworkError."""
     if db.session.scalar(select(Network.id).where(Network.slug == slug)) is not None:
         raise NetworkError(_("This web address name is taken; choose another one."))
-    network = Network(name=name.strip(), slug=slug, region=region.strip(), status=NetworkStatus.SETTING_UP)
+    # Created by the platform admin, so approved at once (applications by users wait: directory.apply).
+    network = Network(name=name.strip(), slug=slug, region=region.strip(), status=NetworkStatus.SETTING_UP,
+                      approved_at=utcnow())
     db.session.add(network)
     db.session.flush()
     with network_context(network.id):

@@ -15,6 +15,7 @@ from app.core.audit import AuditAction
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.core.security import require_platform_admin
+from app.directory.services import pending_applications
 from app.extensions import db
 from app.networks.models import Network
 
@@ -24,7 +25,7 @@ from app.networks.models import Network
 @require_platform_admin
 def networks():
     page = paginate(select(Network).order_by(Network.name))
-    return render_template("admin/networks.html", page=page)
+    return render_template("admin/networks.html", page=page, pending=pending_applications())
 
 
 @bp.route("/networks/new", methods=["GET", "POST"])

@@ -52,3 +52,21 @@ class NotInFuture:
     def __call__(self, form, field):
         if field.data and field.data > date.today():
             raise ValidationError(_l("This date cannot be in the future."))
+
+
+def is_valid_agb(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]{8}", value or ""))
+
+
+def is_valid_big(value: str) -> bool:
+    return bool(re.fullmatch(r"[0-9]{11}", value or ""))
+
+
+class BIGNumber:
+    """A BIG-register number: exactly 11 digits (spaces and dots a user types are dropped)."""
+
+    def __call__(self, form, field):
+        if field.data:
+            field.data = re.sub(r"[\s.]", "", field.data)
+            if not is_valid_big(field.data):
+                raise ValidationError(_l("A BIG number has exactly 11 digits."))

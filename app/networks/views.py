@@ -1,12 +1,12 @@
 """Network start page, member directory and administration, the audit log."""
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
@@ -17,9 +17,9 @@ from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks import bp, services
+from app.networks import bp, member_services, services
 from app.networks.forms import AuditFilterForm, InviteMemberForm
-from app.networks.models import Membership, MembershipDiscipline, Role
+from app.networks.models import Membership, Role
 
 
 def _get_membership_or_404(membership_id: int) -> Membership:
@@ -39,25 +39,17 @@ def home():
 @login_required
 @require_membership()
 def members():
-    q = (request.args.get("q") or "").strip()[:100]
-    discipline_id = request.args.get("discipline", type=int)
-    show_inactive = g.membership.role is Role.COORDINATOR and request.args.get("inactive") == "1"
-    statement = select(Membership).join(Membership.user).order_by(User.full_name)
-    if not show_inactive:
-        statement = statement.where(Membership.is_active.is_(True))
-    if q:
-        like = f"%{q.lower()}%"
-        statement = statement.where(or_(func.lower(User.full_name).like(like),
-                                        func.lower(Membership.practice_name).like(like),
-                                        func.lower(Membership.city).like(like)))
-    if discipline_id:
-        statement = statement.where(Membership.id.in_(select(MembershipDiscipline.membership_id).where(
-            MembershipDiscipline.discipline_id == discipline_id)))
-    statement = statement.options(selectinload(Membership.disciplines))
+    """The directory: search, filters (active only for coordinators), whitelisted sort, pages.
+
+    A fixed number of queries whatever the size: user and network are joined, disciplines come in one
+    selectin query (tests/test_member_profile.py counts them)."""
+    filters = member_services.DirectoryFilters.from_args(
+        request.args, is_coordinator=g.membership.role is Role.COORDINATOR)
+    statement = member_services.directory_query(filters).options(selectinload(Membership.disciplines))
     page = paginate(statement)
     disciplines = db.session.scalars(services.disciplines_query()).all()
-    return render_template("networks/members.html", page=page, q=q, discipline_id=discipline_id,
-                           disciplines=disciplines, show_inactive=show_inactive, locale=current_locale())
+    return render_template("networks/members.html", page=page, filters=filters, disciplines=disciplines,
+                           locale=current_locale())
 
 
 @bp.route("/members/<int:membership_id>")
@@ -67,7 +59,10 @@ def member_detail(membership_id: int):
     member = _get_membership_or_404(membership_id)
     if not member.is_active and g.membership.role is not Role.COORDINATOR:
         return render_template("errors/error.html", code=404, kind="http"), 404
-    return render_template("networks/member_detail.html", member=member, locale=current_locale())
+    can_manage = g.membership.role is Role.COORDINATOR or member.id == g.membership.id
+    return render_template("networks/member_detail.html", member=member, locale=current_locale(),
+                           can_manage=can_manage, trainings=member_services.training_records_for(member),
+                           today=date.today())
 
 
 @bp.route("/members/invite", methods=["GET", "POST"])
@@ -109,7 +104,11 @@ def member_set_active(membership_id: int):
             flash(_("%(name)s is active again.", name=member.user.full_name) if make_active else
                   _("%(name)s is deactivated; the history is kept.", name=member.user.full_name), "success")
         return redirect(url_for("networks.member_detail", membership_id=member.id))
-    return render_template("networks/member_set_active.html", member=member)
+    # Before deactivating: the NVPO criteria that are met now and would not be without this member.
+    from app.quality.services import results_without_member
+    breakages = results_without_member(g.network, member.id) if member.is_active else []
+    return render_template("networks/member_set_active.html", member=member, breakages=breakages,
+                           locale=current_locale())
 
 
 def _active_coordinators() -> int:

@@ -1,0 +1,240 @@
+"""The self-check: criteria versions, facts gathered once per run, results, snapshots. Callers commit."""
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, event, func, select
+from sqlalchemy.orm import Session, attributes
+
+from app.auth.models import User
+from app.core import audit
+from app.core.audit import AuditAction
+from app.core.db import utcnow
+from app.core.jobs import enqueue
+from app.extensions import db
+from app.meetings.models import Attendance, Meeting
+from app.networks.models import (
+    Discipline,
+    Membership,
+    MembershipDiscipline,
+    Network,
+    NetworkContact,
+    ServiceAreaRange,
+)
+from app.quality.checks import (
+    CheckResult,
+    MemberFacts,
+    NetworkFacts,
+    NetworkProfile,
+    Status,
+    months_before,
+    result_as_dict,
+    run_check,
+)
+from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot, SnapshotPdfStatus
+
+PROFILE_FIELDS = tuple(NetworkProfile.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    criterion: Criterion
+    result: CheckResult
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """A criterion that is met now and would not be after a change."""
+
+    criterion: Criterion
+    before: CheckResult
+    after: CheckResult
+
+
+# --- criteria versions ---------------------------------------------------------------------------
+
+def current_criteria_set(today: date | None = None) -> CriteriaSet | None:
+    """The set with the latest effective date on or before *today*."""
+    return db.session.scalar(select(CriteriaSet).where(CriteriaSet.effective_from <= (today or date.today()))
+                             .order_by(CriteriaSet.effective_from.desc()).limit(1))
+
+
+def criteria_set_by_version(version: str) -> CriteriaSet | None:
+    return db.session.scalar(select(CriteriaSet).where(CriteriaSet.version == version))
+
+
+def all_criteria_sets() -> list[CriteriaSet]:
+    return list(db.session.scalars(select(CriteriaSet).order_by(CriteriaSet.effective_from.desc())))
+
+
+# --- facts -----------------------------------------------------------------------------------------
+
+def gather_facts(network: Network, *, today: date | None = None) -> NetworkFacts:
+    """Everything the checks read, in a fixed number of queries (not one per member)."""
+    today = today or date.today()
+    profile = NetworkProfile(**{name: getattr(network, name) for name in PROFILE_FIELDS})
+    attended, meetings = ({}, 0)
+    if profile.participation_min_meetings:
+        attended, meetings = _participation(network, today)
+    return NetworkFacts(
+        profile=profile, members=_active_members(), contacts_by_kind=_contacts_by_kind(),
+        evidence_by_code=_evidence_by_code(), postcode_areas=_postcode_areas(),
+        attended_last_year=attended, meetings_last_year=meetings, today=today)
+
+
+def _active_members() -> tuple[MemberFacts, ...]:
+    rows = db.session.execute(
+        select(Membership.id, Membership.is_listed_in_verwijsgids, Discipline.code, Discipline.in_verwijsgids_scope)
+        .outerjoin(MembershipDiscipline, and_(MembershipDiscipline.network_id == Membership.network_id,
+                                              MembershipDiscipline.membership_id == Membership.id))
+        .outerjoin(Discipline, Discipline.id == MembershipDiscipline.discipline_id)
+        .where(Membership.is_active.is_(True)).order_by(Membership.id))
+    members: dict[int, dict[str, Any]] = {}
+    for membership_id, listed, code, in_scope in rows:
+        member = members.setdefault(membership_id, {"listed": listed, "codes": set(), "in_scope": False})
+        if code is not None:
+            member["codes"].add(code)
+            member["in_scope"] = member["in_scope"] or bool(in_scope)
+    return tuple(MemberFacts(id=key, discipline_codes=frozenset(m["codes"]), is_listed=bool(m["listed"]),
+                             in_verwijsgids_scope=m["in_scope"]) for key, m in members.items())
+
+
+def _contacts_by_kind() -> dict[str, int]:
+    rows = db.session.execute(select(NetworkContact.kind, func.count()).group_by(NetworkContact.kind))
+    return {str(kind): count for kind, count in rows}
+
+
+def _evidence_by_code() -> dict[str, int]:
+    rows = db.session.execute(select(Evidence.criterion_code, func.count()).where(Evidence.removed_at.is_(None))
+                              .group_by(Evidence.criterion_code))
+    return dict(rows.all())
+
+
+def _postcode_areas() -> int:
+    """Distinct 4-digit postcode areas covered by the ranges (overlaps counted once)."""
+    total, covered_to = 0, -1
+    for first, last in db.session.execute(select(ServiceAreaRange.first, ServiceAreaRange.last)
+                                          .order_by(ServiceAreaRange.first)):
+        start = max(first, covered_to + 1)
+        if last >= start:
+            total += last - start + 1
+        covered_to = max(covered_to, last)
+    return total
+
+
+def _participation(network: Network, today: date) -> tuple[dict[int, int], int]:
+    """Meetings attended per active membership in the last 12 months, and meetings held then.
+
+    The meetings feature's participation_summary(network) is used when it exists; otherwise the
+    counts come from Attendance here (same window: a year ago + 1 day up to today).
+    """
+    since = months_before(today, 12)
+    held = db.session.scalar(select(func.count()).select_from(Meeting).where(
+        Meeting.held_on > since, Meeting.held_on <= today)) or 0
+    summarise = _meetings_summary_function()
+    if summarise is not None:
+        return {membership.id: int(count) for membership, count, *_ in summarise(network)}, held
+    rows = db.session.execute(
+        select(Attendance.membership_id, func.count())
+        .join(Meeting, and_(Meeting.network_id == Attendance.network_id, Meeting.id == Attendance.meeting_id))
+        .where(Meeting.held_on > since, Meeting.held_on <= today).group_by(Attendance.membership_id))
+    return dict(rows.all()), held
+
+
+def _meetings_summary_function():
+    """app.meetings.services.participation_summary when the meetings feature has it, else None."""
+    if importlib.util.find_spec("app.meetings.services") is None:
+        return None
+    return getattr(importlib.import_module("app.meetings.services"), "participation_summary", None)
+
+
+# --- running the checks ------------------------------------------------------------------------------
+
+def run_checks(network: Network, criteria_set: CriteriaSet, *, facts: NetworkFacts | None = None) -> list[CheckRow]:
+    """Check every criterion of *criteria_set* against the network's current data."""
+    facts = facts or gather_facts(network)
+    return [CheckRow(criterion, run_check(facts, criterion)) for criterion in criteria_set.criteria]
+
+
+def results_without_member(network: Network, membership_id: int, *,
+                           criteria_set: CriteriaSet | None = None) -> list[Breakage]:
+    """The criteria that are met now and would no longer be met without *membership_id* (read-only)."""
+    criteria_set = criteria_set or current_criteria_set()
+    if criteria_set is None:
+        return []
+    facts = gather_facts(network)
+    reduced = facts.without_member(membership_id)
+    if reduced == facts:
+        return []
+    breakages = []
+    for criterion in criteria_set.criteria:
+        before, after = run_check(facts, criterion), run_check(reduced, criterion)
+        if before.status is Status.MET and after.status is not Status.MET:
+            breakages.append(Breakage(criterion, before, after))
+    return breakages
+
+
+# --- snapshots -------------------------------------------------------------------------------------
+
+class SnapshotIsFrozen(RuntimeError):
+    """A frozen self-check snapshot's results or evidence list may not change, nor may it be deleted."""
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_snapshot_changes(session: Session, flush_context, instances) -> None:
+    for obj in session.deleted:
+        if isinstance(obj, SelfCheckSnapshot):
+            raise SnapshotIsFrozen("self-check snapshots cannot be deleted")
+    for obj in session.dirty:
+        if isinstance(obj, SelfCheckSnapshot) and any(
+                attributes.get_history(obj, name).has_changes() for name in SelfCheckSnapshot.FROZEN):
+            raise SnapshotIsFrozen("a self-check snapshot's frozen fields cannot change")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_snapshot_changes(state) -> None:
+    # update()/delete() statements skip the flush guard; the PDF fields change through the ORM only.
+    if (state.is_update or state.is_delete) and any(m.class_ is SelfCheckSnapshot for m in state.all_mappers):
+        raise SnapshotIsFrozen("self-check snapshots cannot be changed in bulk")
+
+
+def freeze_snapshot(*, network: Network, user: User, criteria_set: CriteriaSet, locale: str) -> SelfCheckSnapshot:
+    """Store the current results (with reasons, in *locale*) and evidence list as a snapshot."""
+    results = [{**result_as_dict(row.criterion, row.result, locale), "locale": locale}
+               for row in run_checks(network, criteria_set)]
+    snapshot = SelfCheckSnapshot(network_id=network.id, criteria_set_id=criteria_set.id, taken_at=utcnow(),
+                                 taken_by_id=user.id, results=results, evidence=evidence_listing(),
+                                 pdf_status=SnapshotPdfStatus.NONE, pdf_progress=0)
+    db.session.add(snapshot)
+    db.session.flush()
+    audit.record("self_check.frozen", AuditAction.CREATE, object_type="self_check_snapshot",
+                 object_id=snapshot.id, reason=f"criteria version {criteria_set.version}")
+    return snapshot
+
+
+def evidence_listing() -> list[dict[str, Any]]:
+    """The evidence in force now, as JSON for a snapshot."""
+    rows = db.session.execute(select(Evidence, User.full_name).join(User, User.id == Evidence.uploaded_by_id)
+                              .where(Evidence.removed_at.is_(None)).order_by(Evidence.criterion_code, Evidence.id))
+    return [{"id": e.id, "code": e.criterion_code, "text": e.text, "file_name": e.file_name,
+             "content_type": e.content_type, "size_bytes": e.size_bytes, "uploaded_by": name,
+             "created_at": e.created_at.isoformat()} for e, name in rows]
+
+
+def request_snapshot_pdf(snapshot: SelfCheckSnapshot) -> bool:
+    """Queue the PDF report unless it is queued, running or done. Returns whether a job was queued."""
+    if snapshot.pdf_status in (SnapshotPdfStatus.QUEUED, SnapshotPdfStatus.RUNNING, SnapshotPdfStatus.DONE):
+        return False
+    snapshot.pdf_status, snapshot.pdf_progress = SnapshotPdfStatus.QUEUED, 0
+    enqueue("snapshot_pdf", {"snapshot_id": snapshot.id}, network_id=snapshot.network_id)
+    audit.record("self_check.pdf_requested", AuditAction.EXPORT, object_type="self_check_snapshot",
+                 object_id=snapshot.id)
+    return True
+
+
+def record_pdf_download(snapshot: SelfCheckSnapshot) -> None:
+    audit.record("self_check.pdf_downloaded", AuditAction.EXPORT, object_type="self_check_snapshot",
+                 object_id=snapshot.id)
