@@ -127,3 +127,23 @@ def test_locale_switch_is_saved_for_a_signed_in_user(i18n_client):
 def test_locale_switch_ignores_unknown_locales(i18n_client):
     i18n_client.post("/locale", data={"locale": "xx"})
     _assert_renders(i18n_client.get("/"), "nl")
+
+
+def test_every_string_in_the_code_is_in_both_catalogues(tmp_path):
+    """A new _() string that nobody extracted and translated fails here, not in front of a user."""
+    import subprocess
+    import sys
+
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parents[1]
+    pot = tmp_path / "messages.pot"
+    subprocess.run([sys.executable, "-m", "babel.messages.frontend", "extract", "-F", "babel.cfg", "-k", "_l",
+                    "--no-location", "-o", str(pot), "."], cwd=root, check=True, capture_output=True)
+    with pot.open("rb") as handle:
+        wanted = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+    for locale in ("nl", "en"):
+        with (root / "translations" / locale / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+            present = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
+        missing = sorted(wanted - present)
+        assert not missing, f"{locale}: run `flask translate update` and translate: {missing[:10]}"

@@ -123,3 +123,35 @@ def test_upgrade_downgrade_upgrade(app_with, throwaway_url):
         finally:
             db.session.remove()
             db.engine.dispose()  # no open connection left to block DROP DATABASE
+
+
+def test_each_revision_upgrades_a_database_that_holds_data(app_with, throwaway_url):
+    """Upgrading a live database (rows in every earlier table) must work, not only an empty one.
+
+    SQLite rebuilds a table to change it; with foreign keys on that failed for referenced tables,
+    and the earlier test on an empty database could not see it.
+    """
+    other = app_with(SQLALCHEMY_DATABASE_URI=throwaway_url)
+    with other.app_context():
+        try:
+            flask_migrate.upgrade(revision="0001")
+            db.session.execute(text(
+                "INSERT INTO networks (slug, name, region, status, default_locale) "
+                "VALUES ('oud', 'Oud netwerk', 'Regio', 'active', 'nl')"))
+            db.session.execute(text(
+                "INSERT INTO users (email, full_name, is_platform_admin, is_demo, active) "
+                "VALUES ('oud@example.nl', 'Oud Lid', false, false, true)"))
+            db.session.execute(text(
+                "INSERT INTO memberships (network_id, user_id, role, is_active, practice_name, city) "
+                "SELECT n.id, u.id, 'member', true, 'Praktijk', 'Haarlem' FROM networks n, users u"))
+            db.session.commit()
+            db.session.remove()
+            flask_migrate.upgrade()
+            row = db.session.execute(text(
+                "SELECT n.approved_at IS NOT NULL, m.is_accepting_patients, m.postcode FROM memberships m "
+                "JOIN networks n ON n.id = m.network_id")).one()
+            assert tuple(row) == (True, True, "")
+            assert db.session.scalar(text("SELECT count(*) FROM criteria")) == 24
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -21,7 +21,11 @@ from tests.quality_factories import make_evidence, make_snapshot
 
 
 def add_member(network, email, **fields):
-    """A member without a password (no slow hashing): these tests sign in with login_as."""
+    """A member without a password (no slow hashing): these tests sign in with login_as.
+
+    They read the English texts, so the users prefer English (Dutch is the default locale).
+    """
+    fields.setdefault("locale", "en")
     return make_member(network, email, password=None, **fields)
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
