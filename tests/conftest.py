@@ -11,13 +11,14 @@ import os
 import re
 import secrets
 import tempfile
+from contextlib import contextmanager
 from datetime import date
 
 import pyotp
 import pytest
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from app import create_app
 from app.auth.models import GPProfile, User, UserSession
@@ -282,3 +283,19 @@ def app_with(app):
     for other in made:
         with other.app_context():
             db.engine.dispose()
+
+
+@contextmanager
+def counted_statements():
+    """Collect the SQL statements sent inside the block (list pages must not grow with the data)."""
+    statements: list[str] = []
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", before_cursor_execute)

@@ -8,11 +8,10 @@ Pages are requested in English (Accept-Language, or users with locale "en").
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.core.audit import AuditAction, AuditEvent
@@ -21,7 +20,7 @@ from app.core.tenancy import network_context
 from app.directory.services import parse_patient_postcode
 from app.extensions import db
 from app.networks.models import Membership, Network, NetworkStatus, Role, ServiceAreaRange
-from tests.conftest import login_as, make_member, make_network, make_user
+from tests.conftest import counted_statements, login_as, make_member, make_network, make_user
 
 EN = {"Accept-Language": "en"}
 
@@ -66,18 +65,6 @@ def text(response) -> str:
     return response.get_data(as_text=True)
 
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
 
 
 @pytest.fixture

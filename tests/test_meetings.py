@@ -7,12 +7,11 @@ time_machine: today is Sunday 15 June 2025.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.core.audit import AuditAction, AuditEvent
@@ -21,7 +20,7 @@ from app.extensions import db
 from app.meetings.models import Attendance, Meeting, MeetingKind
 from app.meetings.services import participation_summary
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
-from tests.conftest import login_as, make_meeting, make_member, make_network
+from tests.conftest import counted_statements, login_as, make_meeting, make_member, make_network
 
 TODAY = date(2025, 6, 15)
 
@@ -105,19 +104,6 @@ def body_rows(html: str) -> list[str]:
     return re.findall(r"<tr[ >].*?</tr>", match.group(1), re.S) if match else []
 
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 # --- recording and editing ----------------------------------------------------------------------

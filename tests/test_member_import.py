@@ -271,7 +271,7 @@ def test_import_only_the_valid_rows_when_the_coordinator_chooses_so(noord, coord
     summary = db.session.scalar(select(AuditEvent).where(AuditEvent.event == "membership.imported"))
     assert "2 invited, 9 rows skipped" in summary.reason
     assert stored_files(upload_dir) == []
-    assert "2 members are invited; 9 rows were skipped." in coo_client.get("/n/noord/members").get_data(
+    assert "2 members are invited. 9 rows were skipped." in coo_client.get("/n/noord/members").get_data(
         as_text=True)
 
 

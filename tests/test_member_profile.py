@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import re
 import time
-from contextlib import contextmanager
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.auth.models import User
 from app.core.audit import AuditEvent
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role, TrainingRecord
-from tests.conftest import login_as, make_member, make_network, make_training
+from tests.conftest import counted_statements, login_as, make_member, make_network, make_training
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -79,19 +78,6 @@ def listed_names(response) -> list[str]:
             for row in body_rows(response.get_data(as_text=True))]
 
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 @pytest.fixture

@@ -7,10 +7,9 @@ Users are made with locale "en", so the assertions read the English messages.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from app.auth.models import GPProfile, User, UserSession
 from app.core.audit import AuditEvent
@@ -19,7 +18,7 @@ from app.core.tenancy import all_networks, network_context
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, NetworkStatus, Role
 from app.patients.models import Patient
-from tests.conftest import login, login_as, make_member, make_network, make_patient, make_user
+from tests.conftest import counted_statements, login, login_as, make_member, make_network, make_patient, make_user
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -61,20 +60,6 @@ def input_value(html: str, field: str) -> str | None:
     return value.group(1) if value else ""
 
 
-@contextmanager
-def counted_statements():
-    """Count the SQL statements sent to the database inside the block."""
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    engine = db.engine
-    event.listen(engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before_cursor_execute)
 
 
 def membership_changes() -> int:

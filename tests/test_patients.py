@@ -7,21 +7,20 @@ Users are made with locale "en", so the assertions read the English messages.
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import date, timedelta
 from urllib.parse import unquote
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.core.tenancy import network_context
 from app.core.validators import is_valid_bsn
 from app.extensions import db
 from app.networks.models import Network, Role
 from app.patients.models import Patient
-from tests.conftest import login_as, make_member, make_network, make_patient
+from tests.conftest import counted_statements, login_as, make_member, make_network, make_patient
 
 # Valid BSNs (they pass the 11-test); 123456789 does not.
 BSN_WIM = "111222333"
@@ -66,18 +65,6 @@ def urls_in(html: str) -> list[str]:
     return [unquote(url.replace("&amp;", "&")) for url in urls]
 
 
-@contextmanager
-def counted_statements():
-    statements: list[str] = []
-
-    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", before_cursor_execute)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before_cursor_execute)
 
 
 def valid_form(**overrides) -> dict[str, str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import login_required
 from sqlalchemy import select
 
@@ -135,8 +136,8 @@ def members_import_confirm():
         return redirect(url_for("networks.members_import"))
     db.session.commit()
     member_import.discard_upload(path)
-    flash(_("%(count)d members are invited; %(skipped)d rows were skipped.", count=len(created),
-            skipped=preview.invalid_count), "success")
+    flash(ngettext("%(num)d member is invited.", "%(num)d members are invited.", len(created)) + " "
+          + ngettext("%(num)d row was skipped.", "%(num)d rows were skipped.", preview.invalid_count), "success")
     return redirect(url_for("networks.members"))
 
 

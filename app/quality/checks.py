@@ -15,6 +15,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from app.quality.models import Criterion
 
@@ -117,7 +118,7 @@ def _evidence(facts: NetworkFacts, code: str) -> int:
 def _evidence_result(facts: NetworkFacts, code: str, fix: str) -> CheckResult:
     count = _evidence(facts, code)
     if count:
-        return CheckResult(Status.MET, _("%(n)d evidence item(s) added.", n=count))
+        return CheckResult(Status.MET, ngettext("%(num)d evidence item added.", "%(num)d evidence items added.", count))
     return CheckResult(Status.NEEDS_EVIDENCE, _("No evidence yet."), fix, EVIDENCE)
 
 
@@ -130,7 +131,8 @@ def multidisciplinary(facts: NetworkFacts, criterion: Criterion) -> CheckResult:
     if len(codes) >= minimum:
         return CheckResult(Status.MET, reason)
     return CheckResult(Status.NOT_MET, reason,
-                       _("Invite members of %(n)d more discipline(s).", n=minimum - len(codes)), INVITE)
+                       ngettext("Invite members of %(num)d more discipline.",
+                                "Invite members of %(num)d more disciplines.", minimum - len(codes)), INVITE)
 
 
 @check("1b")
@@ -265,7 +267,8 @@ def website(facts: NetworkFacts, criterion: Criterion) -> CheckResult:
 def _contacts(facts: NetworkFacts, criterion: Criterion, fix: str) -> CheckResult:
     count = facts.contacts_by_kind.get(str(criterion.params.get("contact_kind", "")), 0)
     if count:
-        return CheckResult(Status.MET, _("%(n)d structural contact(s) registered.", n=count))
+        return CheckResult(Status.MET, ngettext("%(num)d structural contact registered.",
+                                                "%(num)d structural contacts registered.", count))
     result = _evidence_result(facts, criterion.code, fix)
     return replace(result, fix_endpoint=CONTACTS) if result.status is Status.NEEDS_EVIDENCE else result
 
