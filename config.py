@@ -40,6 +40,9 @@ class Config:
 
     INVITE_TOKEN_TTL = timedelta(days=7)
     RESET_TOKEN_TTL = timedelta(hours=1)
+    VERIFY_TOKEN_TTL = timedelta(hours=48)  # email verification after GP self-registration
+    REGISTRATION_LIMIT_PER_IP = "10 per hour"
+    VERIFY_RESEND_LIMIT = "3 per hour"
     AUDIT_RETENTION_YEARS = 5
     DEMO_MFA_BYPASS = False  # only ever True in development, see DevelopmentConfig
     HSTS = True

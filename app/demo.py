@@ -107,7 +107,7 @@ def _user(login: str, name: str) -> tuple[User, bool]:
     if user is not None:
         return user, False
     user = User(email=email, full_name=name, password_hash=hash_password(DEMO_PASSWORD), is_demo=True,
-                password_changed_at=utcnow())
+                password_changed_at=utcnow(), email_verified_at=utcnow())
     db.session.add(user)
     db.session.flush()
     return user, True

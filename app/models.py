@@ -14,3 +14,4 @@ from app.networks.models import (  # noqa: F401
 )
 from app.patients.models import Patient  # noqa: F401
 from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401
+from app.referrer.models import PracticeNurseLink  # noqa: F401

@@ -21,7 +21,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
 
 from app import create_app
-from app.auth.models import GPProfile, User, UserSession
+from app.auth.models import GPProfile, ReferrerKind, User, UserSession
 from app.core.db import utcnow
 from app.core.security import hash_password, hash_token
 from app.core.tenancy import network_context
@@ -39,6 +39,7 @@ from app.networks.models import (
     TrainingRecord,
 )
 from app.patients.models import Patient
+from app.referrer.models import PracticeNurseLink
 from config import TestingConfig
 
 PASSWORD = "correct horse battery staple"
@@ -189,11 +190,23 @@ def make_patient(network: Network, *, given_name: str = "Wim", family_name: str 
     return patient
 
 
-def make_gp(email: str = "gp@example.nl", agb: str = "01234567") -> User:
-    user = make_user(email)
-    db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name="Praktijk De Linde", city="Haarlem"))
+def make_gp(email: str = "gp@example.nl", agb: str = "01234567", *, kind: str = "gp",
+            practice_name: str = "Praktijk De Linde", city: str = "Haarlem", practice_agb: str | None = None,
+            **user_fields) -> User:
+    """A GP (or with kind="poh" a practice nurse) with a referrer profile."""
+    user = make_user(email, **user_fields)
+    db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name=practice_name, city=city,
+                             kind=ReferrerKind(kind), practice_agb=practice_agb))
     db.session.commit()
     return user
+
+
+def make_practice_link(gp: User, poh: User, *, confirmed: bool = False) -> PracticeNurseLink:
+    link = PracticeNurseLink(gp_profile_id=gp.gp_profile.id, poh_profile_id=poh.gp_profile.id,
+                             confirmed_at=utcnow() if confirmed else None)
+    db.session.add(link)
+    db.session.commit()
+    return link
 
 
 def make_contact(network: Network, organisation: str = "Spaarne Gasthuis", *, kind: str = "hospital",

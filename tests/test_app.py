@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app import create_app
 from app.auth import services as auth_services
 from app.auth.models import TokenPurpose
+from app.core.db import utcnow
 from app.extensions import db
 from app.networks.models import Role
 from config import ProductionConfig
@@ -21,10 +22,12 @@ from tests.conftest import (
     PASSWORD,
     login_as,
     make_contact,
+    make_gp,
     make_meeting,
     make_member,
     make_network,
     make_patient,
+    make_practice_link,
     make_training,
     make_user,
 )
@@ -96,17 +99,24 @@ def world():
     invitee = make_user("invitee@apptest.example", password=None, mfa=False, active=False)
     reset_token = auth_services.issue_token(reset_user, TokenPurpose.RESET)
     invite_token = auth_services.issue_token(invitee, TokenPurpose.INVITE)
+    # A GP and a practice nurse of one practice, with a pending link, and an open verification link.
+    gp = make_gp("gp@apptest.example", agb="11112222", email_verified_at=utcnow())
+    poh = make_gp("poh@apptest.example", agb="33334444", kind="poh", email_verified_at=utcnow())
+    link = make_practice_link(gp, poh)
+    unverified = make_gp("unverified@apptest.example", agb="55556666")
+    verify_token = auth_services.issue_token(unverified, TokenPurpose.VERIFY_EMAIL)
     db.session.commit()
     return {
         "network": network, "coordinator": coordinator.user, "member": member.user, "admin": admin,
-        "pending": pending, "no_mfa": no_mfa,
+        "pending": pending, "no_mfa": no_mfa, "gp": gp, "poh": poh,
         "values": {"network_slug": network.slug, "membership_id": member.id, "patient_id": patient.id,
                    "meeting_id": meeting.id, "training_id": training.id, "evidence_id": evidence.id,
                    "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
                    "network_id": network.id, "slug": network.slug,
-                   "filename": "css/app.css"},
+                   "filename": "css/app.css", "link_id": link.id},
         "per_endpoint": {"auth.reset_password": {"token": reset_token},
-                         "auth.accept_invitation": {"token": invite_token}},
+                         "auth.accept_invitation": {"token": invite_token},
+                         "referrer.verify_email": {"token": verify_token}},
     }
 
 
@@ -134,6 +144,8 @@ def _identities(client_factory, world) -> dict:
     clients["admin"] = login_as(client_factory(), world["admin"])
     clients["pending"] = login_as(client_factory(), world["pending"], mfa_verified=False)
     clients["no_mfa"] = login_as(client_factory(), world["no_mfa"], mfa_verified=False)
+    clients["gp"] = login_as(client_factory(), world["gp"])
+    clients["poh"] = login_as(client_factory(), world["poh"])
     return clients
 
 

@@ -37,10 +37,12 @@ from tests.conftest import (
     login,
     login_as,
     make_contact,
+    make_gp,
     make_meeting,
     make_member,
     make_network,
     make_patient,
+    make_practice_link,
     make_training,
     make_user,
 )
@@ -411,10 +413,15 @@ def walk_world():
     evidence = make_evidence(membership)
     snapshot = make_snapshot(membership)
     contact = make_contact(network)
+    link = make_practice_link(make_gp("walk-gp@example.nl", agb="11112222"),
+                              make_gp("walk-poh@example.nl", agb="33334444", kind="poh"))
+    verify_token = issue_token(colleague, TokenPurpose.VERIFY_EMAIL)
+    db.session.commit()
     return network, {"network_slug": network.slug, "membership_id": membership.id, "patient_id": patient.id,
                      "meeting_id": meeting.id, "user_id": colleague.id, "training_id": training.id,
                      "evidence_id": evidence.id, "snapshot_id": snapshot.id, "contact_id": contact.id,
-                     "network_id": network.id, "slug": network.slug}
+                     "network_id": network.id, "slug": network.slug, "token": verify_token,
+                     "link_id": link.id}
 
 
 @pytest.mark.parametrize("kind, mfa_page", [("mfa", "/login/mfa"), ("no-mfa", "/account/mfa/setup"),

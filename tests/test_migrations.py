@@ -155,3 +155,34 @@ def test_each_revision_upgrades_a_database_that_holds_data(app_with, throwaway_u
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_0003_fills_the_new_columns_of_existing_rows(app_with, throwaway_url):
+    """Existing GP profiles become kind 'gp' with an empty phone; users who set a password through an
+    invitation count as verified, a pending invitee does not."""
+    other = app_with(SQLALCHEMY_DATABASE_URI=throwaway_url)
+    with other.app_context():
+        try:
+            flask_migrate.upgrade(revision="0002")
+            db.session.execute(text(
+                "INSERT INTO users (email, full_name, password_hash, is_platform_admin, is_demo, active) VALUES "
+                "('gp@example.nl', 'Oude Huisarts', 'x', false, false, true), "
+                "('invitee@example.nl', 'Uitgenodigd', NULL, false, false, false)"))
+            db.session.execute(text(
+                "INSERT INTO gp_profiles (user_id, agb_code, practice_name, city) "
+                "SELECT id, '01234567', 'Praktijk', 'Haarlem' FROM users WHERE email = 'gp@example.nl'"))
+            db.session.commit()
+            db.session.remove()
+            flask_migrate.upgrade(revision="0003")
+            row = db.session.execute(text("SELECT kind, phone, practice_agb FROM gp_profiles")).one()
+            assert tuple(row) == ("gp", "", None)
+            verified = dict(db.session.execute(text(
+                "SELECT email, email_verified_at IS NOT NULL FROM users")).all())
+            assert verified == {"gp@example.nl": True, "invitee@example.nl": False}
+            db.session.remove()
+            flask_migrate.downgrade(revision="0002")
+            assert "practice_nurse_links" not in _tables()
+            assert db.session.scalar(text("SELECT count(*) FROM gp_profiles")) == 1
+        finally:
+            db.session.remove()
+            db.engine.dispose()

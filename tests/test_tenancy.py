@@ -75,6 +75,9 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
 GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
+# GP / practice-nurse accounts: not bound to a network (a link id is checked against the GP's own profile).
+GLOBAL_ENDPOINTS |= {"referrer.register", "referrer.verify_email", "referrer.resend_verification",
+                     "referrer.practice", "referrer.confirm_link", "referrer.refuse_link"}
 ADMIN_ENDPOINTS |= {"admin.approve_network"}
 
 

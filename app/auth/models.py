@@ -27,6 +27,8 @@ class User(UserMixin, TimestampMixin, db.Model):
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     password_changed_at: Mapped[datetime | None]
+    # Set when the user proved the address: a verification link (GP self-registration) or an invitation.
+    email_verified_at: Mapped[datetime | None]
 
     gp_profile: Mapped[GPProfile | None] = relationship(back_populates="user", lazy="joined")
 
@@ -66,10 +68,11 @@ class RecoveryCode(db.Model):
 class TokenPurpose(enum.StrEnum):
     INVITE = "invite"
     RESET = "reset"
+    VERIFY_EMAIL = "verify_email"
 
 
 class AccountToken(TimestampMixin, db.Model):
-    """Invitation or password-reset link: random, stored hashed, single-use, expiring."""
+    """Invitation, password-reset or email-verification link: random, stored hashed, single-use, expiring."""
 
     __tablename__ = "account_tokens"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -82,8 +85,13 @@ class AccountToken(TimestampMixin, db.Model):
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
+class ReferrerKind(enum.StrEnum):
+    GP = "gp"
+    POH = "poh"  # practice nurse (praktijkondersteuner): refers on behalf of a confirmed GP
+
+
 class GPProfile(TimestampMixin, db.Model):
-    """The GP side of a user: not bound to one network."""
+    """The referrer side of a user (a GP or a practice nurse): not bound to one network."""
 
     __tablename__ = "gp_profiles"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -91,5 +99,12 @@ class GPProfile(TimestampMixin, db.Model):
     agb_code: Mapped[str] = mapped_column(String(8), unique=True)
     practice_name: Mapped[str] = mapped_column(String(200))
     city: Mapped[str] = mapped_column(String(100), default="")
+    kind: Mapped[ReferrerKind] = mapped_column(enum_type(ReferrerKind), default=ReferrerKind.GP)
+    practice_agb: Mapped[str | None] = mapped_column(String(8))  # the practice's own AGB code
+    phone: Mapped[str] = mapped_column(String(30), default="")
 
     user: Mapped[User] = relationship(back_populates="gp_profile")
+
+    @property
+    def is_poh(self) -> bool:
+        return self.kind is ReferrerKind.POH

@@ -20,6 +20,10 @@ ISSUER = "Netwerkzorg"
 RECOVERY_CODE_COUNT = 10
 
 
+_TTL_KEYS = {TokenPurpose.INVITE: "INVITE_TOKEN_TTL", TokenPurpose.RESET: "RESET_TOKEN_TTL",
+             TokenPurpose.VERIFY_EMAIL: "VERIFY_TOKEN_TTL"}
+
+
 class TokenInvalid(Exception):
     """The link is unknown, used or expired."""
 
@@ -30,7 +34,7 @@ def find_user_by_email(email: str) -> User | None:
 
 def issue_token(user: User, purpose: TokenPurpose) -> str:
     """Create a single-use token; only its hash is stored. Earlier open tokens of the kind lapse."""
-    ttl = current_app.config["INVITE_TOKEN_TTL" if purpose is TokenPurpose.INVITE else "RESET_TOKEN_TTL"]
+    ttl = current_app.config[_TTL_KEYS[purpose]]
     db.session.execute(update(AccountToken).where(
         AccountToken.user_id == user.id, AccountToken.purpose == purpose,
         AccountToken.used_at.is_(None)).values(used_at=utcnow()))

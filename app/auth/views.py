@@ -23,6 +23,7 @@ from app.auth.forms import (
 from app.auth.models import TokenPurpose
 from app.core import audit
 from app.core.audit import AuditAction, AuditOutcome
+from app.core.db import utcnow
 from app.core.mail import queue_mail
 from app.core.security import (
     end_current_session,
@@ -220,6 +221,8 @@ def accept_invitation(token: str):
             services.consume_token(token, TokenPurpose.INVITE)
             user.full_name = form.full_name.data.strip()
             user.active = True
+            if user.email_verified_at is None:
+                user.email_verified_at = utcnow()  # opening the mailed link proved the address
             services.set_password(user, form.password.data)
             audit.record("user.invitation_accepted", AuditAction.UPDATE, user_id=user.id,
                          object_type="user", object_id=user.id)

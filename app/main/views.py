@@ -21,7 +21,21 @@ def index():
     memberships = db.session.scalars(all_networks(
         select(Membership).where(Membership.user_id == current_user.id, Membership.is_active.is_(True))
     )).all()
-    return render_template("main/index.html", memberships=memberships)
+    referrer = _referrer_context(current_user.gp_profile)
+    return render_template("main/index.html", memberships=memberships, referrer=referrer)
+
+
+def _referrer_context(profile) -> dict | None:
+    """What the start page shows a GP or practice nurse: practice links (pending and confirmed)."""
+    if profile is None:
+        return None
+    from app.auth.models import ReferrerKind
+    from app.referrer import services
+
+    if profile.kind is ReferrerKind.POH:
+        return {"gps": services.gps_for_referrer(current_user), "pending": [], "nurses": []}
+    return {"gps": [], "pending": services.links_of_gp(profile, confirmed=False),
+            "nurses": services.links_of_gp(profile, confirmed=True)}
 
 
 @bp.route("/locale", methods=["POST"])
