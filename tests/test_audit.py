@@ -393,3 +393,14 @@ def test_no_patient_data_in_technical_logs(client, caplog):
     # The audit trail is a log too: it names the patient by id, never by name or BSN.
     for event in _events_after(0):
         assert not [c for c in canaries if c in f"{event.reason} {event.user_agent} {event.event}"]
+
+
+def test_a_member_refused_a_coordinator_page_is_logged(client):
+    network = make_network("rollen")
+    plain = make_member(network, "lid@example.nl")
+    login_as(client, plain.user)
+    assert client.get("/n/rollen/audit").status_code == 404
+    denied = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "network.role_denied")).all()
+    assert len(denied) == 1
+    assert denied[0].outcome.value == "denied" and denied[0].user_id == plain.user_id
+    assert denied[0].network_id == network.id and denied[0].reason == "GET /n/rollen/audit"

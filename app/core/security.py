@@ -13,6 +13,7 @@ from flask import Flask, abort, current_app, g, redirect, request, session, url_
 from flask_login import current_user
 from sqlalchemy import select, update
 
+from app.core import audit
 from app.core.db import utcnow
 from app.extensions import db, login_manager
 
@@ -158,8 +159,12 @@ def require_membership(*roles):
         @wraps(view)
         def wrapped(*args, **kwargs):
             membership = g.get("membership")
-            if membership is None or (roles and membership.role not in roles):
+            if membership is None:
                 abort(404)
+            if roles and membership.role not in roles:
+                # A member trying a coordinator page: refused like a missing page, and logged.
+                audit.deny("network.role_denied", object_type="endpoint",
+                           reason=f"{request.method} {request.path}"[:500])
             return view(*args, **kwargs)
         wrapped.required_roles = roles
         return wrapped
