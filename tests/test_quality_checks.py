@@ -15,7 +15,6 @@ from sqlalchemy import event, select
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import ContactKind, NetworkContact, Role, ServiceAreaRange
-from app.quality import services as quality_services
 from app.quality.checks import (
     CHECKS,
     MemberFacts,
@@ -312,11 +311,8 @@ def noord():
     return network, coordinator
 
 
-@pytest.mark.parametrize("meetings_feature", [True, False], ids=["participation_summary", "own-count"])
-def test_gather_facts_reads_the_network(noord, monkeypatch, meetings_feature):
+def test_gather_facts_reads_the_network(noord):
     network, coordinator = noord
-    if not meetings_feature:  # attendance is counted here when the meetings feature has no summary
-        monkeypatch.setattr(quality_services, "_meetings_summary_function", lambda: None)
     physio = add_member(network, "fysio@example.nl", disciplines=("fysiotherapeut", "oedeemtherapeut"))
     gp = add_member(network, "gp@example.nl", disciplines=("huisarts",))
     gone = add_member(network, "weg@example.nl", disciplines=("dietist",))

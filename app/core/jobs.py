@@ -24,7 +24,6 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-RETRY_INTERVALS = [10, 60, 300]
 _handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 
@@ -93,7 +92,7 @@ def push_to_queue(outbox_id: int) -> bool:
     from redis.exceptions import RedisError
     from rq import Retry
 
-    intervals = list(current_app.config.get("JOB_RETRY_INTERVALS", RETRY_INTERVALS))
+    intervals = list(current_app.config["JOB_RETRY_INTERVALS"])
     try:
         get_queue().enqueue(deliver_outbox, outbox_id, job_id=f"outbox-{outbox_id}",
                             retry=Retry(max=len(intervals), interval=intervals),

@@ -14,12 +14,12 @@ from sqlalchemy import func, or_, select
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.dates import shift_months
 from app.core.db import utcnow
 from app.core.jobs import Outbox, enqueue, job_handler
 from app.core.mail import queue_mail
 from app.core.tenancy import current_network_id, network_context
 from app.extensions import db
-from app.meetings.services import shift_months
 from app.networks.models import Membership, Network, Role
 from app.quality.models import SelfCheckSnapshot
 

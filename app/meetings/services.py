@@ -1,9 +1,7 @@
 """Meetings and attendance: create, change, delete, and participation per member. Callers commit."""
 from __future__ import annotations
 
-import calendar
-from datetime import date, datetime, timedelta
-from typing import TypeVar
+from datetime import date, timedelta
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, distinct, extract, func, select
@@ -12,23 +10,14 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.dates import shift_months
 from app.extensions import db
 from app.meetings.models import Attendance, Meeting, MeetingKind
 from app.networks.models import Membership, Network
 
-_D = TypeVar("_D", date, datetime)
-
 
 class MeetingError(Exception):
     pass
-
-
-def shift_months(value: _D, months: int) -> _D:
-    """*value* moved by whole calendar months; the day is clamped (31 March - 1 month = 28/29 Feb)."""
-    index = value.year * 12 + value.month - 1 + months
-    year, month = divmod(index, 12)
-    day = min(value.day, calendar.monthrange(year, month + 1)[1])
-    return value.replace(year=year, month=month + 1, day=day)
 
 
 def latest_meeting_date(today: date) -> date:

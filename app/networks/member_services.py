@@ -16,6 +16,7 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Role, TrainingRecord
+from app.networks.services import active_coordinator_count
 
 # The profile columns a member (or their coordinator) may edit; role is handled separately.
 PROFILE_FIELDS = ("agb_code", "big_number", "practice_name", "address", "postcode", "city", "phone",
@@ -82,11 +83,6 @@ def set_disciplines(membership: Membership, discipline_ids: list[int]) -> bool:
     db.session.flush()
     db.session.expire(membership, ["disciplines"])  # a viewonly relationship does not follow the rows
     return True
-
-
-def active_coordinator_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
 
 
 # --- training records ---------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.models import TokenPurpose, User
 from app.auth.services import find_user_by_email, issue_token
@@ -62,8 +62,19 @@ def invite_member(*, network: Network, email: str, full_name: str, role: Role,
     return membership
 
 
+def active_coordinator_count() -> int:
+    """Active coordinators of the current network."""
+    return db.session.scalar(select(func.count()).select_from(Membership).where(
+        Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
+
+
 def set_membership_active(membership: Membership, *, active: bool) -> None:
-    """Deactivate or reactivate; history is kept, nothing is deleted."""
+    """Deactivate or reactivate; history is kept, nothing is deleted.
+
+    Raises MembershipError when it would leave the network without an active coordinator.
+    """
+    if not active and membership.role is Role.COORDINATOR and active_coordinator_count() <= 1:
+        raise MembershipError(_("A network needs at least one active coordinator."))
     if active:
         membership.is_active = True
         membership.deactivated_at = None

@@ -20,6 +20,7 @@ from app.extensions import db
 from app.networks import bp, member_services, services
 from app.networks.forms import AuditFilterForm, InviteMemberForm
 from app.networks.models import Membership, Role
+from app.quality.services import results_without_member
 
 
 def _get_membership_or_404(membership_id: int) -> Membership:
@@ -96,24 +97,19 @@ def member_set_active(membership_id: int):
     member = _get_membership_or_404(membership_id)
     if request.method == "POST":
         make_active = not member.is_active
-        if not make_active and member.role is Role.COORDINATOR and _active_coordinators() <= 1:
-            flash(_("A network needs at least one active coordinator."), "error")
-        else:
+        try:
             services.set_membership_active(member, active=make_active)
+        except services.MembershipError as exc:
+            flash(str(exc), "error")
+        else:
             db.session.commit()
             flash(_("%(name)s is active again.", name=member.user.full_name) if make_active else
                   _("%(name)s is deactivated; the history is kept.", name=member.user.full_name), "success")
         return redirect(url_for("networks.member_detail", membership_id=member.id))
     # Before deactivating: the NVPO criteria that are met now and would not be without this member.
-    from app.quality.services import results_without_member
     breakages = results_without_member(g.network, member.id) if member.is_active else []
     return render_template("networks/member_set_active.html", member=member, breakages=breakages,
                            locale=current_locale())
-
-
-def _active_coordinators() -> int:
-    return db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
 
 
 @bp.route("/audit")

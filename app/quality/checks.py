@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import enum
 import re
-from calendar import monthrange
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -17,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
+from app.core.dates import shift_months
 from app.quality.models import Criterion
 
 
@@ -239,9 +239,7 @@ def local(facts: NetworkFacts, criterion: Criterion) -> CheckResult:
 
 def months_before(day: date, months: int) -> date:
     """The same day *months* earlier (the month's last day when it is shorter)."""
-    year, month_index = divmod(day.year * 12 + day.month - 1 - months, 12)
-    month = month_index + 1
-    return date(year, month, min(day.day, monthrange(year, month)[1]))
+    return shift_months(day, -months)
 
 
 @check("7")

@@ -1,7 +1,6 @@
 """The self-check: criteria versions, facts gathered once per run, results, snapshots. Callers commit."""
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,7 +14,8 @@ from app.core.audit import AuditAction
 from app.core.db import utcnow
 from app.core.jobs import enqueue
 from app.extensions import db
-from app.meetings.models import Attendance, Meeting
+from app.meetings.models import Meeting
+from app.meetings.services import participation_summary, participation_window
 from app.networks.models import (
     Discipline,
     Membership,
@@ -30,7 +30,6 @@ from app.quality.checks import (
     NetworkFacts,
     NetworkProfile,
     Status,
-    months_before,
     result_as_dict,
     run_check,
 )
@@ -126,29 +125,12 @@ def _postcode_areas() -> int:
 
 
 def _participation(network: Network, today: date) -> tuple[dict[int, int], int]:
-    """Meetings attended per active membership in the last 12 months, and meetings held then.
-
-    The meetings feature's participation_summary(network) is used when it exists; otherwise the
-    counts come from Attendance here (same window: a year ago + 1 day up to today).
-    """
-    since = months_before(today, 12)
+    """Meetings attended per active membership in the meetings feature's 12-month window, and
+    the number of meetings held in it."""
+    first, last = participation_window(today)
     held = db.session.scalar(select(func.count()).select_from(Meeting).where(
-        Meeting.held_on > since, Meeting.held_on <= today)) or 0
-    summarise = _meetings_summary_function()
-    if summarise is not None:
-        return {membership.id: int(count) for membership, count, *_ in summarise(network)}, held
-    rows = db.session.execute(
-        select(Attendance.membership_id, func.count())
-        .join(Meeting, and_(Meeting.network_id == Attendance.network_id, Meeting.id == Attendance.meeting_id))
-        .where(Meeting.held_on > since, Meeting.held_on <= today).group_by(Attendance.membership_id))
-    return dict(rows.all()), held
-
-
-def _meetings_summary_function():
-    """app.meetings.services.participation_summary when the meetings feature has it, else None."""
-    if importlib.util.find_spec("app.meetings.services") is None:
-        return None
-    return getattr(importlib.import_module("app.meetings.services"), "participation_summary", None)
+        Meeting.held_on.between(first, last))) or 0
+    return {membership.id: count for membership, count, _meets in participation_summary(network, today=today)}, held
 
 
 # --- running the checks ------------------------------------------------------------------------------
