@@ -67,6 +67,8 @@ def register_blueprints(app: Flask) -> None:
     from app.networks import bp as networks_bp
     from app.patients import bp as patients_bp
     from app.quality import bp as quality_bp
+    from app.referrals import bp as referrals_bp
+    from app.referrals import gp_bp as gp_referrals_bp
     from app.referrer import bp as referrer_bp
 
     app.register_blueprint(main_bp)
@@ -74,10 +76,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(directory_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(referrer_bp, url_prefix="/verwijzer")
+    app.register_blueprint(gp_referrals_bp, url_prefix="/verwijzer/verwijzingen")
     app.register_blueprint(networks_bp, url_prefix="/n/<network_slug>")
     app.register_blueprint(patients_bp, url_prefix="/n/<network_slug>/patients")
     app.register_blueprint(quality_bp, url_prefix="/n/<network_slug>/quality")
     app.register_blueprint(meetings_bp, url_prefix="/n/<network_slug>/meetings")
+    app.register_blueprint(referrals_bp, url_prefix="/n/<network_slug>/referrals")
 
 
 @event.listens_for(Engine, "connect")

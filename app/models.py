@@ -14,4 +14,12 @@ from app.networks.models import (  # noqa: F401
 )
 from app.patients.models import Patient  # noqa: F401
 from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401
+from app.referrals.models import (  # noqa: F401
+    Referral,
+    ReferralAttachment,
+    ReferralDiscipline,
+    ReferralEvent,
+    ReferralMedication,
+    ReferralMessage,
+)
 from app.referrer.models import PracticeNurseLink  # noqa: F401

@@ -59,6 +59,11 @@ class Network(TimestampMixin, db.Model):
     participation_min_meetings: Mapped[int | None]
     local_attested: Mapped[bool] = mapped_column(Boolean, default=False)
     self_check_reminded_at: Mapped[datetime | None]
+    # Response norm for referrals: acknowledged within this many working days.
+    referral_ack_norm_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    # Reference numbers R-<year>-<seq>: the last one given out, claimed with one atomic UPDATE.
+    referral_seq_year: Mapped[int] = mapped_column(default=0, server_default="0")
+    referral_seq: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class DisciplineGroup(enum.StrEnum):

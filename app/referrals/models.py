@@ -1,0 +1,289 @@
+"""GP referrals: the referral itself (draft, then submitted), its status events, the GP-coordinator
+thread, the medication rows, the PDF attachments and the disciplines the GP asked for.
+
+A referral is owned by the network it was sent to. The GP reads it across networks only through
+services.referrals_of_referrer (the one named bypass for the GP's view).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.core.types import enum_type
+from app.extensions import db
+
+
+class ReferralStatus(enum.StrEnum):
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    ACKNOWLEDGED = "acknowledged"
+    INFO_REQUESTED = "info_requested"
+    ACCEPTED = "accepted"
+    INTAKE_PLANNED = "intake_planned"
+    IN_CARE = "in_care"
+    CLOSED = "closed"
+    DECLINED = "declined"
+    FORWARDED = "forwarded"
+    WITHDRAWN = "withdrawn"
+
+    @property
+    def label(self) -> str:
+        return str(STATUS_LABELS[self])
+
+    @property
+    def is_open(self) -> bool:
+        """Still waiting for the network (shown in the inbox's default view)."""
+        return self in (ReferralStatus.SUBMITTED, ReferralStatus.ACKNOWLEDGED, ReferralStatus.INFO_REQUESTED)
+
+
+STATUS_LABELS = {
+    ReferralStatus.DRAFT: _l("Draft"),
+    ReferralStatus.SUBMITTED: _l("Submitted"),
+    ReferralStatus.ACKNOWLEDGED: _l("Acknowledged"),
+    ReferralStatus.INFO_REQUESTED: _l("Information requested"),
+    ReferralStatus.ACCEPTED: _l("Accepted"),
+    ReferralStatus.INTAKE_PLANNED: _l("Intake planned"),
+    ReferralStatus.IN_CARE: _l("In care"),
+    ReferralStatus.CLOSED: _l("Closed"),
+    ReferralStatus.DECLINED: _l("Declined"),
+    ReferralStatus.FORWARDED: _l("Forwarded"),
+    ReferralStatus.WITHDRAWN: _l("Withdrawn"),
+}
+
+
+class Sex(enum.StrEnum):
+    FEMALE = "female"
+    MALE = "male"
+    OTHER = "other"
+    UNKNOWN = "unknown"
+
+
+class TreatmentPhase(enum.StrEnum):
+    IN_TREATMENT = "in_treatment"
+    AFTER_TREATMENT = "after_treatment"
+    PALLIATIVE = "palliative"
+
+
+class TreatmentGoal(enum.StrEnum):
+    CURATIVE = "curative"
+    PALLIATIVE = "palliative"
+
+
+class YesNoUnknown(enum.StrEnum):
+    YES = "yes"
+    NO = "no"
+    UNKNOWN = "unknown"
+
+
+class Urgency(enum.StrEnum):
+    ROUTINE = "routine"
+    SOON = "soon"
+    URGENT = "urgent"
+
+
+class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
+    """One referral of one patient by one GP to one network.
+
+    While a draft, `draft_data` holds the form as typed (nothing is lost, even invalid input);
+    submitting parses it into the columns below and clears it.
+    """
+
+    __tablename__ = "referrals"
+    __table_args__ = (
+        UniqueConstraint("network_id", "id"),
+        UniqueConstraint("network_id", "submission_key"),
+        UniqueConstraint("network_id", "number"),
+        Index("ix_referrals_network_id_status_submitted_at", "network_id", "status", "submitted_at"),
+        ForeignKeyConstraint(["network_id", "patient_id"], ["patients.network_id", "patients.id"],
+                             name="fk_referrals_network_patient"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    submission_key: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str | None] = mapped_column(String(20))
+    status: Mapped[ReferralStatus] = mapped_column(enum_type(ReferralStatus), default=ReferralStatus.DRAFT)
+    # The GP on whose behalf, and who typed it (the GP themself or a practice nurse).
+    gp_profile_id: Mapped[int] = mapped_column(ForeignKey("gp_profiles.id"), index=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    patient_id: Mapped[int | None]
+    draft_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    updated_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    ack_due_at: Mapped[datetime | None]
+    acknowledged_at: Mapped[datetime | None]
+    norm_reminded_at: Mapped[datetime | None]
+    intake_on: Mapped[date | None] = mapped_column(Date)
+    forwarded_to_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
+    forwarded_from_referral_id: Mapped[int | None]  # plain id: it lives in another network
+
+    # Patient, as given by the GP.
+    given_name: Mapped[str] = mapped_column(String(100), default="")
+    family_name: Mapped[str] = mapped_column(String(100), default="")
+    date_of_birth: Mapped[date | None] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(10), default="")
+    bsn: Mapped[str | None] = mapped_column(String(9))
+    address: Mapped[str] = mapped_column(String(200), default="")
+    postcode: Mapped[str] = mapped_column(String(7), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    preferred_language: Mapped[str] = mapped_column(String(10), default="")
+    relative_name: Mapped[str] = mapped_column(String(200), default="")
+    relative_relation: Mapped[str] = mapped_column(String(100), default="")
+    relative_phone: Mapped[str] = mapped_column(String(30), default="")
+
+    # Medical context.
+    tumour_type: Mapped[str] = mapped_column(String(40), default="")
+    hospital: Mapped[str] = mapped_column(String(200), default="")
+    specialist: Mapped[str] = mapped_column(String(200), default="")
+    treatment_phase: Mapped[str] = mapped_column(String(20), default="")
+    treatment_goal: Mapped[str] = mapped_column(String(20), default="")
+    history: Mapped[str] = mapped_column(Text, default="")
+    medication_list_attached: Mapped[bool] = mapped_column(Boolean, default=False)
+    resuscitation: Mapped[str] = mapped_column(String(10), default="")
+    resuscitation_text: Mapped[str] = mapped_column(Text, default="")
+    euthanasia: Mapped[str] = mapped_column(String(10), default="")
+    euthanasia_text: Mapped[str] = mapped_column(Text, default="")
+    advance_directive: Mapped[str] = mapped_column(String(10), default="")
+    advance_directive_text: Mapped[str] = mapped_column(Text, default="")
+
+    # The request.
+    question: Mapped[str] = mapped_column(Text, default="")
+    # {"physical": {"items": ["fatigue", ...], "text": "..."}, "psychological": ..., "social": ..., "spiritual": ...}
+    complaints: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    distress_score: Mapped[int | None]
+    urgency: Mapped[str] = mapped_column(String(10), default="")
+    social_situation: Mapped[str] = mapped_column(Text, default="")
+
+    # Consent to refer and to share with the network's contact person (required to submit).
+    consent_confirmed_at: Mapped[datetime | None]
+    consent_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    gp_profile: Mapped[GPProfile] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id], lazy="joined",  # noqa: F821
+                                              innerjoin=True)
+    network: Mapped[Network] = relationship(foreign_keys="Referral.network_id", lazy="joined",  # noqa: F821
+                                            innerjoin=True)
+    forwarded_to: Mapped[Network | None] = relationship(foreign_keys=[forwarded_to_network_id])  # noqa: F821
+    medications: Mapped[list[ReferralMedication]] = relationship(
+        order_by="ReferralMedication.position", cascade="all, delete-orphan")
+    events: Mapped[list[ReferralEvent]] = relationship(order_by="ReferralEvent.id", viewonly=True)
+    messages: Mapped[list[ReferralMessage]] = relationship(order_by="ReferralMessage.id", viewonly=True)
+    attachments: Mapped[list[ReferralAttachment]] = relationship(
+        order_by="ReferralAttachment.id", viewonly=True,
+        primaryjoin="and_(Referral.id == foreign(ReferralAttachment.referral_id), "
+                    "ReferralAttachment.removed_at.is_(None))")
+    disciplines: Mapped[list[Discipline]] = relationship(  # noqa: F821
+        secondary="referral_disciplines", order_by="Discipline.sort_order", viewonly=True)
+
+    @property
+    def patient_name(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip()
+
+    @property
+    def masked_bsn(self) -> str:
+        return f"*****{self.bsn[-4:]}" if self.bsn else ""
+
+    @property
+    def label(self) -> str:
+        """How the referral is named in mails and lists: its number (no patient data)."""
+        return self.number or str(_l("draft"))
+
+
+class ReferralMedication(NetworkScopedMixin, db.Model):
+    __tablename__ = "referral_medications"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "referral_id"], ["referrals.network_id", "referrals.id"],
+                             name="fk_referral_medications_network_referral"),
+        Index("ix_referral_medications_network_id_referral_id", "network_id", "referral_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int]
+    position: Mapped[int] = mapped_column(default=0)
+    name: Mapped[str] = mapped_column(String(200))
+    dose: Mapped[str] = mapped_column(String(100), default="")
+    since: Mapped[str] = mapped_column(String(100), default="")  # "2024", "since surgery": as the GP writes it
+
+
+class ReferralDiscipline(NetworkScopedMixin, db.Model):
+    """A discipline the GP thinks of (for the dashboard's per-discipline figures)."""
+
+    __tablename__ = "referral_disciplines"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "referral_id"], ["referrals.network_id", "referrals.id"],
+                             name="fk_referral_disciplines_network_referral"),
+    )
+    referral_id: Mapped[int] = mapped_column(primary_key=True)
+    discipline_id: Mapped[int] = mapped_column(ForeignKey("disciplines.id"), primary_key=True)
+
+
+class ReferralEvent(NetworkScopedMixin, db.Model):
+    """One status transition: who, when, from and to, and the text that went with it."""
+
+    __tablename__ = "referral_events"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "referral_id"], ["referrals.network_id", "referrals.id"],
+                             name="fk_referral_events_network_referral"),
+        Index("ix_referral_events_network_id_referral_id", "network_id", "referral_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int]
+    occurred_at: Mapped[datetime]
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    from_status: Mapped[ReferralStatus | None] = mapped_column(enum_type(ReferralStatus))
+    to_status: Mapped[ReferralStatus] = mapped_column(enum_type(ReferralStatus))
+    text: Mapped[str] = mapped_column(Text, default="")  # decline reason, question; shown to the GP
+
+    actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+
+
+class ReferralMessage(NetworkScopedMixin, db.Model):
+    """The thread between the network and the GP, kept with the referral."""
+
+    __tablename__ = "referral_messages"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "referral_id"], ["referrals.network_id", "referrals.id"],
+                             name="fk_referral_messages_network_referral"),
+        Index("ix_referral_messages_network_id_referral_id", "network_id", "referral_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int]
+    occurred_at: Mapped[datetime]
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    from_network: Mapped[bool] = mapped_column(Boolean)  # True: the coordinator; False: the GP side
+    body: Mapped[str] = mapped_column(Text)
+
+    author: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+
+
+class ReferralAttachment(NetworkScopedMixin, TimestampMixin, db.Model):
+    """A PDF letter sent with the referral, stored like evidence under UPLOAD_DIR/<network>/."""
+
+    __tablename__ = "referral_attachments"
+    __table_args__ = (
+        ForeignKeyConstraint(["network_id", "referral_id"], ["referrals.network_id", "referrals.id"],
+                             name="fk_referral_attachments_network_referral"),
+        Index("ix_referral_attachments_network_id_referral_id", "network_id", "referral_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referral_id: Mapped[int]
+    filename: Mapped[str] = mapped_column(String(200))
+    storage_name: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int]
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    removed_at: Mapped[datetime | None]

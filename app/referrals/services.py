@@ -1,0 +1,420 @@
+"""Referrals: drafts, idempotent submission, reference numbers, the status machine, the thread,
+notifications, and the GP's view across networks. Callers commit; every change is audit-logged here.
+
+Two doors decide who reaches a referral:
+- inside a network (coordinators), the tenant scope of the request;
+- for a GP or practice nurse, `referral_for_referrer` / `referrals_of_referrer`: the only reads
+  across networks, always filtered by the referrer (the named `all_networks` bypass).
+"""
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app, has_request_context, url_for
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from app.auth.models import GPProfile, User
+from app.core import audit
+from app.core.audit import AuditAction
+from app.core.db import utcnow
+from app.core.mail import queue_mail
+from app.core.tenancy import all_networks, current_network_id, network_context
+from app.core.workdays import add_working_days
+from app.extensions import db
+from app.networks.models import Membership, Network, Role
+from app.patients.models import Patient
+from app.referrals.models import (
+    Referral,
+    ReferralDiscipline,
+    ReferralEvent,
+    ReferralMedication,
+    ReferralMessage,
+    ReferralStatus,
+)
+
+S = ReferralStatus
+
+# Columns a submission may set (the form's parsed values); anything else is refused.
+REFERRAL_FIELDS = frozenset({
+    "given_name", "family_name", "date_of_birth", "sex", "bsn", "address", "postcode", "city", "phone", "email",
+    "preferred_language", "relative_name", "relative_relation", "relative_phone",
+    "tumour_type", "hospital", "specialist", "treatment_phase", "treatment_goal", "history",
+    "medication_list_attached", "resuscitation", "resuscitation_text", "euthanasia", "euthanasia_text",
+    "advance_directive", "advance_directive_text",
+    "question", "complaints", "distress_score", "urgency", "social_situation",
+})
+
+
+class Side(enum.StrEnum):
+    NETWORK = "network"  # a coordinator of the referral's network
+    REFERRER = "referrer"  # the referring GP or the practice nurse who submitted
+
+
+class Action(enum.StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    REQUEST_INFO = "request_info"
+    ANSWER = "answer"
+    ACCEPT = "accept"
+    PLAN_INTAKE = "plan_intake"
+    START_CARE = "start_care"
+    CLOSE = "close"
+    DECLINE = "decline"
+    FORWARD = "forward"
+    WITHDRAW = "withdraw"
+
+
+@dataclass(frozen=True)
+class Rule:
+    side: Side
+    sources: frozenset[ReferralStatus]
+    target: ReferralStatus
+
+
+_BEFORE_ACCEPTANCE = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.INFO_REQUESTED})
+RULES: dict[Action, Rule] = {
+    Action.ACKNOWLEDGE: Rule(Side.NETWORK, frozenset({S.SUBMITTED}), S.ACKNOWLEDGED),
+    Action.REQUEST_INFO: Rule(Side.NETWORK, frozenset({S.ACKNOWLEDGED}), S.INFO_REQUESTED),
+    Action.ANSWER: Rule(Side.REFERRER, frozenset({S.INFO_REQUESTED}), S.ACKNOWLEDGED),
+    Action.ACCEPT: Rule(Side.NETWORK, frozenset({S.ACKNOWLEDGED}), S.ACCEPTED),
+    # Planning again moves the date; the referral stays "intake planned".
+    Action.PLAN_INTAKE: Rule(Side.NETWORK, frozenset({S.ACCEPTED, S.INTAKE_PLANNED}), S.INTAKE_PLANNED),
+    Action.START_CARE: Rule(Side.NETWORK, frozenset({S.INTAKE_PLANNED}), S.IN_CARE),
+    Action.CLOSE: Rule(Side.NETWORK, frozenset({S.IN_CARE}), S.CLOSED),
+    Action.DECLINE: Rule(Side.NETWORK, _BEFORE_ACCEPTANCE, S.DECLINED),
+    Action.FORWARD: Rule(Side.NETWORK, _BEFORE_ACCEPTANCE, S.FORWARDED),
+    Action.WITHDRAW: Rule(Side.REFERRER, _BEFORE_ACCEPTANCE, S.WITHDRAWN),
+}
+
+# Why an action is refused, per status: shown to the user as is.
+_REFUSALS = {
+    Action.REQUEST_INFO: _l("Acknowledge the referral before asking the GP a question."),
+    Action.ACCEPT: _l("A referral is accepted after it is acknowledged and while no question to the GP is open."),
+    Action.PLAN_INTAKE: _l("Accept the referral before planning the intake."),
+    Action.START_CARE: _l("Plan the intake before marking the patient as in care."),
+    Action.CLOSE: _l("Only a referral whose patient is in care can be closed."),
+    Action.ANSWER: _l("There is no open question on this referral."),
+}
+
+
+class IllegalTransition(Exception):
+    """The action is not allowed in the referral's status; str() is the message for the user (lazy, so it
+    is translated when shown)."""
+
+
+class KeyConflict(Exception):
+    """The submission key belongs to another user's referral."""
+
+
+def actions_for(referral: Referral, side: Side) -> list[Action]:
+    """The actions *side* may take now (for the buttons on the page)."""
+    return [action for action, rule in RULES.items() if rule.side is side and referral.status in rule.sources]
+
+
+def check_transition(referral: Referral, action: Action, side: Side) -> Rule:
+    rule = RULES[action]
+    if rule.side is not side:
+        raise IllegalTransition(_l("This action is not yours to take."))
+    if referral.status not in rule.sources:
+        if referral.status in (S.DECLINED, S.FORWARDED, S.WITHDRAWN, S.CLOSED):
+            raise IllegalTransition(_l("This referral is no longer open (declined, forwarded, withdrawn or "
+                                       "closed); nothing can change any more."))
+        if action is Action.WITHDRAW:
+            raise IllegalTransition(_l("A referral can only be withdrawn before it is accepted."))
+        if action in (Action.DECLINE, Action.FORWARD):
+            raise IllegalTransition(_l("An accepted referral can no longer be declined or forwarded."))
+        if action is Action.ACKNOWLEDGE:
+            raise IllegalTransition(_l("This referral has been acknowledged already."))
+        raise IllegalTransition(_REFUSALS[action])
+    return rule
+
+
+# --- drafts and submission ---------------------------------------------------------------------
+
+def new_submission_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def referable_network(slug: str) -> Network | None:
+    """A network a referrer may send to: approved by the platform admin (public or not)."""
+    return db.session.scalar(select(Network).where(Network.slug == slug, Network.approved_at.is_not(None)))
+
+
+def _by_key(submission_key: str, *, lock: bool = False) -> Referral | None:
+    statement = select(Referral).where(Referral.submission_key == submission_key)
+    if lock:
+        statement = statement.with_for_update(of=Referral).execution_options(populate_existing=True)
+    return db.session.scalar(statement)
+
+
+def find_by_key(user: User, submission_key: str) -> Referral | None:
+    """The current network's referral with this key, when *user* typed it; KeyConflict otherwise."""
+    referral = _by_key(submission_key)
+    if referral is not None and referral.submitted_by_id != user.id:
+        raise KeyConflict
+    return referral
+
+
+def save_draft(*, user: User, gp_profile: GPProfile, submission_key: str, form_data: dict[str, Any]) -> Referral:
+    """Keep the form as typed, in the current network. A submitted referral is returned unchanged."""
+    referral = find_by_key(user, submission_key)
+    if referral is None:
+        referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
+        if referral.submitted_by_id != user.id:
+            raise KeyConflict
+    if referral.status is not S.DRAFT:
+        return referral
+    referral.draft_data = form_data
+    referral.gp_profile_id = gp_profile.id
+    referral.updated_at = utcnow()
+    audit.record("referral.draft_saved", AuditAction.UPDATE, object_type="referral", object_id=referral.id,
+                 basis="referrer", on_behalf_of_user_id=_on_behalf(user, gp_profile))
+    return referral
+
+
+def _insert(*, user: User, gp_profile: GPProfile, submission_key: str) -> Referral:
+    """Insert a draft row for this key; when a concurrent request won the key, return its row."""
+    referral = Referral(network_id=current_network_id(), submission_key=submission_key, gp_profile_id=gp_profile.id,
+                        submitted_by_id=user.id, status=S.DRAFT, updated_at=utcnow())
+    try:
+        with db.session.begin_nested():
+            db.session.add(referral)
+            db.session.flush()
+    except IntegrityError:
+        existing = _by_key(submission_key)
+        if existing is None:
+            raise
+        return existing
+    return referral
+
+
+def _on_behalf(user: User, gp_profile: GPProfile) -> int | None:
+    return gp_profile.user_id if gp_profile.user_id != user.id else None
+
+
+def _claim_number(network_id: int, now: datetime) -> str:
+    """The next R-<year>-<seq> of the network, in one atomic UPDATE (the row lock orders submitters)."""
+    year = now.year
+    seq = db.session.execute(
+        update(Network).where(Network.id == network_id)
+        .values(referral_seq=case((Network.referral_seq_year == year, Network.referral_seq + 1), else_=1),
+                referral_seq_year=year)
+        .returning(Network.referral_seq)
+        .execution_options(synchronize_session=False)).scalar_one()
+    return f"R-{year}-{seq:04d}"
+
+
+def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: dict[str, Any],
+           medications: list[dict[str, str]], discipline_ids: list[int]) -> tuple[Referral, bool]:
+    """Submit the referral with this key in the current network. Returns (referral, created).
+
+    Idempotent: a key that was submitted before returns that referral with created=False, also when
+    two requests race (the draft row is locked; a concurrent insert loses on the unique key).
+    """
+    unknown = set(fields) - REFERRAL_FIELDS
+    if unknown:
+        raise ValueError(f"not referral fields: {sorted(unknown)}")
+    referral = find_by_key(user, submission_key)
+    if referral is None:
+        referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
+        if referral.submitted_by_id != user.id:
+            raise KeyConflict
+    referral = _by_key(submission_key, lock=True)
+    if referral.status is not S.DRAFT:
+        return referral, False
+    now = utcnow()
+    network = db.session.get(Network, referral.network_id)
+    for name, value in fields.items():
+        setattr(referral, name, value)
+    referral.gp_profile_id = gp_profile.id
+    referral.medications = [ReferralMedication(network_id=referral.network_id, position=position, **row)
+                            for position, row in enumerate(medications)]
+    db.session.add_all(ReferralDiscipline(network_id=referral.network_id, referral_id=referral.id,
+                                          discipline_id=discipline_id) for discipline_id in sorted(set(discipline_ids)))
+    patient = Patient(network_id=referral.network_id, given_name=referral.given_name,
+                      family_name=referral.family_name, date_of_birth=referral.date_of_birth, bsn=referral.bsn,
+                      postcode=referral.postcode, phone=referral.phone, created_by_id=user.id)
+    db.session.add(patient)
+    db.session.flush()
+    referral.patient_id = patient.id
+    referral.consent_confirmed_at = now
+    referral.consent_confirmed_by_id = user.id
+    referral.number = _claim_number(referral.network_id, now)
+    referral.status = S.SUBMITTED
+    referral.submitted_at = now
+    referral.updated_at = now
+    referral.ack_due_at = add_working_days(now, network.referral_ack_norm_days)
+    referral.draft_data = None
+    _add_event(referral, user, None, S.SUBMITTED)
+    audit.record("referral.submitted", AuditAction.CREATE, patient_id=patient.id, object_type="referral",
+                 object_id=referral.id, basis="referral consent confirmed by referrer",
+                 on_behalf_of_user_id=_on_behalf(user, gp_profile))
+    _notify_coordinators(referral, network, "referral_submitted",
+                         _l("New referral %(number)s", number=referral.number))
+    return referral, True
+
+
+def discard_draft(referral: Referral, user: User) -> None:
+    if referral.status is not S.DRAFT or referral.submitted_by_id != user.id:
+        raise IllegalTransition(_l("Only your own draft can be discarded."))
+    audit.record("referral.draft_discarded", AuditAction.DELETE, object_type="referral", object_id=referral.id,
+                 basis="referrer")
+    db.session.delete(referral)
+    db.session.flush()
+
+
+# --- the status machine ------------------------------------------------------------------------
+
+def _add_event(referral: Referral, actor: User, from_status: ReferralStatus | None, to_status: ReferralStatus,
+               text: str = "") -> ReferralEvent:
+    event = ReferralEvent(network_id=referral.network_id, referral_id=referral.id, occurred_at=utcnow(),
+                          actor_id=actor.id, from_status=from_status, to_status=to_status, text=text)
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def transition(referral: Referral, action: Action, *, actor: User, side: Side, text: str = "",
+               intake_on: date | None = None, forward_to: Network | None = None) -> ReferralEvent:
+    """Take *action* on *referral* (current network) or raise IllegalTransition with the reason."""
+    rule = check_transition(referral, action, side)
+    text = (text or "").strip()
+    if action in (Action.DECLINE, Action.REQUEST_INFO, Action.ANSWER) and not text:
+        raise IllegalTransition({Action.DECLINE: _l("Give the reason for declining."),
+                                     Action.REQUEST_INFO: _l("Write the question for the GP."),
+                                     Action.ANSWER: _l("Write your answer.")}[action])
+    if action is Action.PLAN_INTAKE and intake_on is None:
+        raise IllegalTransition(_l("Choose the date of the intake."))
+    if action is Action.FORWARD:
+        if forward_to is None or forward_to.id == referral.network_id or forward_to.approved_at is None:
+            raise IllegalTransition(_l("Choose the network to forward the referral to."))
+        referral.forwarded_to_network_id = forward_to.id
+    if intake_on is not None:
+        referral.intake_on = intake_on
+    from_status = referral.status
+    referral.status = rule.target
+    referral.updated_at = utcnow()
+    if rule.target is S.ACKNOWLEDGED and referral.acknowledged_at is None:
+        referral.acknowledged_at = referral.updated_at
+    if action in (Action.REQUEST_INFO, Action.ANSWER):
+        db.session.add(ReferralMessage(network_id=referral.network_id, referral_id=referral.id,
+                                       occurred_at=referral.updated_at, author_id=actor.id,
+                                       from_network=side is Side.NETWORK, body=text))
+    event = _add_event(referral, actor, from_status, rule.target,
+                       text if action not in (Action.REQUEST_INFO, Action.ANSWER) else "")
+    audit.record(f"referral.{action.value}", AuditAction.UPDATE, patient_id=referral.patient_id,
+                 object_type="referral", object_id=referral.id,
+                 basis="coordinator" if side is Side.NETWORK else "referrer",
+                 reason=f"{from_status.value} -> {rule.target.value}")
+    network = db.session.get(Network, referral.network_id)
+    if side is Side.NETWORK:
+        _notify_referrer(referral, network)
+    else:
+        _notify_coordinators(referral, network, "referral_update_for_network",
+                             _l("Update from the GP on referral %(number)s", number=referral.number))
+    return event
+
+
+# --- notifications (no patient data in any mail) ------------------------------------------------
+
+def _link(endpoint: str, **values) -> str:
+    """An absolute link for a mail, also from a job or the CLI (no request there)."""
+    if has_request_context():
+        return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    with current_app.test_request_context():
+        return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+
+
+def coordinators_of(network_id: int) -> list[User]:
+    return list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
+        Membership.network_id == network_id, Membership.role == Role.COORDINATOR, Membership.is_active.is_(True),
+        User.active.is_(True)).order_by(User.id)))
+
+
+def _notify_coordinators(referral: Referral, network: Network, template: str, subject) -> None:
+    link = _link("referrals.detail", network_slug=network.slug, referral_id=referral.id)
+    for coordinator in coordinators_of(network.id):
+        locale = coordinator.locale or network.default_locale or "nl"
+        queue_mail(to=coordinator.email, template=template, subject=subject,
+                   locale=locale, network_id=network.id, user=coordinator, number=referral.number,
+                   network=network, link=link)
+
+
+def _notify_referrer(referral: Referral, network: Network) -> None:
+    """Tell the GP (and a practice nurse who submitted) that there is an update; the mail names only the number."""
+    recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
+    recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
+    link = _link("gp_referrals.detail", referral_id=referral.id)
+    for user in recipients.values():
+        if not user.active:
+            continue
+        locale = user.locale or "nl"
+        queue_mail(to=user.email, template="referral_update",
+                   subject=_l("There is an update on referral %(number)s", number=referral.number),
+                   locale=locale, network_id=network.id, user=user, number=referral.number, network=network,
+                   link=link)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+def inbox_query(*, statuses: tuple[ReferralStatus, ...] | None = None):
+    """Submitted referrals of the current network (never drafts), oldest deadline first."""
+    statement = select(Referral).where(Referral.status != S.DRAFT)
+    if statuses:
+        statement = statement.where(Referral.status.in_(statuses))
+    return statement.order_by(Referral.ack_due_at, Referral.id)
+
+
+def new_referral_count() -> int:
+    """Referrals of the current network waiting for acknowledgement (the in-app count)."""
+    return db.session.scalar(select(func.count(Referral.id)).where(Referral.status == S.SUBMITTED)) or 0
+
+
+def get_for_network(referral_id: int) -> Referral:
+    """A submitted referral of the current network (404 otherwise); the caller logs the read."""
+    return db.first_or_404(select(Referral).where(Referral.id == referral_id, Referral.status != S.DRAFT))
+
+
+def _referrer_filter(user: User):
+    profile = user.gp_profile
+    own_gp = Referral.gp_profile_id == profile.id if profile is not None and not profile.is_poh else None
+    typed = Referral.submitted_by_id == user.id
+    # A GP sees what was sent on their behalf; drafts only their typist sees.
+    if own_gp is None:
+        return typed
+    return or_(typed, own_gp & (Referral.status != S.DRAFT))
+
+
+def referrals_of_referrer(user: User):
+    """The GP's own referrals in every network (the named bypass, filtered by the referrer)."""
+    return all_networks(select(Referral).where(_referrer_filter(user))
+                        .order_by(Referral.updated_at.desc(), Referral.id.desc()))
+
+
+def referral_for_referrer(user: User, referral_id: int) -> Referral | None:
+    """The referral *referral_id* when *user* is its GP or typed it; None for everyone else."""
+    if user.gp_profile is None:
+        return None
+    return db.session.scalar(all_networks(select(Referral).where(Referral.id == referral_id,
+                                                                 _referrer_filter(user))))
+
+
+def log_read(referral: Referral, *, basis: str) -> None:
+    audit.record("referral.viewed", AuditAction.READ, patient_id=referral.patient_id, object_type="referral",
+                 object_id=referral.id, basis=basis, network_id=referral.network_id)
+
+
+def forward_targets(network_id: int) -> list[Network]:
+    """Approved networks a referral can be forwarded to (global table, names only)."""
+    return list(db.session.scalars(select(Network).where(Network.id != network_id, Network.approved_at.is_not(None))
+                                   .order_by(Network.name)))
+
+
+def in_network(referral: Referral):
+    """Run a block inside the referral's network (a GP's request has no network of its own)."""
+    return network_context(referral.network_id)
