@@ -61,6 +61,7 @@ def register_request_hooks(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from app.admin import bp as admin_bp
     from app.auth import bp as auth_bp
+    from app.cases import bp as cases_bp
     from app.directory import bp as directory_bp
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
@@ -82,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(quality_bp, url_prefix="/n/<network_slug>/quality")
     app.register_blueprint(meetings_bp, url_prefix="/n/<network_slug>/meetings")
     app.register_blueprint(referrals_bp, url_prefix="/n/<network_slug>/referrals")
+    app.register_blueprint(cases_bp, url_prefix="/n/<network_slug>/cases")
 
 
 @event.listens_for(Engine, "connect")

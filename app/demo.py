@@ -2,7 +2,7 @@
 disciplines, GPs with practices and one patient each. Idempotent: a second run adds nothing."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import select
 
@@ -147,6 +147,54 @@ def _meetings(network: Network, memberships: list[Membership]) -> None:
             db.session.add(Attendance(network_id=network.id, meeting_id=meeting.id, membership_id=membership.id))
 
 
+# Referrals per network: (GP login, patient given and family name, born, postcode, question, status path).
+REFERRALS = {
+    "zuid-kennemerland": [
+        ("hans.willems", "Anna", "de Wit", date(1964, 6, 2), "2101 AB",
+         "Vermoeidheid en angst voor terugkeer na borstkanker; graag begeleiding dichtbij huis.", []),
+        ("hans.willems", "Kees", "Brouwer", date(1949, 11, 20), "2011 CD",
+         "Gewichtsverlies tijdens chemotherapie; dieetadvies gewenst.", ["acknowledge", "request_info"]),
+        ("hans.willems", "Ria", "Koster", date(1957, 1, 9), "2035 EF",
+         "Conditieverlies na longoperatie; oncologische fysiotherapie.", ["acknowledge", "accept", "plan_intake"]),
+    ],
+    "twente": [
+        ("annemiek.brinkhuis", "Henk", "Oude Luttikhuis", date(1961, 8, 30), "7512 GH",
+         "Psychosociale ondersteuning voor patiënt en partner.", []),
+    ],
+}
+
+
+def _referrals() -> None:
+    """A few referrals in different states, submitted through the real service (so with events and numbers)."""
+    from app.referrals import services as referral_services
+    from app.referrals.models import Referral
+
+    for slug, specs in REFERRALS.items():
+        network = db.session.scalar(select(Network).where(Network.slug == slug))
+        with network_context(network.id):
+            if db.session.scalar(select(Referral.id).limit(1)) is not None:
+                continue
+            coordinator = db.session.scalar(select(Membership).where(Membership.role == Role.COORDINATOR)).user
+            for index, (login, given, family, born, postcode, question, path) in enumerate(specs):
+                gp = db.session.scalar(select(User).where(User.email == f"{login}@{DOMAIN}"))
+                referral, _created = referral_services.submit(
+                    user=gp, gp_profile=gp.gp_profile, submission_key=f"demo-{slug}-{index}", medications=[
+                        {"name": "Paracetamol", "dose": "1 g zo nodig", "since": "2026"}], discipline_ids=[],
+                    fields={"given_name": given, "family_name": family, "date_of_birth": born, "sex": "unknown",
+                            "postcode": postcode, "address": "Dorpsstraat 1", "city": network.region.split(",")[0],
+                            "phone": "06 0000 0000", "preferred_language": "nl", "tumour_type": "other",
+                            "hospital": "Ziekenhuis in de regio", "specialist": "dr. Demo",
+                            "treatment_phase": "after_treatment", "treatment_goal": "curative",
+                            "resuscitation": "unknown", "euthanasia": "unknown", "advance_directive": "unknown",
+                            "question": question, "urgency": "routine",
+                            "complaints": {"physical": {"items": ["fatigue"], "text": ""}}})
+                for action in path:
+                    referral_services.transition(
+                        referral, referral_services.Action(action), actor=coordinator,
+                        side=referral_services.Side.NETWORK, text="Kunt u de medicatielijst meesturen?",
+                        intake_on=date.today() + timedelta(days=7))
+
+
 def load_demo() -> list[str]:
     """Create what is missing and return the demo log-ins to print."""
     disciplines = {d.code: d for d in db.session.scalars(select(Discipline))}
@@ -193,7 +241,9 @@ def load_demo() -> list[str]:
         user, _created = _user(login, name)
         if user.gp_profile is None:
             db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name=practice, city=city))
+            db.session.flush()
         lines.append(f"GP ({practice}): {user.email}")
+    _referrals()
     db.session.commit()
     lines.append(f"password for every demo account: {DEMO_PASSWORD}")
     return lines

@@ -1,5 +1,20 @@
 """Imports every feature's models so mappers and Alembic see them all."""
 from app.auth.models import AccountToken, GPProfile, RecoveryCode, User, UserSession  # noqa: F401
+from app.cases.models import (  # noqa: F401
+    CareTeamMember,
+    Case,
+    CaseAction,
+    CaseEvent,
+    CaseMessage,
+    CentralProviderChange,
+    Consent,
+    ConsentMember,
+    Intake,
+    Letter,
+    Note,
+    NoteVersion,
+    PromMeasurement,
+)
 from app.core.audit import AuditEvent  # noqa: F401
 from app.core.jobs import Outbox  # noqa: F401
 from app.meetings.models import Attendance, Meeting  # noqa: F401

@@ -7,6 +7,7 @@ of a request never leak into the test or into the next request.
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import re
 import secrets
@@ -152,10 +153,16 @@ def make_network(slug: str = "noord", name: str | None = None, **fields) -> Netw
     return network
 
 
+@functools.cache
+def _password_hash(password: str) -> str:
+    """argon2 is slow on purpose; tests make hundreds of users with the same password."""
+    return hash_password(password)
+
+
 def make_user(email: str, *, name: str | None = None, password: str = PASSWORD, mfa: bool = True,
               **fields) -> User:
     user = User(email=email, full_name=name or email.split("@")[0].replace(".", " ").title(),
-                password_hash=hash_password(password) if password else None,
+                password_hash=_password_hash(password) if password else None,
                 totp_secret=pyotp.random_base32() if mfa else None,
                 mfa_enabled_at=utcnow() if mfa else None, **fields)
     db.session.add(user)

@@ -6,10 +6,18 @@ from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlparse
 
-from flask import current_app, render_template
+from flask import current_app, has_request_context, render_template, url_for
 from flask_babel import force_locale
 
 from app.core.jobs import enqueue, job_handler
+
+
+def absolute_url(endpoint: str, **values: Any) -> str:
+    """A link for a mail (BASE_URL + path), also from a job or the CLI where there is no request."""
+    if has_request_context():
+        return current_app.config["BASE_URL"] + url_for(endpoint, **values)
+    with current_app.test_request_context():
+        return current_app.config["BASE_URL"] + url_for(endpoint, **values)
 
 
 def queue_mail(*, to: str, template: str, subject: Any, locale: str = "nl",

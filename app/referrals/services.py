@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,7 +22,7 @@ from app.auth.models import GPProfile, User
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
-from app.core.mail import queue_mail
+from app.core.mail import absolute_url, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.core.workdays import add_working_days
 from app.extensions import db
@@ -173,7 +172,7 @@ def save_draft(*, user: User, gp_profile: GPProfile, submission_key: str, form_d
     referral.gp_profile_id = gp_profile.id
     referral.updated_at = utcnow()
     audit.record("referral.draft_saved", AuditAction.UPDATE, object_type="referral", object_id=referral.id,
-                 basis="referrer", on_behalf_of_user_id=_on_behalf(user, gp_profile))
+                 basis="referrer", user_id=user.id, on_behalf_of_user_id=_on_behalf(user, gp_profile))
     return referral
 
 
@@ -252,7 +251,7 @@ def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: di
     referral.draft_data = None
     _add_event(referral, user, None, S.SUBMITTED)
     audit.record("referral.submitted", AuditAction.CREATE, patient_id=patient.id, object_type="referral",
-                 object_id=referral.id, basis="referral consent confirmed by referrer",
+                 object_id=referral.id, basis="referral consent confirmed by referrer", user_id=user.id,
                  on_behalf_of_user_id=_on_behalf(user, gp_profile))
     _notify_coordinators(referral, network, "referral_submitted",
                          _l("New referral %(number)s", number=referral.number))
@@ -263,7 +262,7 @@ def discard_draft(referral: Referral, user: User) -> None:
     if referral.status is not S.DRAFT or referral.submitted_by_id != user.id:
         raise IllegalTransition(_l("Only your own draft can be discarded."))
     audit.record("referral.draft_discarded", AuditAction.DELETE, object_type="referral", object_id=referral.id,
-                 basis="referrer")
+                 basis="referrer", user_id=user.id)
     db.session.delete(referral)
     db.session.flush()
 
@@ -308,7 +307,7 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
     event = _add_event(referral, actor, from_status, rule.target,
                        text if action not in (Action.REQUEST_INFO, Action.ANSWER) else "")
     audit.record(f"referral.{action.value}", AuditAction.UPDATE, patient_id=referral.patient_id,
-                 object_type="referral", object_id=referral.id,
+                 object_type="referral", object_id=referral.id, user_id=actor.id,
                  basis="coordinator" if side is Side.NETWORK else "referrer",
                  reason=f"{from_status.value} -> {rule.target.value}")
     network = db.session.get(Network, referral.network_id)
@@ -322,14 +321,6 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
 
 # --- notifications (no patient data in any mail) ------------------------------------------------
 
-def _link(endpoint: str, **values) -> str:
-    """An absolute link for a mail, also from a job or the CLI (no request there)."""
-    if has_request_context():
-        return current_app.config["BASE_URL"] + url_for(endpoint, **values)
-    with current_app.test_request_context():
-        return current_app.config["BASE_URL"] + url_for(endpoint, **values)
-
-
 def coordinators_of(network_id: int) -> list[User]:
     return list(db.session.scalars(select(User).join(Membership, Membership.user_id == User.id).where(
         Membership.network_id == network_id, Membership.role == Role.COORDINATOR, Membership.is_active.is_(True),
@@ -337,7 +328,7 @@ def coordinators_of(network_id: int) -> list[User]:
 
 
 def _notify_coordinators(referral: Referral, network: Network, template: str, subject) -> None:
-    link = _link("referrals.detail", network_slug=network.slug, referral_id=referral.id)
+    link = absolute_url("referrals.detail", network_slug=network.slug, referral_id=referral.id)
     for coordinator in coordinators_of(network.id):
         locale = coordinator.locale or network.default_locale or "nl"
         queue_mail(to=coordinator.email, template=template, subject=subject,
@@ -349,7 +340,7 @@ def _notify_referrer(referral: Referral, network: Network) -> None:
     """Tell the GP (and a practice nurse who submitted) that there is an update; the mail names only the number."""
     recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
     recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
-    link = _link("gp_referrals.detail", referral_id=referral.id)
+    link = absolute_url("gp_referrals.detail", referral_id=referral.id)
     for user in recipients.values():
         if not user.active:
             continue

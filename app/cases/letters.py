@@ -1,0 +1,111 @@
+"""Letters to the GP after the intake and at closing: generated from the data as an editable draft,
+stored as PDF when sent (a job), and announced to the GP by a mail without patient data."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.cases.models import Case, CaseEventKind, Letter, LetterKind
+from app.core import audit
+from app.core.audit import AuditAction
+from app.core.db import utcnow
+from app.core.jobs import enqueue, job_handler
+from app.core.mail import absolute_url, queue_mail
+from app.extensions import db
+from app.networks.models import Network
+from app.quality.evidence import store_bytes
+from app.quality.pdf import html_to_pdf
+from app.referrals.models import Referral
+
+
+class LetterRuleBroken(Exception):
+    """str() is the message for the user."""
+
+
+def letters_of(case: Case) -> list[Letter]:
+    return list(db.session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)))
+
+
+def _context(case: Case) -> dict[str, Any]:
+    from app.cases import services
+
+    referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
+    return {"case": case, "referral": referral, "intake": services.current_intake(case.referral_id),
+            "team": services.team(case), "network": db.session.get(Network, case.network_id),
+            "proms": services.proms_of(case)}
+
+
+def draft_letter(case: Case, actor: User, *, kind: str) -> Letter:
+    """Generate the letter text from the case data, in the GP's language; a draft until sent."""
+    context = _context(case)
+    gp = context["referral"].gp_profile.user
+    with force_locale(gp.locale or "nl"):
+        body = render_template(f"cases/letter_{kind}.txt", gp=gp, **context)
+    letter = Letter(network_id=case.network_id, case_id=case.id, kind=LetterKind(kind), body=body.strip(),
+                    created_by_id=actor.id)
+    db.session.add(letter)
+    db.session.flush()
+    audit.record("letter.drafted", AuditAction.CREATE, patient_id=case.patient_id, object_type="letter",
+                 object_id=letter.id, user_id=actor.id)
+    return letter
+
+
+def edit_letter(letter: Letter, actor: User, body: str) -> None:
+    if letter.sent_at is not None:
+        raise LetterRuleBroken(_l("A sent letter is not changed."))
+    if not (body or "").strip():
+        raise LetterRuleBroken(_l("The letter is empty."))
+    letter.body = body.strip()
+    audit.record("letter.edited", AuditAction.UPDATE, patient_id=_patient_id(letter), object_type="letter",
+                 object_id=letter.id, user_id=actor.id)
+
+
+def _patient_id(letter: Letter) -> int:
+    return db.session.scalar(select(Case.patient_id).where(Case.id == letter.case_id))
+
+
+def send_letter(letter: Letter, actor: User) -> None:
+    """Mark sent, render the PDF in a job, tell the GP (the mail names only the referral number)."""
+    from app.cases import services
+
+    if letter.sent_at is not None:
+        raise LetterRuleBroken(_l("This letter was sent already."))
+    letter.sent_at, letter.sent_by_id = utcnow(), actor.id
+    case = db.session.scalar(select(Case).where(Case.id == letter.case_id))
+    referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
+    services.add_event(case, actor, CaseEventKind.LETTER_SENT, letter.kind.value)
+    audit.record("letter.sent", AuditAction.UPDATE, patient_id=case.patient_id, object_type="letter",
+                 object_id=letter.id, user_id=actor.id)
+    enqueue("letter_pdf", {"letter_id": letter.id}, network_id=letter.network_id)
+    network = db.session.get(Network, case.network_id)
+    gp = referral.gp_profile.user
+    if gp.active:
+        queue_mail(to=gp.email, template="referral_update",
+                   subject=_l("There is an update on referral %(number)s", number=referral.number),
+                   locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
+                   network=network, link=absolute_url("gp_referrals.detail", referral_id=referral.id))
+
+
+def letter_html(letter: Letter) -> str:
+    case = db.session.scalar(select(Case).where(Case.id == letter.case_id))
+    context = _context(case)
+    return render_template("cases/letter_pdf.html", letter=letter, **context)
+
+
+@job_handler("letter_pdf")
+def render_letter_pdf(payload: dict[str, Any]) -> None:
+    """Store the sent letter as PDF under UPLOAD_DIR/<network>/; idempotent (a stored PDF is kept)."""
+    letter = db.session.get(Letter, int(payload["letter_id"]))
+    if letter is None or letter.sent_at is None or letter.pdf_storage:
+        return
+    referral = db.session.scalar(select(Referral).join(Case, Case.referral_id == Referral.id)
+                                 .where(Case.id == letter.case_id))
+    with force_locale(referral.gp_profile.user.locale or "nl"):
+        html = letter_html(letter)
+    letter.pdf_storage = store_bytes(letter.network_id, html_to_pdf(html))
+    db.session.flush()

@@ -1,0 +1,180 @@
+"""The one case-access door, as a table: every kind of user, with and without consent, and every
+note visibility. The route-level walk over the same table is in tests/test_case_views.py."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from app.cases import services
+from app.cases.access import case_access, note_visible, visible_notes
+from app.cases.models import Case, ConsentPart, Note, NoteVisibility
+from app.core.db import utcnow
+from app.core.tenancy import network_context
+from app.extensions import db
+from app.networks.models import Membership, Role
+from tests.case_factories import add_to_team, give_consent, make_case, write_note
+from tests.conftest import make_gp, make_member, make_network
+
+
+@pytest.fixture
+def casus():
+    """Network ZK with the casus of Wim Jansen; network TW with a dietician of its own."""
+    zk = make_network("zk", approved_at=utcnow())
+    tw = make_network("tw", approved_at=utcnow())
+    coordinator = make_member(zk, "coordinator@zk.nl", role=Role.COORDINATOR, disciplines=("casemanager",))
+    dietician = make_member(zk, "dietist@zk.nl", disciplines=("dietist",))
+    dietician2 = make_member(zk, "dietist2@zk.nl", disciplines=("dietist",))  # same discipline, on the team
+    sexologist = make_member(zk, "seksuoloog@zk.nl", disciplines=("seksuoloog",))
+    physio = make_member(zk, "fysio@zk.nl", disciplines=("fysiotherapeut",))  # not on the team
+    other_network = make_member(tw, "dietist@tw.nl", disciplines=("dietist",))
+    gp = make_gp("gp@example.nl", "01234567", email_verified_at=utcnow())
+    other_gp = make_gp("gp2@example.nl", "07654321", email_verified_at=utcnow())
+    case = make_case(zk, gp, coordinator)
+    add_to_team(case, coordinator.user, dietician)
+    add_to_team(case, coordinator.user, dietician2)
+    sexologist_consent = give_consent(case, dietician.user, sexologist)
+    with network_context(zk.id):
+        row = services.propose_member(db.session.get(Case, case.id), dietician.user,
+                                      db.session.get(Membership, sexologist.id), reason="Seksuele klachten")
+        services.respond_to_proposal(row, sexologist.user, accept=True)
+        db.session.commit()
+    notes = {visibility: write_note(case, dietician, f"NOTE-{visibility.value}", visibility)
+             for visibility in NoteVisibility}
+    return {"zk": zk, "case": case, "coordinator": coordinator, "dietician": dietician, "dietician2": dietician2,
+            "sexologist": sexologist, "physio": physio, "other_network": other_network, "gp": gp,
+            "other_gp": other_gp, "notes": notes, "sexologist_consent": sexologist_consent}
+
+
+def _access(casus, who: str, *, today: date | None = None):
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        membership = db.session.get(Membership, casus[who].id) if who in casus else None
+        access = case_access(case, membership, today=today)
+        notes = {v: note_visible(db.session.get(Note, n.id), access) for v, n in casus["notes"].items()}
+        listed = {n.body for n in visible_notes(case, access)}
+    assert listed == {f"NOTE-{v.value}" for v, seen in notes.items() if seen}  # the list agrees with the rule
+    return access, notes
+
+
+T, D, P = NoteVisibility.TEAM, NoteVisibility.DISCIPLINE, NoteVisibility.PRIVATE
+# who -> (sees the case, {visibility: sees that note}); the notes are the dietician's.
+TABLE = {
+    "dietician": (True, {T: True, D: True, P: True}),  # the author
+    "dietician2": (True, {T: True, D: True, P: False}),  # same discipline, on the team
+    "sexologist": (True, {T: True, D: False, P: False}),  # on the team with consent
+    "coordinator": (True, {T: True, D: False, P: False}),  # the referral consent; others' private notes stay private
+    "physio": (False, {T: False, D: False, P: False}),  # same network, not on the team
+    "other_network": (False, {T: False, D: False, P: False}),
+    "gp": (False, {T: False, D: False, P: False}),  # the GP has no membership: the case door is closed
+    "other_gp": (False, {T: False, D: False, P: False}),
+}
+
+
+@pytest.mark.parametrize("who", list(TABLE))
+def test_access_table(casus, who):
+    access, notes = _access(casus, who)
+    sees_case, sees_notes = TABLE[who]
+    assert access.allowed is sees_case
+    assert notes == sees_notes
+
+
+def test_withdrawal_takes_effect_at_once(casus):
+    assert _access(casus, "sexologist")[0].allowed
+    with network_context(casus["zk"].id):
+        consent = db.session.get(type(casus["sexologist_consent"]), casus["sexologist_consent"].id)
+        services.withdraw_consent(consent, casus["coordinator"].user, "Patiënt wil dit niet meer")
+        db.session.commit()
+    access, notes = _access(casus, "sexologist")
+    assert not access.allowed
+    assert notes == {T: False, D: False, P: False}
+    # The others are untouched by that withdrawal.
+    assert _access(casus, "dietician")[0].allowed
+
+
+def test_an_expired_consent_covers_nobody(casus):
+    physio = casus["physio"]
+    give_consent(casus["case"], casus["coordinator"].user, physio, valid_until=date.today())
+    with network_context(casus["zk"].id):
+        row = services.propose_member(db.session.get(Case, casus["case"].id), casus["coordinator"].user,
+                                      db.session.get(Membership, physio.id), reason="Conditie")
+        services.respond_to_proposal(row, physio.user, accept=True)
+        db.session.commit()
+    assert _access(casus, "physio")[0].allowed
+    assert not _access(casus, "physio", today=date.today() + timedelta(days=1))[0].allowed
+
+
+def test_consent_parts_limit_what_a_member_sees(casus):
+    physio = casus["physio"]
+    add_to_team(casus["case"], casus["coordinator"].user, physio, parts={ConsentPart.INTAKE})
+    access, notes = _access(casus, "physio")
+    assert access.allowed and access.sees(ConsentPart.INTAKE)
+    assert not access.sees(ConsentPart.NOTES) and not access.sees(ConsentPart.PROMS)
+    assert notes == {T: False, D: False, P: False}
+
+
+def test_a_hand_off_needs_consent_first(casus):
+    with network_context(casus["zk"].id), pytest.raises(services.CaseRuleBroken):
+        services.propose_member(db.session.get(Case, casus["case"].id), casus["dietician"].user,
+                                db.session.get(Membership, casus["physio"].id), reason="Conditie")
+
+
+def test_a_proposed_member_does_not_see_the_case_before_accepting(casus):
+    physio = casus["physio"]
+    add_to_team(casus["case"], casus["coordinator"].user, physio, accept=False)
+    access, _ = _access(casus, "physio")
+    assert not access.allowed and access.may_respond_to_proposal
+
+
+def test_a_member_who_left_no_longer_sees_the_case(casus):
+    with network_context(casus["zk"].id):
+        row = services.active_team_member(db.session.get(Case, casus["case"].id), casus["dietician2"].id)
+        services.close_part(row, casus["dietician2"].user, "Adviezen gegeven")
+        db.session.commit()
+    assert not _access(casus, "dietician2")[0].allowed
+
+
+def test_a_deactivated_member_sees_nothing(casus):
+    with network_context(casus["zk"].id):
+        membership = db.session.get(Membership, casus["sexologist"].id)
+        membership.deactivate()
+        db.session.commit()
+    assert not _access(casus, "sexologist")[0].allowed
+
+
+def test_completed_intake_is_never_changed_in_place(casus):
+    with network_context(casus["zk"].id):
+        intake = services.current_intake(casus["case"].referral_id)
+        intake.story = "overwritten"
+        with pytest.raises(services.CompletedIntakeIsFinal):
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_a_correction_is_a_new_version_and_the_old_one_stays(casus):
+    coordinator = casus["coordinator"]
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        correction = services.correct_intake(case, coordinator.user, "Verkeerde datum")
+        assert correction.version == 2 and correction.story == services.current_intake(case.referral_id).story
+        services.save_intake(correction, coordinator.user, {"story": "Gecorrigeerd verhaal"})
+        services.complete_intake(correction, coordinator.user, db.session.get(Membership, coordinator.id))
+        db.session.commit()
+        versions = services.intakes_of(case.referral_id)
+        assert [(v.version, v.story) for v in versions] == [
+            (1, "Ik heb sinds de operatie diarree."), (2, "Gecorrigeerd verhaal")]
+        assert services.current_intake(case.referral_id).version == 2
+
+
+def test_the_case_opens_with_the_coordinator_central_and_the_referral_in_care(casus):
+    from app.referrals.models import Referral, ReferralStatus
+
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        assert case.central_membership_id == casus["coordinator"].id
+        referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
+        assert referral.status is ReferralStatus.IN_CARE
+        intake = services.current_intake(case.referral_id)
+        # Prefilled from the referral: the complaints the GP sent are there without re-entering them.
+        assert intake.problems["physical"]["items"] == ["fatigue", "bowel"]
