@@ -1,0 +1,3 @@
+"""Case routes (/n/<network_slug>/cases/...), split by sub-workflow. Every route loads its case through
+_common.load_case, the one place that asks app.cases.access and answers 404 (logged) when refused."""
+from app.cases.views import case, closing, consent, intake, letters, notes, proms  # noqa: F401
