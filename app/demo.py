@@ -240,7 +240,7 @@ def load_demo() -> list[str]:
     for login, name, agb, practice, city in GPS:
         user, _created = _user(login, name)
         if user.gp_profile is None:
-            db.session.add(GPProfile(user_id=user.id, agb_code=agb, practice_name=practice, city=city))
+            user.gp_profile = GPProfile(user_id=user.id, agb_code=agb, practice_name=practice, city=city)
             db.session.flush()
         lines.append(f"GP ({practice}): {user.email}")
     _referrals()

@@ -161,6 +161,7 @@ def find_by_key(user: User, submission_key: str) -> Referral | None:
 
 def save_draft(*, user: User, gp_profile: GPProfile, submission_key: str, form_data: dict[str, Any]) -> Referral:
     """Keep the form as typed, in the current network. A submitted referral is returned unchanged."""
+    _require_on_behalf_allowed(user, gp_profile)
     referral = find_by_key(user, submission_key)
     if referral is None:
         referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
@@ -192,6 +193,17 @@ def _insert(*, user: User, gp_profile: GPProfile, submission_key: str) -> Referr
     return referral
 
 
+class NotYourGP(Exception):
+    """The referrer may not refer on behalf of this GP (a POH without a confirmed link)."""
+
+
+def _require_on_behalf_allowed(user: User, gp_profile: GPProfile) -> None:
+    from app.referrer.services import gps_for_referrer
+
+    if gp_profile is None or gp_profile.id not in {p.id for p in gps_for_referrer(user)}:
+        raise NotYourGP
+
+
 def _on_behalf(user: User, gp_profile: GPProfile) -> int | None:
     return gp_profile.user_id if gp_profile.user_id != user.id else None
 
@@ -209,7 +221,8 @@ def _claim_number(network_id: int, now: datetime) -> str:
 
 
 def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: dict[str, Any],
-           medications: list[dict[str, str]], discipline_ids: list[int]) -> tuple[Referral, bool]:
+           medications: list[dict[str, str]], discipline_ids: list[int],
+           forwarded_from_referral_id: int | None = None) -> tuple[Referral, bool]:
     """Submit the referral with this key in the current network. Returns (referral, created).
 
     Idempotent: a key that was submitted before returns that referral with created=False, also when
@@ -218,6 +231,7 @@ def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: di
     unknown = set(fields) - REFERRAL_FIELDS
     if unknown:
         raise ValueError(f"not referral fields: {sorted(unknown)}")
+    _require_on_behalf_allowed(user, gp_profile)
     referral = find_by_key(user, submission_key)
     if referral is None:
         referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
@@ -249,6 +263,7 @@ def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: di
     referral.updated_at = now
     referral.ack_due_at = add_working_days(now, network.referral_ack_norm_days)
     referral.draft_data = None
+    referral.forwarded_from_referral_id = forwarded_from_referral_id
     _add_event(referral, user, None, S.SUBMITTED)
     audit.record("referral.submitted", AuditAction.CREATE, patient_id=patient.id, object_type="referral",
                  object_id=referral.id, basis="referral consent confirmed by referrer", user_id=user.id,
