@@ -44,6 +44,10 @@ class Config:
     REGISTRATION_LIMIT_PER_IP = "10 per hour"
     VERIFY_RESEND_LIMIT = "3 per hour"
     AUDIT_RETENTION_YEARS = 5
+    # How long a closed case (and everything of its patient) is kept: the WGBO's medical-records term
+    # (art. 7:454 BW, 20 years). Nothing in the UI deletes a case; before this term, a patient's data is
+    # only removed by the platform admin's erase procedure (/admin/patients/wissen) for a legal request.
+    CASE_RETENTION_YEARS = int(os.environ.get("CASE_RETENTION_YEARS", "20"))
     DEMO_MFA_BYPASS = False  # only ever True in development, see DevelopmentConfig
     HSTS = True
     JOB_QUEUE_NAME = "netwerkzorg"

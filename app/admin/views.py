@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, or_, select
 
-from app.admin import bp, services
+from app.admin import bp, erase, services
 from app.admin.forms import NetworkForm
 from app.auth.models import User
 from app.auth.services import deactivate_user, reset_mfa
@@ -99,3 +99,26 @@ def jobs():
         except Exception:
             redis_error = True
     return render_template("admin/jobs.html", page=failed_rows, rq_failed=rq_failed, redis_error=redis_error)
+
+
+@bp.route("/patients/wissen", methods=["GET", "POST"])
+@login_required
+@require_platform_admin
+def erase_patient():
+    """Erase one patient of one network for a legal request. The admin types ids and the legal reference
+    and confirms by typing the patient number again; the result shows counts only, never patient data."""
+    form = erase.EraseForm()
+    if form.validate_on_submit():
+        try:
+            result = erase.erase_patient(network_id=form.network_id.data, patient_id=form.patient_id.data,
+                                         legal_reference=form.legal_reference.data)
+        except erase.EraseError as exc:
+            db.session.rollback()
+            form.patient_id.errors.append(str(exc))
+        else:
+            db.session.commit()
+            erase.remove_files(result)
+            network = db.session.get(Network, result.network_id)
+            return render_template("admin/erase_done.html", result=result, network=None, network_name=network.name)
+    return render_template("admin/erase.html", form=form,
+                           retention_years=current_app.config["CASE_RETENTION_YEARS"]), 400 if form.errors else 200

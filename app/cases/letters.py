@@ -2,6 +2,7 @@
 stored as PDF when sent (a job), and announced to the GP by a mail without patient data."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import render_template
@@ -18,7 +19,7 @@ from app.core.jobs import enqueue, job_handler
 from app.core.mail import absolute_url, queue_mail
 from app.extensions import db
 from app.networks.models import Network
-from app.quality.evidence import store_bytes
+from app.quality.evidence import store_bytes, stored_path
 from app.quality.pdf import html_to_pdf
 from app.referrals.models import Referral
 
@@ -29,6 +30,29 @@ class LetterRuleBroken(Exception):
 
 def letters_of(case: Case) -> list[Letter]:
     return list(db.session.scalars(select(Letter).where(Letter.case_id == case.id).order_by(Letter.id)))
+
+
+def get_letter(case: Case, letter_id: int) -> Letter | None:
+    """Letter *letter_id* of *case* (draft or sent); None for another case's letter or an unknown id."""
+    return db.session.scalar(select(Letter).where(Letter.id == letter_id, Letter.case_id == case.id))
+
+
+def pdf_ready(letter: Letter) -> bool:
+    """The PDF of a sent letter is stored (the letter_pdf job ran)."""
+    return bool(letter.sent_at is not None and letter.pdf_storage)
+
+
+def pdf_path(letter: Letter) -> Path | None:
+    """The stored PDF file, or None while it is being made (or when the file is missing)."""
+    if not pdf_ready(letter):
+        return None
+    path = stored_path(letter.network_id, letter.pdf_storage)
+    return path if path.is_file() else None
+
+
+def letter_context(case: Case) -> dict[str, Any]:
+    """What the letter templates get: the case, its referral, the current intake, team, network, measurements."""
+    return _context(case)
 
 
 def _context(case: Case) -> dict[str, Any]:

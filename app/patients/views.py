@@ -1,10 +1,15 @@
 """Patient list (a search is logged), registration and detail: coordinators only for now."""
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, url_for
+import io
+import json
+
+from flask import Response, flash, g, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy import select
 
+from app.cases.export import patient_export
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.pagination import paginate
@@ -13,6 +18,8 @@ from app.extensions import db
 from app.networks.models import Role
 from app.patients import bp, services
 from app.patients.forms import PatientForm, PatientSearchForm
+from app.patients.models import Patient
+from app.quality.pdf import html_to_pdf
 
 SEARCH_LIMIT = 50
 
@@ -67,3 +74,41 @@ def detail(patient_id: int):
     patient = services.get_patient(patient_id)
     db.session.commit()
     return render_template("patients/detail.html", patient=patient)
+
+
+# --- right of access (GDPR art. 15): everything about one patient ------------------------------------
+
+def _export(patient_id: int, fmt: str) -> dict:
+    """The patient's complete data (app.cases.export), after writing the EXPORT audit row."""
+    patient = db.first_or_404(select(Patient).where(Patient.id == patient_id))
+    audit.record("patient.exported", AuditAction.EXPORT, patient_id=patient.id, object_type="patient",
+                 object_id=patient.id, basis="coordinator", reason=f"right of access, {fmt}")
+    return patient_export(patient)
+
+
+@bp.route("/<int:patient_id>/export.json")
+@login_required
+@require_membership(Role.COORDINATOR)
+@patient_data
+def export_json(patient_id: int):
+    data = _export(patient_id, "json")
+    db.session.commit()
+    body = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False)
+    return Response(body, mimetype="application/json", headers={
+        "Content-Disposition": f'attachment; filename="patient-{patient_id}-export.json"',
+        "X-Content-Type-Options": "nosniff"})
+
+
+@bp.route("/<int:patient_id>/export.pdf")
+@login_required
+@require_membership(Role.COORDINATOR)
+@patient_data
+def export_pdf(patient_id: int):
+    """The same content as export.json, readable: rendered in the request (one patient is small)."""
+    data = _export(patient_id, "pdf")
+    pdf = html_to_pdf(render_template("patients/export_pdf.html", data=data))
+    db.session.commit()
+    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
+                         download_name=f"patient-{patient_id}-export.pdf", max_age=0)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
