@@ -1,4 +1,4 @@
-"""CLI: flask worker, outbox-relay, remind-self-checks, seed-demo, create-admin, translate."""
+"""CLI: flask worker, outbox-relay, remind-self-checks, remind-referral-norms, seed-demo, create-admin, translate."""
 from __future__ import annotations
 
 import os
@@ -51,6 +51,17 @@ def register_cli(app: Flask) -> None:
         run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
         click.echo(f"queued {len(network_ids)} self-check reminder(s)")
 
+    @app.cli.command("remind-referral-norms")
+    def remind_referral_norms() -> None:
+        """Remind coordinators of referrals nearly or already past the acknowledgement norm (run hourly)."""
+        from app.core.jobs import run_inline_pending
+        from app.referrals.reminders import enqueue_norm_reminders
+
+        network_ids = enqueue_norm_reminders()
+        db.session.commit()
+        run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
+        click.echo(f"queued {len(network_ids)} referral norm reminder(s)")
+
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Load the demo networks and accounts (idempotent: a second run changes nothing)."""
@@ -95,3 +106,6 @@ def register_cli(app: Flask) -> None:
     @translate.command("compile")
     def translate_compile() -> None:
         _pybabel("compile", "-d", "translations", "--use-fuzzy")
+
+    from app.cases.proms import register_prom_cli
+    register_prom_cli(app)  # flask remind-proms

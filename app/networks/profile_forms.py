@@ -11,9 +11,16 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from app.core.validators import NotInFuture
 from app.networks.models import ContactKind
-from app.networks.profile_services import ServiceAreaError, parse_service_area
+from app.networks.profile_services import (
+    REFERRAL_NORM_MAX_DAYS,
+    REFERRAL_NORM_MIN_DAYS,
+    ServiceAreaError,
+    parse_service_area,
+)
 
 PHONE_RE = re.compile(r"\+?[0-9 ()\-]{6,30}")
+NORM_MESSAGE = _l("Enter a number of working days from %(min)d to %(max)d.", min=REFERRAL_NORM_MIN_DAYS,
+                  max=REFERRAL_NORM_MAX_DAYS)
 
 
 class Phone:
@@ -50,6 +57,13 @@ class NetworkProfileForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=52)],
         description=_l("Optional; leave empty when the agreement sets no number (0 to 52)."))
     is_public = BooleanField(_l("Show this network in the public directory"))
+    # Blank or out of range is refused; a post without the field keeps the current norm.
+    referral_ack_norm_days = IntegerField(
+        _l("Referrals: acknowledge within (working days)"),
+        validators=[DataRequired(message=NORM_MESSAGE),
+                    NumberRange(min=REFERRAL_NORM_MIN_DAYS, max=REFERRAL_NORM_MAX_DAYS, message=NORM_MESSAGE)],
+        description=_l("A new referral is acknowledged to the GP within this many working days (1 to 10; weekends "
+                       "and Dutch public holidays do not count). A change applies to referrals submitted after it."))
     local_attested = BooleanField(
         _l("I confirm that the network is local and neighbourhood-oriented (not provincial or national)"))
 

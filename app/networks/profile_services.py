@@ -16,9 +16,10 @@ from app.networks.models import ContactKind, Network, NetworkContact, ServiceAre
 PROFILE_FIELDS = (
     "name", "region", "service_area", "contact_name", "contact_phone", "contact_email", "website_url",
     "website_updated_on", "legal_form", "kvk_number", "is_not_for_profit", "vision_text", "participation_text",
-    "participation_min_meetings", "is_public", "local_attested",
+    "participation_min_meetings", "is_public", "local_attested", "referral_ack_norm_days",
 )
 CONTACT_FIELDS = ("kind", "organisation", "contact_person", "email", "phone", "agreement")
+REFERRAL_NORM_MIN_DAYS, REFERRAL_NORM_MAX_DAYS = 1, 10  # the referral acknowledgement norm, in working days
 MAX_SERVICE_AREA_PARTS = 500  # far more than any local network needs; keeps a pasted list bounded
 
 _SINGLE = re.compile(r"([0-9]{4})")
@@ -77,14 +78,19 @@ def update_profile(*, network: Network, name: str, region: str, service_area: st
                    contact_phone: str, contact_email: str, website_url: str, website_updated_on: date | None,
                    legal_form: str, kvk_number: str, is_not_for_profit: bool, vision_text: str,
                    participation_text: str, participation_min_meetings: int | None, is_public: bool,
-                   local_attested: bool) -> list[str]:
+                   local_attested: bool, referral_ack_norm_days: int | None = None) -> list[str]:
     """Save the coordinator's profile of *network* and return the names of the changed fields.
 
     The service area text is stored in canonical form and its ServiceAreaRange rows are replaced.
+    referral_ack_norm_days None keeps the current norm; a value outside 1-10 raises ValueError.
     One audit row (network.profile_updated) names the changed fields; nothing changed, no row.
     Raises ServiceAreaError for an unreadable service area. Flushes; the caller commits.
     """
     ranges = parse_service_area(service_area)
+    if referral_ack_norm_days is None:
+        referral_ack_norm_days = network.referral_ack_norm_days
+    if not REFERRAL_NORM_MIN_DAYS <= referral_ack_norm_days <= REFERRAL_NORM_MAX_DAYS:
+        raise ValueError(f"referral_ack_norm_days out of range: {referral_ack_norm_days}")
     values = {
         "name": name.strip(), "region": region.strip(), "service_area": format_service_area(ranges),
         "contact_name": contact_name.strip(), "contact_phone": contact_phone.strip(),
@@ -93,7 +99,7 @@ def update_profile(*, network: Network, name: str, region: str, service_area: st
         "kvk_number": kvk_number.strip(), "is_not_for_profit": bool(is_not_for_profit),
         "vision_text": vision_text.strip(), "participation_text": participation_text.strip(),
         "participation_min_meetings": participation_min_meetings, "is_public": bool(is_public),
-        "local_attested": bool(local_attested),
+        "local_attested": bool(local_attested), "referral_ack_norm_days": referral_ack_norm_days,
     }
     changed = [field for field in PROFILE_FIELDS if getattr(network, field) != values[field]]
     for field in changed:

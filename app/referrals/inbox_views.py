@@ -1,17 +1,204 @@
-"""The network's referral inbox, detail and the coordinator's actions (/n/<slug>/referrals/...)."""
+"""The network's referral inbox, detail, the coordinator's actions, attachment downloads and the
+dashboard (/n/<slug>/referrals/...). Coordinators only; patient data never goes into a URL."""
 from __future__ import annotations
 
-from flask_login import login_required
+import logging
 
-from app.core.audit import patient_data
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import joinedload
+
+from app.auth.models import GPProfile, User
+from app.core import audit
+from app.core.audit import AuditAction, patient_data
+from app.core.db import utcnow
+from app.core.i18n import current_locale
+from app.core.pagination import paginate
 from app.core.security import require_membership
+from app.extensions import db
 from app.networks.models import Role
-from app.referrals import bp
+from app.referrals import attachments, bp, dashboard, display, services
+from app.referrals import reminders as _reminders  # noqa: F401 - registers the norm reminder job handler
+from app.referrals.inbox_forms import build_action_form
+from app.referrals.models import Referral, ReferralStatus
+from app.referrals.services import Action, IllegalTransition, Side
+
+log = logging.getLogger(__name__)
+
+S = ReferralStatus
+OPEN_STATUSES = (S.SUBMITTED, S.ACKNOWLEDGED, S.INFO_REQUESTED)
+# The inbox filter (?status=...): open (the default), all, or one status; drafts are never shown.
+FILTERS: dict[str, tuple[ReferralStatus, ...] | None] = {
+    "open": OPEN_STATUSES, "all": None, **{status.value: (status,) for status in S if status is not S.DRAFT}}
+
+coordinator_only = require_membership(Role.COORDINATOR)
+
+
+@bp.app_context_processor
+def _referral_badge():
+    """`new_referral_count()` in templates, for coordinators only: one COUNT query, made on first use."""
+    membership = g.get("membership")
+    if g.get("network") is None or membership is None or membership.role is not Role.COORDINATOR:
+        return {}
+
+    def new_referral_count() -> int:
+        if "new_referral_count" not in g:
+            try:
+                g.new_referral_count = services.new_referral_count()
+            except SQLAlchemyError:
+                # A badge must not break the page around it (the error page after a database
+                # failure extends base.html too); the view's own commit still fails loudly.
+                log.warning("new referral count unavailable", exc_info=True)
+                g.new_referral_count = 0
+        return g.new_referral_count
+
+    return {"new_referral_count": new_referral_count}
+
+
+@bp.route("/")
+@login_required
+@coordinator_only
+@patient_data
+def index():
+    status = request.args.get("status", "open")
+    if status not in FILTERS:
+        status = "open"
+    # The GP's name is shown on every row: load it with the page, not one query per row.
+    page = paginate(services.inbox_query(statuses=FILTERS[status])
+                    .options(joinedload(Referral.gp_profile).joinedload(GPProfile.user)))
+    audit.record("referral.listed", AuditAction.READ, object_type="referral",
+                 reason=f"{len(page.items)} results, filter {status}",
+                 patient_id=page.items[0].patient_id if len(page.items) == 1 else None)
+    now = utcnow()
+    # Rendered before the commit, which would expire the rows (one reload per row); see patients.index.
+    html = render_template("referrals/index.html", page=page, status=status, filters=_filter_choices(),
+                           norms={r.id: display.norm_state(r, now) for r in page.items}, label=display.label)
+    db.session.commit()
+    return html
+
+
+def _filter_choices() -> list[tuple[str, str]]:
+    return [("open", _("Open: waiting for the network")), ("all", _("All referrals")),
+            *[(s.value, s.label) for s in S if s is not S.DRAFT]]
 
 
 @bp.route("/<int:referral_id>")
 @login_required
-@require_membership(Role.COORDINATOR)
+@coordinator_only
 @patient_data
 def detail(referral_id: int):
-    raise NotImplementedError
+    return _show(services.get_for_network(referral_id))
+
+
+def _show(referral: Referral, *, posted: tuple[Action, FlaskForm] | None = None, status: int = 200):
+    """The detail page with a form for every action open now (the posted one keeps its input and errors)."""
+    services.log_read(referral, basis="coordinator")
+    actions = services.actions_for(referral, Side.NETWORK)
+    targets = services.forward_targets(g.network.id) if Action.FORWARD in actions else []
+    forms = {action: build_action_form(action, targets=targets, own_network_id=g.network.id) for action in actions}
+    if posted is not None:
+        forms[posted[0]] = posted[1]
+    consent_by = (referral.submitted_by if referral.consent_confirmed_by_id == referral.submitted_by_id
+                  else db.session.get(User, referral.consent_confirmed_by_id))
+    html = render_template("referrals/detail.html", referral=referral, forms=forms, Action=Action,
+                           norm=display.norm_state(referral), label=display.label,
+                           complaints=display.complaint_rows(referral), consent_by=consent_by,
+                           locale=current_locale())
+    db.session.commit()
+    return html, status
+
+
+@bp.route("/<int:referral_id>/actie", methods=["POST"])
+@login_required
+@coordinator_only
+@patient_data
+def act(referral_id: int):
+    """Take the posted `action`; a refused one changes nothing and says why."""
+    referral = services.get_for_network(referral_id, lock=True)
+    back = redirect(url_for("referrals.detail", referral_id=referral.id), code=303)
+    try:
+        action = Action(request.form.get("action", ""))
+        services.check_transition(referral, action, Side.NETWORK)
+    except ValueError:
+        flash(_("Choose one of the actions on the page."), "error")
+        return back
+    except IllegalTransition as exc:
+        flash(str(exc), "error")
+        return back
+    targets = services.forward_targets(g.network.id) if action is Action.FORWARD else []
+    form = build_action_form(action, targets=targets, own_network_id=g.network.id, formdata=request.form)
+    if not form.validate():
+        return _show(referral, posted=(action, form), status=400)
+    try:
+        message = _apply(referral, action, form)
+    except IllegalTransition as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return back
+    db.session.commit()
+    flash(message, "success")
+    return back
+
+
+def _apply(referral: Referral, action: Action, form) -> str:
+    """Call the status machine with the form's values; returns the success message."""
+    who = {"actor": current_user, "side": Side.NETWORK}
+    number = referral.number
+    if action is Action.ACCEPT:
+        planned = form.accept_intake_on.data is not None
+        services.transition(referral, Action.ACCEPT, notify=not planned, **who)  # one mail for both steps
+        if not planned:
+            return _("Referral %(number)s is accepted.", number=number)
+        services.transition(referral, Action.PLAN_INTAKE, intake_on=form.accept_intake_on.data, **who)
+        return _("Referral %(number)s is accepted and the intake is planned on %(date)s.", number=number,
+                 date=format_date(form.accept_intake_on.data, "medium"))
+    if action is Action.PLAN_INTAKE:
+        services.transition(referral, action, intake_on=form.intake_on.data, **who)
+        return _("The intake is planned on %(date)s.", date=format_date(form.intake_on.data, "medium"))
+    if action is Action.REQUEST_INFO:
+        services.transition(referral, action, text=form.question.data, **who)
+        return _("Your question is sent to the GP.")
+    if action is Action.DECLINE:
+        text = form.decline_reason.data.strip()
+        if (alternative := (form.decline_alternative.data or "").strip()):
+            text += "\n\n" + _("Suggested alternative: %(alternative)s", alternative=alternative)
+        services.transition(referral, action, text=text, **who)
+        return _("Referral %(number)s is declined; the GP is informed.", number=number)
+    if action is Action.FORWARD:
+        services.transition(referral, action, text=form.forward_note.data or "", forward_to=form.target, **who)
+        return _("Referral %(number)s is forwarded to %(network)s; the GP is informed.", number=number,
+                 network=form.target.name)
+    text = (form.close_note.data or "") if action is Action.CLOSE else ""
+    services.transition(referral, action, text=text, **who)
+    return {Action.ACKNOWLEDGE: _("Referral %(number)s is acknowledged; the GP is informed.", number=number),
+            Action.START_CARE: _("The patient of referral %(number)s is in care.", number=number),
+            Action.CLOSE: _("Referral %(number)s is closed.", number=number)}[action]
+
+
+@bp.route("/<int:referral_id>/bijlagen/<int:attachment_id>")
+@login_required
+@coordinator_only
+@patient_data
+def attachment(referral_id: int, attachment_id: int):
+    """A letter the GP attached (not removed), of this referral in this network; 404 otherwise."""
+    referral = services.get_for_network(referral_id)
+    stored = attachments.get(referral, attachment_id) or abort(404)
+    response = attachments.send(stored)  # records the download (404 for a missing file, before logging)
+    db.session.commit()
+    return response
+
+
+@bp.route("/dashboard", endpoint="dashboard")
+@login_required
+@coordinator_only
+def dashboard_view():
+    """Figures only (counts, medians, shares): no patient data, so no audit row."""
+    figures = dashboard.referral_figures(locale=current_locale())
+    return render_template("referrals/dashboard.html", figures=figures,
+                           chart=dashboard.bar_chart_svg(figures.months) if figures.total else None,
+                           month_label=dashboard.month_label, decimal=dashboard.one_decimal,
+                           percent=dashboard.percent)

@@ -210,13 +210,14 @@ def _on_behalf(user: User, gp_profile: GPProfile) -> int | None:
 
 def _claim_number(network_id: int, now: datetime) -> str:
     """The next R-<year>-<seq> of the network, in one atomic UPDATE (the row lock orders submitters)."""
-    year = now.year
-    seq = db.session.execute(
+    # A new year restarts the count; a clock that runs behind never restarts it (numbers stay unique).
+    new_year = Network.referral_seq_year < now.year
+    seq, year = db.session.execute(
         update(Network).where(Network.id == network_id)
-        .values(referral_seq=case((Network.referral_seq_year == year, Network.referral_seq + 1), else_=1),
-                referral_seq_year=year)
-        .returning(Network.referral_seq)
-        .execution_options(synchronize_session=False)).scalar_one()
+        .values(referral_seq=case((new_year, 1), else_=Network.referral_seq + 1),
+                referral_seq_year=case((new_year, now.year), else_=Network.referral_seq_year))
+        .returning(Network.referral_seq, Network.referral_seq_year)
+        .execution_options(synchronize_session=False)).one()
     return f"R-{year}-{seq:04d}"
 
 
@@ -294,8 +295,11 @@ def _add_event(referral: Referral, actor: User, from_status: ReferralStatus | No
 
 
 def transition(referral: Referral, action: Action, *, actor: User, side: Side, text: str = "",
-               intake_on: date | None = None, forward_to: Network | None = None) -> ReferralEvent:
-    """Take *action* on *referral* (current network) or raise IllegalTransition with the reason."""
+               intake_on: date | None = None, forward_to: Network | None = None, notify: bool = True) -> ReferralEvent:
+    """Take *action* on *referral* (current network) or raise IllegalTransition with the reason.
+
+    notify=False leaves the mail to a following transition of the same request (accept + plan intake).
+    """
     rule = check_transition(referral, action, side)
     text = (text or "").strip()
     if action in (Action.DECLINE, Action.REQUEST_INFO, Action.ANSWER) and not text:
@@ -326,6 +330,8 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
                  basis="coordinator" if side is Side.NETWORK else "referrer",
                  reason=f"{from_status.value} -> {rule.target.value}")
     network = db.session.get(Network, referral.network_id)
+    if not notify:
+        return event
     if side is Side.NETWORK:
         _notify_referrer(referral, network)
     else:
@@ -381,9 +387,14 @@ def new_referral_count() -> int:
     return db.session.scalar(select(func.count(Referral.id)).where(Referral.status == S.SUBMITTED)) or 0
 
 
-def get_for_network(referral_id: int) -> Referral:
-    """A submitted referral of the current network (404 otherwise); the caller logs the read."""
-    return db.first_or_404(select(Referral).where(Referral.id == referral_id, Referral.status != S.DRAFT))
+def get_for_network(referral_id: int, *, lock: bool = False) -> Referral:
+    """A submitted referral of the current network (404 otherwise); the caller logs the read.
+
+    lock: hold the row until commit, so two coordinators acting at once go one after the other."""
+    statement = select(Referral).where(Referral.id == referral_id, Referral.status != S.DRAFT)
+    if lock:
+        statement = statement.with_for_update(of=Referral).execution_options(populate_existing=True)
+    return db.first_or_404(statement)
 
 
 def _referrer_filter(user: User):

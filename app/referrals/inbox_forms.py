@@ -1,0 +1,122 @@
+"""Forms for the coordinator's actions on a referral, one small form per action.
+
+Field names are unique across the forms, so all of them can sit on the detail page at once
+without clashing ids. Decline and forward cannot be undone: each has a confirm box.
+"""
+from __future__ import annotations
+
+from datetime import date
+from zoneinfo import ZoneInfo
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from app.core.db import utcnow
+from app.core.workdays import DEFAULT_TZ
+from app.networks.models import Network
+from app.referrals.services import Action
+
+MAX_TEXT = 5000
+
+
+def local_today() -> date:
+    """Today in the networks' zone (a server in UTC would otherwise refuse today's date after 22:00)."""
+    return utcnow().astimezone(ZoneInfo(DEFAULT_TZ)).date()
+
+
+class NotInPast:
+    def __call__(self, form, field):
+        if field.data and field.data < local_today():
+            raise ValidationError(_l("The intake date cannot be in the past."))
+
+
+class AcknowledgeForm(FlaskForm):
+    pass
+
+
+class RequestInfoForm(FlaskForm):
+    question = TextAreaField(_l("Your question for the GP"),
+                             validators=[DataRequired(message=_l("Write the question for the GP.")),
+                                         Length(max=MAX_TEXT)],
+                             description=_l("The GP gets a mail that there is a question (without patient data) "
+                                            "and answers on the referral."))
+
+
+class AcceptForm(FlaskForm):
+    accept_intake_on = DateField(_l("Intake date (optional)"), validators=[Optional(), NotInPast()],
+                                 description=_l("With a date, the intake is planned at once."))
+
+
+class PlanIntakeForm(FlaskForm):
+    intake_on = DateField(_l("Intake date"),
+                          validators=[InputRequired(message=_l("Choose the date of the intake.")), NotInPast()])
+
+
+class StartCareForm(FlaskForm):
+    pass
+
+
+class CloseForm(FlaskForm):
+    close_note = TextAreaField(_l("Note for the GP (optional)"), validators=[Optional(), Length(max=MAX_TEXT)])
+
+
+class DeclineForm(FlaskForm):
+    decline_reason = TextAreaField(_l("Reason for declining"),
+                                   validators=[DataRequired(message=_l("Give the reason for declining.")),
+                                               Length(max=MAX_TEXT)],
+                                   description=_l("The GP reads this reason."))
+    decline_alternative = TextAreaField(
+        _l("Suggested alternative (optional)"), validators=[Optional(), Length(max=1000)],
+        description=_l("For example another network or care provider the GP could refer to."))
+    decline_confirm = BooleanField(
+        _l("I want to decline this referral; this cannot be undone"),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you decline the referral."))])
+
+
+class ForwardForm(FlaskForm):
+    forward_network = SelectField(_l("Forward to network"), coerce=int, validate_choice=False,
+                                  validators=[DataRequired(message=_l("Choose the network to forward to."))])
+    forward_note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=MAX_TEXT)],
+                                 description=_l("Why this network; the GP reads this note."))
+    forward_confirm = BooleanField(
+        _l("I want to forward this referral; it is then closed here and cannot be undone"),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you forward the referral."))])
+
+    def __init__(self, *args, targets: list[Network], own_network_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.targets = {network.id: network for network in targets}
+        self.own_network_id = own_network_id
+        self.forward_network.choices = [(0, _l("Choose a network"))] + [
+            (network.id, network.name) for network in targets]
+
+    def validate_forward_network(self, field):
+        if field.data == self.own_network_id:
+            raise ValidationError(_l("A referral cannot be forwarded to this network itself."))
+        if field.data not in self.targets:
+            raise ValidationError(_l("Choose one of the networks in the list."))
+
+    @property
+    def target(self) -> Network | None:
+        return self.targets.get(self.forward_network.data)
+
+
+ACTION_FORMS: dict[Action, type[FlaskForm]] = {
+    Action.ACKNOWLEDGE: AcknowledgeForm,
+    Action.REQUEST_INFO: RequestInfoForm,
+    Action.ACCEPT: AcceptForm,
+    Action.PLAN_INTAKE: PlanIntakeForm,
+    Action.START_CARE: StartCareForm,
+    Action.CLOSE: CloseForm,
+    Action.DECLINE: DeclineForm,
+    Action.FORWARD: ForwardForm,
+}
+
+
+def build_action_form(action: Action, *, targets: list[Network] | None = None, own_network_id: int = 0,
+                      formdata=None) -> FlaskForm:
+    """The form for *action*: empty (formdata=None, for the page) or filled from the posted data."""
+    form_class = ACTION_FORMS[action]
+    extra = {"targets": targets or [], "own_network_id": own_network_id} if form_class is ForwardForm else {}
+    return form_class(formdata=formdata, **extra)
