@@ -8,7 +8,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.core.tenancy import CrossNetworkWrite, NoNetworkContext, network_context
+from app.core.db import utcnow
+from app.core.tenancy import CrossNetworkWrite, NoNetworkContext, all_networks, network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.patients.models import Patient
@@ -24,6 +25,7 @@ from tests.conftest import (
     make_user,
 )
 from tests.quality_factories import FAKE_PDF, make_evidence, make_snapshot
+from tests.world import make_case_world
 
 # Routes outside any network: reachable without a membership (some without signing in).
 GLOBAL_ENDPOINTS = {
@@ -71,6 +73,58 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "meetings.detail": {"meeting_id": "meeting"},
     "meetings.edit": {"meeting_id": "meeting"},
     "meetings.delete": {"meeting_id": "meeting"},
+    "referrals.index": {},
+    "referrals.dashboard": {},
+    "referrals.detail": {"referral_id": "referral"},
+    "referrals.act": {"referral_id": "referral"},
+    "referrals.attachment": {"referral_id": "referral", "attachment_id": "attachment"},
+    "patients.export_json": {"patient_id": "patient"},
+    "patients.export_pdf": {"patient_id": "patient"},
+    "cases.index": {},
+    "cases.intake": {"referral_id": "intake_referral"},
+    "cases.detail": {"case_id": "case"},
+    "cases.proposal": {"case_id": "case"},
+    "cases.team_propose": {"case_id": "case"},
+    "cases.team_respond": {"case_id": "case", "member_id": "team_member"},
+    "cases.central_set": {"case_id": "case"},
+    "cases.intake_version": {"case_id": "case", "version": "version"},
+    "cases.intake_correct": {"case_id": "case"},
+    "cases.consents": {"case_id": "case"},
+    "cases.consent_withdraw": {"case_id": "case", "consent_id": "consent"},
+    "cases.consent_document": {"case_id": "case", "consent_id": "consent"},
+    "cases.consent_overview": {"case_id": "case"},
+    "cases.consent_export": {"case_id": "case"},
+    "cases.notes": {"case_id": "case"},
+    "cases.note_edit": {"case_id": "case", "note_id": "note"},
+    "cases.actions": {"case_id": "case"},
+    "cases.action_done": {"case_id": "case", "action_id": "action"},
+    "cases.proms": {"case_id": "case"},
+    "cases.close": {"case_id": "case"},
+    "cases.letters": {"case_id": "case"},
+    "cases.letter_edit": {"case_id": "case", "letter_id": "letter"},
+    "cases.letter_send": {"case_id": "case", "letter_id": "letter"},
+    "cases.letter_pdf": {"case_id": "case", "letter_id": "letter"},
+    "cases.gp_thread": {"case_id": "case"},
+}
+# GET routes the coordinator of the objects' own network does not get a 200 for, and why.
+OWN_NOT_200 = {
+    "cases.proposal": "only the proposed member opens a proposal",
+    "cases.consent_document": "the walk's consent has no signed document",
+    "cases.letter_pdf": "the PDF is made by a job that the walk does not run",
+}
+# The referrer's own referrals across networks (the only door across networks): URL argument -> kind.
+GP_ENDPOINTS: dict[str, dict[str, str]] = {
+    "gp_referrals.index": {},
+    "gp_referrals.new": {},
+    "gp_referrals.edit_draft": {"referral_id": "draft"},
+    "gp_referrals.discard_draft": {"referral_id": "draft"},
+    "gp_referrals.confirmation": {"referral_id": "referral"},
+    "gp_referrals.detail": {"referral_id": "referral"},
+    "gp_referrals.answer": {"referral_id": "referral"},
+    "gp_referrals.withdraw": {"referral_id": "referral"},
+    "gp_referrals.download": {"referral_id": "referral", "attachment_id": "attachment"},
+    "gp_referrals.case_letter": {"referral_id": "case_referral", "letter_id": "letter"},
+    "gp_referrals.case_question": {"referral_id": "case_referral"},
 }
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
@@ -78,7 +132,8 @@ GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
 # GP / practice-nurse accounts: not bound to a network (a link id is checked against the GP's own profile).
 GLOBAL_ENDPOINTS |= {"referrer.register", "referrer.verify_email", "referrer.resend_verification",
                      "referrer.practice", "referrer.confirm_link", "referrer.refuse_link"}
-ADMIN_ENDPOINTS |= {"admin.approve_network"}
+ADMIN_ENDPOINTS |= {"admin.approve_network", "admin.erase_patient"}
+GLOBAL_ENDPOINTS |= set(GP_ENDPOINTS)
 
 
 def _canary(tag: str) -> str:
@@ -104,6 +159,12 @@ def two_networks():
         made[tag]["training"] = make_training(member, course=f"Course {_canary(tag)}")  # canary in the course
         made[tag]["evidence"] = make_evidence(coordinator, text=f"Evidence {_canary(tag)}")  # text canary
         made[tag]["snapshot"] = make_snapshot(coordinator, reason=f"Reason {_canary(tag)}", pdf=FAKE_PDF)
+        gp = make_gp(f"gp-{tag.lower()}@example.nl", "0000000" + str(len(made)), name=f"GP {_canary(tag)}",
+                     email_verified_at=utcnow())
+        network.approved_at = utcnow()
+        db.session.commit()
+        made[tag]["gp"] = gp
+        made[tag].update(make_case_world(network, coordinator, member, gp, canary=_canary(tag)))
     return made
 
 
@@ -178,6 +239,53 @@ def test_own_objects_are_reachable_so_the_walk_is_meaningful(app, client, two_ne
     a = two_networks["A"]
     login_as(client, a["coordinator"].user)
     for method, path in _network_urls(app, a["network"].slug, a):
+        endpoint = app.url_map.bind("x").match(path, method=method)[0]
+        if method == "GET" and endpoint not in OWN_NOT_200:
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+
+
+def _gp_urls(app, objects: dict) -> list[tuple[str, str, str]]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        kinds = GP_ENDPOINTS.get(rule.endpoint)
+        if not kinds:
+            continue  # no object id: nothing of another referrer to reach
+        path = _substitute(rule.rule, {name: objects[kind].id for name, kind in kinds.items()})
+        urls.extend((rule.endpoint, method, path) for method in sorted(rule.methods & {"GET", "POST"}))
+    return urls
+
+
+def test_every_gp_route_is_walked(app):
+    gp_rules = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("gp_referrals.")}
+    assert gp_rules == set(GP_ENDPOINTS)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in GP_ENDPOINTS:
+            assert {a for a in rule.arguments if a != "slug"} == set(GP_ENDPOINTS[rule.endpoint]), rule.rule
+
+
+@pytest.mark.parametrize("who", ["other_gp", "coordinator", "member"])
+def test_a_gp_sees_only_their_own_referrals(app, client, two_networks, who):
+    """GP B, and A's own coordinator and member (not referrers), get 404 for every GP route of GP A."""
+    a, b = two_networks["A"], two_networks["B"]
+    user = {"other_gp": b["gp"], "coordinator": a["coordinator"].user, "member": a["member"].user}[who]
+    login_as(client, user)
+    before = _table_counts()
+    urls = _gp_urls(app, a)
+    assert len(urls) >= 9
+    for endpoint, method, path in urls:
+        response = client.open(path, method=method, data={"body": "x", "action": "draft"} if method == "POST" else None)
+        assert response.status_code == 404, (who, method, path, response.status_code)
+        assert _canary("A") not in response.get_data(as_text=True), (method, path)
+    db.session.expire_all()
+    assert _table_counts() == before
+
+
+def test_the_gp_reaches_their_own_referral_in_another_network(app, client, two_networks):
+    """The control: GP A gets 200 on the GP routes with A's ids (so the 404s above are isolation)."""
+    a = two_networks["A"]
+    login_as(client, a["gp"])
+    for endpoint, method, path in _gp_urls(app, a):
         if method == "GET":
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
@@ -232,14 +340,17 @@ def test_queries_see_only_the_current_network(two_networks):
     db.session.expunge_all()  # the identity map would otherwise hand back B's loaded rows
     with network_context(a_network_id):
         patients = db.session.scalars(select(Patient)).all()
-        assert [p.id for p in patients] == [a_patient_id]
+        assert a_patient_id in [p.id for p in patients] and {p.network_id for p in patients} == {a_network_id}
         assert db.session.scalar(select(Patient).where(Patient.id == b_patient_id)) is None
         members = db.session.scalars(select(Membership)).all()
         assert {m.network_id for m in members} == {a_network_id}
-        # Joins and subqueries are scoped too.
+        # Joins and subqueries are scoped too: A's patients made by A's members, none of B's.
         count = db.session.scalar(select(func.count()).select_from(Patient).join(
             Membership, Membership.user_id == Patient.created_by_id))
-        assert count == 1
+    everywhere = db.session.scalar(all_networks(select(func.count()).select_from(Patient).join(
+        Membership, (Membership.user_id == Patient.created_by_id) & (Membership.network_id == a_network_id))
+        .where(Patient.network_id == a_network_id)))
+    assert count == everywhere >= 1
 
 
 def test_flush_guard_refuses_writing_another_networks_row(two_networks):

@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.models import ReferrerKind
+from app.cases.start_page import overdue_actions_for_user
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.core.tenancy import all_networks
@@ -24,7 +25,8 @@ def index():
         select(Membership).where(Membership.user_id == current_user.id, Membership.is_active.is_(True))
     )).all()
     referrer = _referrer_context(current_user.gp_profile)
-    return render_template("main/index.html", memberships=memberships, referrer=referrer)
+    return render_template("main/index.html", memberships=memberships, referrer=referrer,
+                           overdue_actions=overdue_actions_for_user(current_user))
 
 
 def _referrer_context(profile) -> dict | None:

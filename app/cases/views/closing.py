@@ -1,11 +1,27 @@
-"""Case routes: closing (stubs until built; the signatures are fixed)."""
+"""Case routes: closing. A care-team member closes their own part with a short summary; the central care
+provider closes the whole case once every other part is closed (the service names who is still open).
+Closing the case closes the referral and drafts the closing letter (done by the service). Nothing here
+deletes a case."""
 from __future__ import annotations
 
-from flask_login import login_required
+from flask import flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
 
-from app.cases import bp
+from app.cases import bp, services
+from app.cases.access import CaseAccess
+from app.cases.models import CareTeamMember, Case, CaseStatus, ConsentPart, TeamStatus
+from app.cases.notes_forms import CloseCaseForm, ClosePartForm
+from app.cases.services import CaseRuleBroken
+from app.cases.views._common import load_case, log_read
 from app.core.audit import patient_data
 from app.core.security import require_membership
+from app.extensions import db
+
+
+def _own_part(access: CaseAccess) -> CareTeamMember | None:
+    row = access.team_member
+    return row if row is not None and row.status is TeamStatus.ACTIVE else None
 
 
 @bp.route("/<int:case_id>/afsluiten", methods=["GET", "POST"])
@@ -13,4 +29,57 @@ from app.core.security import require_membership
 @require_membership()
 @patient_data
 def close(case_id: int):
-    raise NotImplementedError
+    case, access = load_case(case_id)
+    part_form, case_form = ClosePartForm(), CloseCaseForm()
+    if request.method == "POST":
+        what = request.form.get("what")
+        try:
+            if what == "case":
+                if not case_form.validate_on_submit():
+                    return _page(case, access, part_form, case_form, status=400)
+                services.close_case(case, current_user, g.membership, case_form.case_summary.data)
+            elif what == "part":
+                if not part_form.validate_on_submit():
+                    return _page(case, access, part_form, case_form, status=400)
+                row = _own_part(access)
+                if row is None or case.status is not CaseStatus.ACTIVE:
+                    raise CaseRuleBroken(_("Only a member on the team can close their part."))
+                if case.central_membership_id == g.membership.id:
+                    raise CaseRuleBroken(_("You are the central care provider: close the whole case, or hand the "
+                                           "central role to a colleague first."))
+                services.close_part(row, current_user, part_form.part_summary.data)
+            else:
+                flash(_("Choose what you want to close."), "error")
+                return _page(case, access, part_form, case_form, status=400)
+        except CaseRuleBroken as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+            return _page(case, access, part_form, case_form, status=400)
+        db.session.commit()
+        if what == "case":
+            flash(_("The case is closed. The referral is closed too, and the closing letter to the GP is ready "
+                    "as a draft."), "success")
+            if access.as_coordinator:
+                return redirect(url_for("cases.letters", case_id=case.id), code=303)
+        else:
+            flash(_("Your part is closed. You no longer see this case."), "success")
+        return redirect(url_for("cases.index"), code=303)
+    return _page(case, access, part_form, case_form)
+
+
+def _page(case: Case, access: CaseAccess, part_form: ClosePartForm, case_form: CloseCaseForm, *,
+          status: int = 200):
+    """Who still has an open part, and the form this viewer may use (rendered before the commit)."""
+    team = services.team(case)
+    is_central = case.central_membership_id == g.membership.id
+    active = case.status is CaseStatus.ACTIVE
+    open_parts = [row for row in team if row.status in (TeamStatus.ACTIVE, TeamStatus.PROPOSED)
+                  and row.membership_id != case.central_membership_id]
+    log_read(case, access, "closing")
+    html = render_template("cases/close.html", case=case, access=access, team=team, open_parts=open_parts,
+                           part_form=part_form, case_form=case_form, is_central=is_central,
+                           may_close_case=active and is_central,
+                           may_close_part=active and not is_central and _own_part(access) is not None,
+                           shows_summaries=access.sees(ConsentPart.NOTES), central=case.central)
+    db.session.commit()
+    return html, status
