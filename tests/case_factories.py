@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases import services
-from app.cases.models import Case, CareTeamMember, Consent, ConsentMethod, ConsentPart, Note, NoteVisibility
+from app.cases.models import CareTeamMember, Case, Consent, ConsentMethod, ConsentPart, Note, NoteVisibility
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership

@@ -32,6 +32,7 @@ from tests.conftest import (
     make_user,
 )
 from tests.quality_factories import FAKE_PDF, make_evidence, make_snapshot
+from tests.world import make_case_world
 
 POSTGRES_URL = "postgresql+psycopg://netwerkzorg@127.0.0.1:5432/netwerkzorg"
 STRONG_SECRET = "k" * 48
@@ -105,7 +106,9 @@ def world():
     link = make_practice_link(gp, poh)
     unverified = make_gp("unverified@apptest.example", agb="55556666")
     verify_token = auth_services.issue_token(unverified, TokenPurpose.VERIFY_EMAIL)
+    network.approved_at = utcnow()
     db.session.commit()
+    referrals = make_case_world(network, coordinator, member, gp)
     return {
         "network": network, "coordinator": coordinator.user, "member": member.user, "admin": admin,
         "pending": pending, "no_mfa": no_mfa, "gp": gp, "poh": poh,
@@ -113,10 +116,18 @@ def world():
                    "meeting_id": meeting.id, "training_id": training.id, "evidence_id": evidence.id,
                    "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
                    "network_id": network.id, "slug": network.slug,
-                   "filename": "css/app.css", "link_id": link.id},
+                   "filename": "css/app.css", "link_id": link.id,
+                   **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
+                                                                    "note", "action", "letter")},
+                   "member_id": referrals["team_member"].id, "version": 1},
         "per_endpoint": {"auth.reset_password": {"token": reset_token},
                          "auth.accept_invitation": {"token": invite_token},
-                         "referrer.verify_email": {"token": verify_token}},
+                         "referrer.verify_email": {"token": verify_token},
+                         "gp_referrals.edit_draft": {"referral_id": referrals["draft"].id},
+                         "gp_referrals.discard_draft": {"referral_id": referrals["draft"].id},
+                         "gp_referrals.case_letter": {"referral_id": referrals["case_referral"].id},
+                         "gp_referrals.case_question": {"referral_id": referrals["case_referral"].id},
+                         "cases.intake": {"referral_id": referrals["intake_referral"].id}},
     }
 
 

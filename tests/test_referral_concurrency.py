@@ -61,7 +61,7 @@ def test_twenty_concurrent_submissions(app):
                 with lock:
                     results.append((key, referral_id, number, created))
                 db.session.remove()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             with lock:
                 errors.append(exc)
 

@@ -1,0 +1,336 @@
+"""Forms of the case pages: the intake, its correction, proposing a colleague (with the consent when none
+covers them yet), recording and withdrawing consent, setting the central care provider, and the
+Lastmeter problem list (also for the distress-thermometer page: import LASTMETER_GROUPS from here).
+
+Choices that depend on the network (members, the care team) are filled in by the view."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+
+from app.cases.models import ConsentMethod, ConsentPart, Intake
+from app.core.validators import NotInFuture
+from app.referrals.forms import COMPLAINT_ITEMS, DIMENSIONS
+
+_TEXT = 10_000
+
+# --- controlled lists --------------------------------------------------------------------------------
+
+# The practical domains of the intake (free text each), in the order they are asked.
+PRACTICAL_DOMAINS = (("work", _l("Work")), ("finances", _l("Finances")), ("housing", _l("Housing")),
+                     ("transport", _l("Transport")), ("household", _l("Household")))
+
+# The Lastmeter (Dutch distress thermometer) problem list, by group. Codes are stored; labels are shown.
+LASTMETER_GROUPS = (
+    ("practical", _l("Practical problems"), (
+        ("housing", _l("Housing")), ("finances_insurance", _l("Finances or insurance")),
+        ("work_school", _l("Work or school")), ("transport", _l("Transport")), ("childcare", _l("Childcare")),
+        ("household", _l("Household")))),
+    ("family", _l("Family and social problems"), (
+        ("partner", _l("Dealing with your partner")), ("children", _l("Dealing with your children")),
+        ("family_friends", _l("Dealing with family or friends")))),
+    ("emotional", _l("Emotional problems"), (
+        ("worry", _l("Worry")), ("fears", _l("Fears")), ("sadness", _l("Sadness")),
+        ("depression", _l("Depression")), ("nervousness", _l("Nervousness")),
+        ("memory_concentration", _l("Memory or concentration")), ("loneliness", _l("Loneliness")),
+        ("loss_of_interest", _l("Loss of interest in usual activities")))),
+    ("spiritual", _l("Spiritual or religious problems"), (
+        ("meaning", _l("Meaning of life")), ("faith", _l("Faith")))),
+    ("physical", _l("Physical problems"), (
+        ("pain", _l("Pain")), ("nausea", _l("Nausea")), ("fatigue", _l("Fatigue")), ("sleep", _l("Sleep")),
+        ("mobility", _l("Getting around")), ("washing_dressing", _l("Washing and dressing")),
+        ("appearance", _l("Appearance")), ("breathing", _l("Breathing")), ("mouth", _l("Mouth sores")),
+        ("eating", _l("Eating")), ("digestion", _l("Indigestion")), ("constipation", _l("Constipation")),
+        ("diarrhoea", _l("Diarrhoea")), ("urination", _l("Urination")), ("fever", _l("Fever")),
+        ("skin", _l("Dry or itchy skin")), ("tingling", _l("Tingling in hands or feet")),
+        ("swelling", _l("Swelling")), ("sexuality", _l("Sexuality")))),
+)
+LASTMETER_LABELS = {code: label for _, _, items in LASTMETER_GROUPS for code, label in items}
+COMPLAINT_LABELS = {dimension: dict(items) for dimension, items in COMPLAINT_ITEMS.items()}
+DIMENSION_LABELS = dict(DIMENSIONS)
+METHOD_CHOICES = [(m.value, m.label) for m in ConsentMethod]
+PART_CHOICES = [(p.value, p.label) for p in ConsentPart]
+
+
+def lastmeter_label(code: str) -> str:
+    """The label of a Lastmeter problem code; an unknown code is shown readably."""
+    label = LASTMETER_LABELS.get(code)
+    return str(label) if label is not None else code.replace("_", " ")
+
+
+def complaint_label(dimension: str, code: str) -> str:
+    label = COMPLAINT_LABELS.get(dimension, {}).get(code)
+    return str(label) if label is not None else code.replace("_", " ")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class ScoreField(IntegerField):
+    """A whole number in a text input, so a wrong entry stays visible next to its own clear message."""
+
+    widget = TextInput()
+
+    def __init__(self, *args, invalid_message, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.invalid_message = invalid_message
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(str(self.invalid_message)) from None
+
+
+def _text(label, max_length: int = _TEXT, **kwargs):
+    return TextAreaField(label, validators=[Optional(), Length(max=max_length)], **kwargs)
+
+
+def optional_int(value) -> int | None:
+    """Coerce a select's value: "" (the "Choose..." option) is None; anything else must be a number."""
+    if value is None or value == "":
+        return None
+    return int(value)
+
+
+def _with_unknown(choices: list[tuple[str, Any]], stored: list[str]) -> list[tuple[str, Any]]:
+    """Keep codes that are stored but not (or no longer) in the list, so saving never drops them."""
+    known = {code for code, _ in choices}
+    return [*choices, *[(code, code.replace("_", " ")) for code in stored if code not in known]]
+
+
+# --- the intake --------------------------------------------------------------------------------------
+
+class IntakeForm(FlaskForm):
+    """The whole intake as one form. Two buttons post it: name="action" value "save" or "complete"."""
+
+    held_on = DateField(_l("Date of the intake conversation"), validators=[
+        DataRequired(message=_l("Enter the date of the conversation as day-month-year.")), NotInFuture()])
+    story = _text(_l("The patient's story, in their own words"), 50_000, description=_l(
+        "What the patient tells, as they tell it. The care team reads this, so the patient need not repeat it."))
+    problems_physical = MultiCheckboxField(_l("Physical"), validators=[Optional()])
+    problems_physical_text = _text(_l("Physical: in the patient's words"), 5000)
+    problems_psychological = MultiCheckboxField(_l("Psychological"), validators=[Optional()])
+    problems_psychological_text = _text(_l("Psychological: in the patient's words"), 5000)
+    problems_social = MultiCheckboxField(_l("Social"), validators=[Optional()])
+    problems_social_text = _text(_l("Social: in the patient's words"), 5000)
+    problems_spiritual = MultiCheckboxField(_l("Spiritual (meaning)"), validators=[Optional()])
+    problems_spiritual_text = _text(_l("Spiritual: in the patient's words"), 5000)
+    practical_work = _text(_l("Work"), 2000)
+    practical_finances = _text(_l("Finances"), 2000)
+    practical_housing = _text(_l("Housing"), 2000)
+    practical_transport = _text(_l("Transport"), 2000)
+    practical_household = _text(_l("Household"), 2000)
+    distress_score = ScoreField(
+        _l("Distress thermometer score"), validators=[Optional()],
+        invalid_message=_l("The distress thermometer score is a whole number from 0 to 10."),
+        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+        description=_l("From 0 (no distress) to 10 (extreme distress); leave empty if not asked."))
+    distress_practical = MultiCheckboxField(_l("Practical problems"), validators=[Optional()])
+    distress_family = MultiCheckboxField(_l("Family and social problems"), validators=[Optional()])
+    distress_emotional = MultiCheckboxField(_l("Emotional problems"), validators=[Optional()])
+    distress_spiritual = MultiCheckboxField(_l("Spiritual or religious problems"), validators=[Optional()])
+    distress_physical = MultiCheckboxField(_l("Physical problems"), validators=[Optional()])
+    goals = _text(_l("Goals and wishes"))
+    partner_situation = _text(_l("The partner's situation"), description=_l(
+        "How the partner or another close relative is doing, and what they need."))
+    sharing_wishes = _text(_l("What the patient does and does not want shared"), description=_l(
+        "The care team sees this before anything else."))
+
+    def __init__(self, *args, stored: Intake | dict[str, Any] | None = None, completing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.completing = completing
+        values = stored if isinstance(stored, dict) else (_intake_values(stored) if stored is not None else {})
+        problems = values.get("problems") or {}
+        for dimension, items in COMPLAINT_ITEMS.items():
+            self[f"problems_{dimension}"].choices = _with_unknown(
+                list(items), list((problems.get(dimension) or {}).get("items") or []))
+        stored_distress = list(values.get("distress_problems") or [])
+        known = set(LASTMETER_LABELS)
+        for group, _label, items in LASTMETER_GROUPS:
+            extra = [code for code in stored_distress if code not in known] if group == "physical" else []
+            self[f"distress_{group}"].choices = _with_unknown(list(items), extra)
+        if stored is not None and not self.is_submitted():
+            self._fill(values)
+
+    def _fill(self, values: dict[str, Any]) -> None:
+        self.held_on.data = values.get("held_on")
+        self.story.data = values.get("story") or ""
+        problems = values.get("problems") or {}
+        for dimension in COMPLAINT_ITEMS:
+            entry = problems.get(dimension) or {}
+            self[f"problems_{dimension}"].data = list(entry.get("items") or [])
+            self[f"problems_{dimension}_text"].data = entry.get("text") or ""
+        practical = values.get("practical") or {}
+        for domain, _label in PRACTICAL_DOMAINS:
+            self[f"practical_{domain}"].data = practical.get(domain) or ""
+        self.distress_score.data = values.get("distress_score")
+        stored_distress = list(values.get("distress_problems") or [])
+        for group, _label, _items in LASTMETER_GROUPS:
+            field = self[f"distress_{group}"]
+            codes = {code for code, _ in field.choices}
+            field.data = [code for code in stored_distress if code in codes]
+        for name in ("goals", "partner_situation", "sharing_wishes"):
+            self[name].data = values.get(name) or ""
+
+    def validate_distress_score(self, field):
+        if field.data is not None and not 0 <= field.data <= 10:
+            raise ValidationError(_l("The distress thermometer score is a whole number from 0 to 10."))
+
+    def validate_story(self, field):
+        if self.completing and not (field.data or "").strip():
+            raise ValidationError(_l("Write down the patient's story before completing the intake."))
+
+    def values(self) -> dict[str, Any]:
+        """The intake fields for services.save_intake."""
+        problems = {dimension: {"items": list(self[f"problems_{dimension}"].data or []),
+                                "text": (self[f"problems_{dimension}_text"].data or "").strip()}
+                    for dimension in COMPLAINT_ITEMS}
+        distress: list[str] = []
+        for group, _label, _items in LASTMETER_GROUPS:
+            distress.extend(code for code in self[f"distress_{group}"].data or [] if code not in distress)
+        return {
+            "held_on": self.held_on.data,
+            "story": (self.story.data or "").strip(),
+            "problems": problems,
+            "practical": {domain: (self[f"practical_{domain}"].data or "").strip()
+                          for domain, _label in PRACTICAL_DOMAINS},
+            "distress_score": self.distress_score.data,
+            "distress_problems": distress,
+            "goals": (self.goals.data or "").strip(),
+            "partner_situation": (self.partner_situation.data or "").strip(),
+            "sharing_wishes": (self.sharing_wishes.data or "").strip(),
+        }
+
+    def problem_fields(self):
+        """(dimension label, checkbox field, text field) in the fixed order."""
+        return [(DIMENSION_LABELS[d], self[f"problems_{d}"], self[f"problems_{d}_text"]) for d in COMPLAINT_ITEMS]
+
+    def practical_fields(self):
+        return [self[f"practical_{domain}"] for domain, _label in PRACTICAL_DOMAINS]
+
+    def distress_fields(self):
+        return [self[f"distress_{group}"] for group, _label, _items in LASTMETER_GROUPS]
+
+
+def _intake_values(intake: Intake) -> dict[str, Any]:
+    from app.cases.services import INTAKE_FIELDS
+
+    return {name: getattr(intake, name) for name in INTAKE_FIELDS}
+
+
+class CorrectionForm(FlaskForm):
+    reason = TextAreaField(_l("Why is the intake corrected?"), validators=[
+        DataRequired(message=_l("Say why the intake is corrected.")), Length(max=2000)])
+
+
+# --- consent -----------------------------------------------------------------------------------------
+
+class ConsentFieldsForm(FlaskForm):
+    """The fields of one consent. Whether they are required is decided by require_consent(): always when
+    recording a consent, and when proposing a colleague only if no consent covers them yet."""
+
+    consent_method = RadioField(_l("How did the patient give consent?"), choices=METHOD_CHOICES,
+                                validators=[Optional()])
+    consent_purpose = TextAreaField(_l("Purpose of sharing"), validators=[Optional(), Length(max=2000)],
+                                    description=_l("For example: nutrition advice and consultation of a sexologist."))
+    consent_parts = MultiCheckboxField(_l("What may be shared"), choices=PART_CHOICES, validators=[Optional()])
+    consent_valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
+    consent_document = FileField(_l("Signed consent form (PDF, optional, at most 10 MB)"),
+                                 render_kw={"accept": "application/pdf,.pdf"})
+    consent_agreed = BooleanField(_l("The patient agreed to this, for these people, these parts and this purpose"))
+
+    def require_consent(self) -> bool:
+        """Add 'required' errors to the consent fields that are empty; True when all are filled in."""
+        ok = True
+        checks = (
+            (self.consent_method, not self.consent_method.data, _l("Choose how the patient gave consent.")),
+            (self.consent_purpose, not (self.consent_purpose.data or "").strip(),
+             _l("Describe the purpose of sharing.")),
+            (self.consent_parts, not self.consent_parts.data, _l("Choose which parts may be shared.")),
+            (self.consent_agreed, not self.consent_agreed.data,
+             _l("Confirm that the patient agreed; without that, nothing is shared.")),
+        )
+        for field, missing, message in checks:
+            if missing:
+                field.errors = [*field.errors, message]
+                ok = False
+        if self.consent_valid_until.data is not None and self.consent_valid_until.data < date.today():
+            self.consent_valid_until.errors = [*self.consent_valid_until.errors,
+                                               _l("The end date of a consent cannot be in the past.")]
+            ok = False
+        return ok
+
+    def consent_parts_set(self) -> set[ConsentPart]:
+        return {ConsentPart(value) for value in self.consent_parts.data or []}
+
+    def consent_method_value(self) -> ConsentMethod:
+        return ConsentMethod(self.consent_method.data)
+
+
+class ConsentForm(ConsentFieldsForm):
+    """Record a new consent for chosen members (the consent page)."""
+
+    members = MultiCheckboxField(_l("Who may see the case"), coerce=int, validators=[
+        DataRequired(message=_l("Choose who the consent covers."))])
+
+
+class ProposeForm(ConsentFieldsForm):
+    """Propose a colleague for the care team; records the consent first when none covers them."""
+
+    membership_id = SelectField(_l("Colleague"), coerce=optional_int, validators=[
+        InputRequired(message=_l("Choose the colleague to involve."))])
+    role_in_case = StringField(_l("Role in this case (optional)"), validators=[Optional(), Length(max=200)],
+                               description=_l("For example: nutrition advice. Empty: their discipline."))
+    reason = TextAreaField(_l("Why involve this colleague?"), validators=[
+        DataRequired(message=_l("Give the reason for involving this colleague.")), Length(max=2000)])
+
+
+class WithdrawForm(FlaskForm):
+    reason = TextAreaField(_l("Why, or at whose request, is the consent withdrawn?"), validators=[
+        DataRequired(message=_l("Record why (or at whose request) the consent is withdrawn.")),
+        Length(max=2000)])
+
+
+class CentralForm(FlaskForm):
+    membership_id = SelectField(_l("Central care provider"), coerce=optional_int, validators=[
+        InputRequired(message=_l("Choose the central care provider."))])
+    reason = StringField(_l("Reason (optional)"), validators=[Optional(), Length(max=500)])
+
+
+class RespondForm(FlaskForm):
+    """Accept or decline a proposal: the button posts name="answer" value "accept" or "decline"."""
+
+
+def intake_labels() -> dict[str, Any]:
+    """What the intake templates need to show stored codes as words (pass as **intake_labels())."""
+    from app.referrals.forms import YES_NO_UNKNOWN
+
+    choices = dict(YES_NO_UNKNOWN)
+
+    def choice_label(code: str | None) -> str:
+        if not code:
+            return "\u2013"
+        label = choices.get(code)
+        return str(label) if label is not None else code.replace("_", " ")
+
+    return {"dimensions": DIMENSIONS, "practical_domains": PRACTICAL_DOMAINS, "lastmeter_groups": LASTMETER_GROUPS,
+            "complaint_label": complaint_label, "lastmeter_label": lastmeter_label, "choice_label": choice_label}
