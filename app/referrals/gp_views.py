@@ -326,11 +326,14 @@ def detail(referral_id: int):
     referral = _own_referral(referral_id)
     if referral.status is S.DRAFT:
         return redirect(url_for(".edit_draft", referral_id=referral_id))
+    # Imported here: cases build on referrals (app.cases imports app.referrals at import time).
+    from app.cases.gp import gp_case_summary
+
     with services.in_network(referral):
         services.log_read(referral, basis="referrer")
         html = render_template("gp_referrals/detail.html", referral=referral, labels=LABELS,
                                actions=services.actions_for(referral, Side.REFERRER), answer_form=AnswerForm(),
-                               locale=current_locale())
+                               locale=current_locale(), gp_case=gp_case_summary(referral))
         db.session.commit()
     return html
 
