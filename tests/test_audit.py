@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -12,13 +12,23 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.models import User
+from app.cases import letters
+from app.cases import services as case_services
+from app.cases.models import Case, ConsentMethod, ConsentPart, Letter, NoteVisibility
 from app.core import audit
 from app.core.audit import AuditAction, AuditEvent, AuditLogIsAppendOnly, AuditOutcome, verify_chain
+from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.networks.models import Role
+from app.networks.models import Membership, Role
 from app.patients.models import Patient
-from tests.conftest import IS_POSTGRES, login_as, make_member, make_network, make_patient
+from app.quality.evidence import store_bytes
+from app.referrals.models import Referral, ReferralStatus
+from tests.case_factories import give_consent, make_case, write_note
+from tests.conftest import IS_POSTGRES, login_as, make_gp, make_member, make_network, make_patient
+from tests.quality_factories import FAKE_PDF
+from tests.referral_factories import make_referral
+from tests.world import make_case_world
 
 
 def _max_event_id() -> int:
@@ -81,48 +91,150 @@ def _assert_audited(endpoint: str, method: str, events: list[AuditEvent], *, use
                   f"it wrote: {_describe(events)}")
 
 
-def test_every_patient_data_route_writes_an_audit_event(app, client):
-    """Every view marked @patient_data, requested by a coordinator, writes an audit row naming who,
-    in which network, and (for a single patient) which patient.
-
-    How this fails: drop the audit.record() call from services.get_patient (or from patients.index),
-    and the GET of that route adds no row, so `rows` is empty and the assertion names the route.
-    A marked route with a URL argument unknown here, or a POST-only route without a VALID_POSTS
-    entry, fails with pytest.fail instead of being skipped.
-    """
-    network = make_network("audit-a")
-    coordinator = make_member(network, "coordinator@example.nl", role=Role.COORDINATOR)
+@pytest.fixture
+def audit_world():
+    """A network with everything the marked routes touch: a patient, referrals in several states, two
+    cases (one with a team, one to close), a proposed member, a consent with a document, a PDF letter."""
+    network = make_network("audit-a", approved_at=utcnow())
+    coordinator = make_member(network, "coordinator@example.nl", role=Role.COORDINATOR, disciplines=("casemanager",))
+    member = make_member(network, "dietist@example.nl", disciplines=("dietist",))
+    physio = make_member(network, "fysio@example.nl", disciplines=("fysiotherapeut",))
+    ergo = make_member(network, "ergo@example.nl", disciplines=("ergotherapeut",))
+    gp = make_gp("gp@example.nl", "01234567", email_verified_at=utcnow())
     patient = make_patient(network, created_by=coordinator.user)
-    login_as(client, coordinator.user)
-    values = {"network_slug": network.slug, "patient_id": patient.id}
+    w = make_case_world(network, coordinator, member, gp)
+    draft2 = make_referral(network, gp, status=ReferralStatus.DRAFT)
+    asked = make_referral(network, gp, status=ReferralStatus.INFO_REQUESTED, coordinator=coordinator.user)
+    to_withdraw = make_referral(network, gp)
+    to_close = make_case(network, gp, coordinator)
+    give_consent(w["case"], coordinator.user, physio)
+    own_note = write_note(w["case"], coordinator, "Notitie van de coördinator", NoteVisibility.TEAM)
+    with network_context(network.id):
+        case = db.session.get(Case, w["case"].id)
+        proposal = case_services.propose_member(case, coordinator.user, db.session.get(Membership, physio.id),
+                                                reason="Conditie")
+        documented = case_services.record_consent(
+            case, coordinator.user, method=ConsentMethod.WRITTEN, purpose="Overleg", membership_ids=[member.id],
+            parts={ConsentPart.INTAKE}, document_name="toestemming.pdf",
+            document_storage=store_bytes(network.id, FAKE_PDF))
+        letters.render_letter_pdf({"letter_id": w["letter"].id})
+        draft_letter = db.session.scalar(select(Letter).where(Letter.case_id == to_close.id))
+        db.session.commit()
+        ids = {"proposal": proposal.id, "documented": documented.id, "draft_letter": draft_letter.id}
+    today = date.today().isoformat()
+    return {
+        "network": network, "patient": patient, "users": {
+            "coordinator": coordinator.user, "gp": gp, "physio": physio.user},
+        "values": {"network_slug": network.slug, "slug": network.slug, "patient_id": patient.id,
+                   "referral_id": w["referral"].id, "attachment_id": w["attachment"].id, "case_id": w["case"].id,
+                   "member_id": ids["proposal"], "version": 1, "consent_id": w["consent"].id,
+                   "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id},
+        # URL values that differ per route (a separate object where a POST would spoil the next route).
+        "per_endpoint": {
+            "cases.intake": {"referral_id": w["intake_referral"].id},
+            "cases.consent_document": {"consent_id": ids["documented"]},
+            "cases.close": {"case_id": to_close.id},
+            "cases.letter_edit": {"case_id": to_close.id, "letter_id": ids["draft_letter"]},
+            "cases.letter_send": {"case_id": to_close.id, "letter_id": ids["draft_letter"]},
+            "gp_referrals.edit_draft": {"referral_id": w["draft"].id},
+            "gp_referrals.discard_draft": {"referral_id": draft2.id},
+            "gp_referrals.answer": {"referral_id": asked.id},
+            "gp_referrals.withdraw": {"referral_id": to_withdraw.id},
+            "gp_referrals.case_letter": {"referral_id": w["case_referral"].id},
+            "gp_referrals.case_question": {"referral_id": w["case_referral"].id},
+        },
+        "posts": {
+            "referrals.act": {"action": "acknowledge"},
+            "cases.intake": {"action": "save", "held_on": today, "story": "Het verhaal van de patiënt"},
+            "cases.intake_correct": {"reason": "Verkeerde datum"},
+            "cases.consents": {"members": [str(ergo.id)], "consent_method": "verbal", "consent_purpose": "Zorg",
+                               "consent_parts": ["intake", "notes"], "consent_agreed": "y"},
+            "cases.consent_withdraw": {"reason": "Op verzoek van de patiënt"},
+            "cases.team_propose": {"membership_id": str(ergo.id), "reason": "Energiemanagement",
+                                   "consent_method": "verbal", "consent_purpose": "Zorg",
+                                   "consent_parts": ["intake"], "consent_agreed": "y"},
+            "cases.team_respond": {"answer": "accept"},
+            "cases.central_set": {"membership_id": str(member.id)},
+            "cases.notes": {"body": "Een nieuwe notitie", "visibility": "team"},
+            "cases.note_edit": {"note_body": "Aangepaste notitie"},
+            "cases.actions": {"description": "Bellen", "owner": str(coordinator.id), "due_on": today},
+            "cases.action_done": {},
+            "cases.proms": {"score": "5", "measured_on": today},
+            "cases.close": {"what": "case", "case_summary": "Zorg afgerond", "case_confirm": "y"},
+            "cases.letter_edit": {"body": "Geachte collega, ...", "action": "save"},
+            "cases.letter_send": {"confirm": "y"},
+            "cases.gp_thread": {"body": "Antwoord aan de huisarts"},
+            "gp_referrals.new": {"submission_key": "k" * 32, "action": "draft", "given_name": "Anna"},
+            "gp_referrals.edit_draft": {"action": "draft", "given_name": "Anna"},
+            "gp_referrals.discard_draft": {},
+            "gp_referrals.answer": {"text": "Hier is het antwoord"},
+            "gp_referrals.withdraw": {"reason": "Patiënt ziet ervan af"},
+            "gp_referrals.case_question": {"body": "Hoe gaat het met mijn patiënt?"},
+        },
+    }
 
+
+# Who requests a marked route (default: the coordinator): the GP's own pages, and a proposal only its member opens.
+REQUESTER = {"cases.proposal": "physio", "cases.team_respond": "physio"}
+# Lists across networks: the row names the network only when the list holds one network's referral.
+NO_SINGLE_NETWORK = {"gp_referrals.index"}
+GET_SHOWS_NO_PATIENT_DATA |= {"gp_referrals.new": "an empty referral form"}
+
+
+def _expected_patient(world: dict, rule, values: dict) -> int | None:
+    with network_context(world["network"].id):
+        if "case_id" in rule.arguments:
+            return db.session.scalar(select(Case.patient_id).where(Case.id == values["case_id"]))
+        if "referral_id" in rule.arguments:
+            return db.session.scalar(select(Referral.patient_id).where(Referral.id == values["referral_id"]))
+    return values["patient_id"] if "patient_id" in rule.arguments else None
+
+
+def test_every_patient_data_route_writes_an_audit_event(app, new_client, audit_world):
+    """Every view marked @patient_data writes an audit row naming who, in which network, and (for a single
+    patient) which patient: the coordinator walks the network's routes, the GP their referral pages.
+
+    How this fails: drop the audit.record() call from services.get_patient (or any other marked view's
+    read), and the GET of that route adds no row, so `rows` is empty and the assertion names the route.
+    A marked route with a URL argument unknown here, or a POST-only route without a valid submission,
+    fails with pytest.fail instead of being skipped.
+    """
+    world = audit_world
+    network = world["network"]
+    clients = {who: login_as(new_client(), user) for who, user in world["users"].items()}
     endpoints = _marked_endpoints(app)
     # The walk must cover at least the known routes (guards against the marker being lost).
-    assert {"patients.index", "patients.create", "patients.detail"} <= set(endpoints)
+    assert {"patients.index", "patients.create", "patients.detail", "referrals.detail", "cases.detail",
+            "cases.notes", "gp_referrals.detail"} <= set(endpoints)
     for endpoint in endpoints:
         rule = next(iter(app.url_map.iter_rules(endpoint)))
+        values = {**world["values"], **world["per_endpoint"].get(endpoint, {})}
         url = _url(app, endpoint, values)
-        url_patient = patient.id if "patient_id" in rule.arguments else None
-        if "GET" in rule.methods and endpoint not in GET_SHOWS_NO_PATIENT_DATA:
+        who = "gp" if endpoint.startswith("gp_referrals.") else REQUESTER.get(endpoint, "coordinator")
+        client, user = clients[who], world["users"][who]
+        url_patient = _expected_patient(world, rule, values)
+        network_id = None if endpoint in NO_SINGLE_NETWORK else network.id
+        if "GET" in rule.methods and endpoint not in GET_SHOWS_NO_PATIENT_DATA and endpoint != "cases.team_respond":
             before = _max_event_id()
             response = client.get(url)
             assert response.status_code == 200, f"GET {url}: {response.status_code}"
-            _assert_audited(endpoint, "GET", _events_after(before), user=coordinator.user,
-                            network_id=network.id, patient_id=url_patient)
+            _assert_audited(endpoint, "GET", _events_after(before), user=user, network_id=network_id,
+                            patient_id=url_patient)
         if "POST" in rule.methods:
-            if endpoint not in VALID_POSTS:
-                pytest.fail(f"{endpoint} accepts POST: add a valid submission to VALID_POSTS")
+            posts = {**world["posts"], **{k: v() for k, v in VALID_POSTS.items()}}
+            if endpoint not in posts:
+                pytest.fail(f"{endpoint} accepts POST: add a valid submission to the walk")
             before = _max_event_id()
-            response = client.post(url, data=VALID_POSTS[endpoint]())
+            response = client.post(url, data=posts[endpoint])
             expected_status = (200,) if endpoint in POST_RENDERS_PAGE else (302, 303)
             assert response.status_code in expected_status, f"POST {url}: {response.status_code}"
             expected_patient = url_patient
             if endpoint in CREATES_PATIENT:
                 with network_context(network.id):
                     expected_patient = db.session.scalar(select(func.max(Patient.id)))
-                assert expected_patient != patient.id, "the POST created no patient"
-            _assert_audited(endpoint, "POST", _events_after(before), user=coordinator.user,
-                            network_id=network.id, patient_id=expected_patient)
+                assert expected_patient != world["patient"].id, "the POST created no patient"
+            _assert_audited(endpoint, "POST", _events_after(before), user=user, network_id=network.id,
+                            patient_id=expected_patient)
 
 
 def test_every_route_of_the_patients_blueprint_is_marked(app):
