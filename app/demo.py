@@ -156,6 +156,9 @@ REFERRALS = {
          "Gewichtsverlies tijdens chemotherapie; dieetadvies gewenst.", ["acknowledge", "request_info"]),
         ("hans.willems", "Ria", "Koster", date(1957, 1, 9), "2035 EF",
          "Conditieverlies na longoperatie; oncologische fysiotherapie.", ["acknowledge", "accept", "plan_intake"]),
+        # The casus: after the intake, a case with the dietician on the care team (see _casus).
+        ("hans.willems", "Johan", "Verbeek", date(1971, 3, 14), "2012 AB",
+         "Na darmoperatie aanhoudende diarree, vermoeidheid en seksuele klachten.", ["acknowledge", "accept"]),
     ],
     "twente": [
         ("annemiek.brinkhuis", "Henk", "Oude Luttikhuis", date(1961, 8, 30), "7512 GH",
@@ -193,6 +196,31 @@ def _referrals() -> None:
                         referral, referral_services.Action(action), actor=coordinator,
                         side=referral_services.Side.NETWORK, text="Kunt u de medicatielijst meesturen?",
                         intake_on=date.today() + timedelta(days=7))
+                if given == "Johan":
+                    _casus(referral, coordinator)
+
+
+def _casus(referral, coordinator_user: User) -> None:
+    """The intake held and completed (the case opens), and the dietician on the team with consent."""
+    from app.cases import services as case_services
+    from app.cases.models import ConsentMethod, ConsentPart
+
+    coordinator = db.session.scalar(select(Membership).where(Membership.user_id == coordinator_user.id))
+    dietician = db.session.scalar(select(Membership).join(User, User.id == Membership.user_id)
+                                  .where(User.email == f"sanne.bakker@{DOMAIN}"))
+    intake = case_services.start_intake(referral, coordinator_user)
+    case_services.save_intake(intake, coordinator_user, {
+        "story": "Sinds de operatie heb ik elke dag diarree en ben ik snel moe. Ook in bed gaat het niet meer "
+                 "zoals vroeger; dat vinden mijn vrouw en ik moeilijk.",
+        "goals": "Weer een dagje kunnen fietsen met mijn vrouw.", "distress_score": 6,
+        "partner_situation": "Getrouwd; zijn vrouw gaat mee naar de gesprekken.",
+        "sharing_wishes": "Alles mag gedeeld worden met het zorgteam, niet met zijn werkgever."})
+    case = case_services.complete_intake(intake, coordinator_user, coordinator)
+    case_services.record_consent(case, coordinator_user, method=ConsentMethod.VERBAL,
+                                 purpose="Voedingsadvies bij diarree", membership_ids=[dietician.id],
+                                 parts={ConsentPart.INTAKE, ConsentPart.NOTES, ConsentPart.PROMS})
+    row = case_services.propose_member(case, coordinator_user, dietician, reason="Diarree en gewichtsverlies")
+    case_services.respond_to_proposal(row, dietician.user, accept=True)
 
 
 def load_demo() -> list[str]:

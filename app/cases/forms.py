@@ -14,17 +14,15 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from app.cases.models import ConsentMethod, ConsentPart, Intake
+from app.core.form_fields import MultiCheckboxField, ScoreField
 from app.core.validators import NotInFuture
 from app.referrals.forms import COMPLAINT_ITEMS, DIMENSIONS
 
@@ -79,25 +77,8 @@ def complaint_label(dimension: str, code: str) -> str:
     return str(label) if label is not None else code.replace("_", " ")
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
-class ScoreField(IntegerField):
-    """A whole number in a text input, so a wrong entry stays visible next to its own clear message."""
-
-    widget = TextInput()
-
-    def __init__(self, *args, invalid_message, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.invalid_message = invalid_message
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(str(self.invalid_message)) from None
 
 
 def _text(label, max_length: int = _TEXT, **kwargs):

@@ -5,73 +5,36 @@ services judge the rules again and have the last word.
 """
 from __future__ import annotations
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.cases import proms
 from app.cases.models import NoteVisibility
-from app.core.db import utcnow
-from app.core.workdays import DEFAULT_TZ
+from app.core.form_fields import MultiCheckboxField, ScoreField
+from app.core.validators import NotInFuture, NotInPast
 from app.networks.models import Membership
 
 MAX_NOTE = 20000
 MAX_SUMMARY = 5000
 
 
-def local_today() -> date:
-    """Today in the networks' zone (a server in UTC would otherwise be a day off around midnight)."""
-    return utcnow().astimezone(ZoneInfo(DEFAULT_TZ)).date()
 
 
-class NotInPast:
-    def __init__(self, message):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.data and field.data < local_today():
-            raise ValidationError(self.message)
 
 
-class NotInFuture:
-    def __init__(self, message):
-        self.message = message
-
-    def __call__(self, form, field):
-        if field.data and field.data > local_today():
-            raise ValidationError(self.message)
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
-class ScoreField(IntegerField):
-    """A whole number with the field's own message for anything else; a text input with a numeric keyboard,
-    so a wrong entry stays visible next to its error."""
-
-    widget = TextInput()
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(str(_l("Enter a whole number from 0 to 10."))) from None
 
 
 # --- notes -----------------------------------------------------------------------------------------

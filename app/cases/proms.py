@@ -25,8 +25,9 @@ from app.cases.access import case_access
 from app.cases.models import Case, CaseStatus, ConsentPart, PromMeasurement
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.dates import local_today
 from app.core.db import utcnow
-from app.core.jobs import Outbox, enqueue, job_handler
+from app.core.jobs import enqueue, job_handler, job_pending
 from app.core.mail import absolute_url, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.core.workdays import DEFAULT_TZ
@@ -196,9 +197,6 @@ def trend_chart_svg(measurements: list[PromMeasurement]) -> Markup:
 
 # --- the reminder to measure again --------------------------------------------------------------------
 
-def local_today(now: datetime | None = None) -> date:
-    """Today in the networks' zone."""
-    return (now or utcnow()).astimezone(TZ).date()
 
 
 def _due(today: date) -> tuple:
@@ -231,7 +229,7 @@ def enqueue_prom_reminders(now: datetime | None = None) -> list[int]:
     queued = []
     for network_id, case_ids in per_network.items():
         with network_context(network_id):
-            if _reminder_waiting(network_id):
+            if job_pending(JOB_KIND, network_id):
                 continue
             cases = db.session.scalars(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)).all()
             reachable = [case.id for case in cases if reminder_recipient(case) is not None]
@@ -240,11 +238,6 @@ def enqueue_prom_reminders(now: datetime | None = None) -> list[int]:
             enqueue(JOB_KIND, {"network_id": network_id, "case_ids": reachable}, network_id=network_id)
         queued.append(network_id)
     return queued
-
-
-def _reminder_waiting(network_id: int) -> bool:
-    return db.session.scalar(select(Outbox.id).where(
-        Outbox.kind == JOB_KIND, Outbox.network_id == network_id, Outbox.status == "pending").limit(1)) is not None
 
 
 @job_handler(JOB_KIND)

@@ -323,7 +323,7 @@ def propose_member(case: Case, actor: User, membership: Membership, *, reason: s
     user = membership.user
     queue_mail(to=user.email, template="case_proposal", subject=_l("You are asked to join a care team"),
                locale=user.locale or network.default_locale or "nl", network_id=network.id, user=user,
-               network=network, link=absolute_url("cases.detail", network_slug=network.slug, case_id=case.id))
+               network=network, link=absolute_url("cases.proposal", network_slug=network.slug, case_id=case.id))
     return row
 
 

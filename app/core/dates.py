@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import calendar
-from datetime import date
+from datetime import date, datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from app.core.db import utcnow
+
+NETWORK_TZ = ZoneInfo("Europe/Amsterdam")
 
 _D = TypeVar("_D", bound=date)  # a date or a datetime; the type is kept
 
@@ -14,3 +19,8 @@ def shift_months(value: _D, months: int) -> _D:
     year, month = divmod(index, 12)
     day = min(value.day, calendar.monthrange(year, month + 1)[1])
     return value.replace(year=year, month=month + 1, day=day)
+
+
+def local_today(now: datetime | None = None) -> date:
+    """Today in the networks' zone: a server in UTC would otherwise be a day off around midnight."""
+    return (now or utcnow()).astimezone(NETWORK_TZ).date()

@@ -61,6 +61,12 @@ def enqueue(kind: str, payload: dict[str, Any], *, network_id: int | None = None
     return row
 
 
+def job_pending(kind: str, network_id: int | None) -> bool:
+    """Is a job of *kind* for this network still waiting (so a cron run does not queue it twice)?"""
+    return db.session.scalar(select(Outbox.id).where(
+        Outbox.kind == kind, Outbox.network_id == network_id, Outbox.status == "pending").limit(1)) is not None
+
+
 @event.listens_for(Session, "after_commit")
 def _hand_over(session: Session) -> None:
     ids = session.info.pop("outbox_new", [])

@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from stdnum.nl import bsn as stdnum_bsn
 from wtforms.validators import ValidationError
+
+from app.core.dates import local_today
 
 POSTCODE_RE = re.compile(r"^\s*([1-9][0-9]{3})\s*([A-Za-z]{2})\s*$")
 
@@ -49,9 +50,25 @@ class AGBCode:
 
 
 class NotInFuture:
+    """Not after today (in the networks' zone)."""
+
+    def __init__(self, message=None):
+        self.message = message or _l("This date cannot be in the future.")
+
     def __call__(self, form, field):
-        if field.data and field.data > date.today():
-            raise ValidationError(_l("This date cannot be in the future."))
+        if field.data and field.data > local_today():
+            raise ValidationError(self.message)
+
+
+class NotInPast:
+    """Not before today (in the networks' zone)."""
+
+    def __init__(self, message=None):
+        self.message = message or _l("This date cannot be in the past.")
+
+    def __call__(self, form, field):
+        if field.data and field.data < local_today():
+            raise ValidationError(self.message)
 
 
 def is_valid_agb(value: str) -> bool:

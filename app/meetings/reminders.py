@@ -16,7 +16,7 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.core.dates import shift_months
 from app.core.db import utcnow
-from app.core.jobs import Outbox, enqueue, job_handler
+from app.core.jobs import enqueue, job_handler, job_pending
 from app.core.mail import queue_mail
 from app.core.tenancy import current_network_id, network_context
 from app.extensions import db
@@ -65,16 +65,11 @@ def enqueue_due_reminders(*, now: datetime | None = None) -> list[int]:
     queued = []
     for network in candidates:
         with network_context(network.id):
-            if not is_due(network, now=now) or not reminder_recipients() or _reminder_waiting(network.id):
+            if not is_due(network, now=now) or not reminder_recipients() or job_pending(JOB_KIND, network.id):
                 continue
             enqueue(JOB_KIND, {"network_id": network.id}, network_id=network.id)
         queued.append(network.id)
     return queued
-
-
-def _reminder_waiting(network_id: int) -> bool:
-    return db.session.scalar(select(Outbox.id).where(
-        Outbox.kind == JOB_KIND, Outbox.network_id == network_id, Outbox.status == "pending").limit(1)) is not None
 
 
 @job_handler(JOB_KIND)

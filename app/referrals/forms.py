@@ -15,17 +15,15 @@ from wtforms import (
     Form,
     FormField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
-from wtforms.widgets import CheckboxInput, ListWidget, TextInput
 
 from app.auth.models import GPProfile
+from app.core.form_fields import MultiCheckboxField, ScoreField
 from app.core.validators import BSN, NotInFuture, Postcode
 from app.networks.models import Discipline
 from app.referrals import attachments
@@ -92,26 +90,8 @@ _CHOOSE = ("", _l("Choose..."))
 _PHONE = Regexp(PHONE_RE, message=_l("Enter a phone number, for example 023 123 4567."))
 
 
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
-class ScoreField(IntegerField):
-    """A whole number; anything else gets the field's own clear message instead of WTForms' generic one.
-    A text input (numeric keyboard), so a wrong entry stays visible next to its error."""
-
-    widget = TextInput()
-
-    def __init__(self, *args, invalid_message, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.invalid_message = invalid_message
-
-    def process_formdata(self, valuelist):
-        try:
-            super().process_formdata(valuelist)
-        except ValueError:
-            raise ValueError(str(self.invalid_message)) from None
 
 
 class MedicationForm(Form):

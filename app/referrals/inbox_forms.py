@@ -5,31 +5,21 @@ without clashing ids. Decline and forward cannot be undone: each has a confirm b
 """
 from __future__ import annotations
 
-from datetime import date
-from zoneinfo import ZoneInfo
-
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from app.core.db import utcnow
-from app.core.workdays import DEFAULT_TZ
+from app.core.validators import NotInPast
 from app.networks.models import Network
 from app.referrals.services import Action
 
 MAX_TEXT = 5000
+_not_in_past = NotInPast(_l("The intake date cannot be in the past."))
 
 
-def local_today() -> date:
-    """Today in the networks' zone (a server in UTC would otherwise refuse today's date after 22:00)."""
-    return utcnow().astimezone(ZoneInfo(DEFAULT_TZ)).date()
 
 
-class NotInPast:
-    def __call__(self, form, field):
-        if field.data and field.data < local_today():
-            raise ValidationError(_l("The intake date cannot be in the past."))
 
 
 class AcknowledgeForm(FlaskForm):
@@ -45,13 +35,13 @@ class RequestInfoForm(FlaskForm):
 
 
 class AcceptForm(FlaskForm):
-    accept_intake_on = DateField(_l("Intake date (optional)"), validators=[Optional(), NotInPast()],
+    accept_intake_on = DateField(_l("Intake date (optional)"), validators=[Optional(), _not_in_past],
                                  description=_l("With a date, the intake is planned at once."))
 
 
 class PlanIntakeForm(FlaskForm):
     intake_on = DateField(_l("Intake date"),
-                          validators=[InputRequired(message=_l("Choose the date of the intake.")), NotInPast()])
+                          validators=[InputRequired(message=_l("Choose the date of the intake.")), _not_in_past])
 
 
 class StartCareForm(FlaskForm):

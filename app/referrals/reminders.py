@@ -13,7 +13,7 @@ from sqlalchemy import select
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
-from app.core.jobs import Outbox, enqueue, job_handler
+from app.core.jobs import enqueue, job_handler, job_pending
 from app.core.mail import absolute_url, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.extensions import db
@@ -49,16 +49,11 @@ def enqueue_norm_reminders(now: datetime | None = None) -> list[int]:
     queued = []
     for network_id, referral_ids in per_network.items():
         with network_context(network_id):
-            if _reminder_waiting(network_id) or not services.coordinators_of(network_id):
+            if job_pending(JOB_KIND, network_id) or not services.coordinators_of(network_id):
                 continue
             enqueue(JOB_KIND, {"network_id": network_id, "referral_ids": referral_ids}, network_id=network_id)
         queued.append(network_id)
     return queued
-
-
-def _reminder_waiting(network_id: int) -> bool:
-    return db.session.scalar(select(Outbox.id).where(
-        Outbox.kind == JOB_KIND, Outbox.network_id == network_id, Outbox.status == "pending").limit(1)) is not None
 
 
 @job_handler(JOB_KIND)

@@ -161,12 +161,7 @@ def find_by_key(user: User, submission_key: str) -> Referral | None:
 
 def save_draft(*, user: User, gp_profile: GPProfile, submission_key: str, form_data: dict[str, Any]) -> Referral:
     """Keep the form as typed, in the current network. A submitted referral is returned unchanged."""
-    _require_on_behalf_allowed(user, gp_profile)
-    referral = find_by_key(user, submission_key)
-    if referral is None:
-        referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
-        if referral.submitted_by_id != user.id:
-            raise KeyConflict
+    referral = _row_for_key(user, gp_profile, submission_key)
     if referral.status is not S.DRAFT:
         return referral
     referral.draft_data = form_data
@@ -174,6 +169,18 @@ def save_draft(*, user: User, gp_profile: GPProfile, submission_key: str, form_d
     referral.updated_at = utcnow()
     audit.record("referral.draft_saved", AuditAction.UPDATE, object_type="referral", object_id=referral.id,
                  basis="referrer", user_id=user.id, on_behalf_of_user_id=_on_behalf(user, gp_profile))
+    return referral
+
+
+def _row_for_key(user: User, gp_profile: GPProfile, submission_key: str) -> Referral:
+    """The referral with this key in the current network, a new draft row when there is none; refuses
+    another user's key (KeyConflict) and a GP the user may not refer for (NotYourGP)."""
+    _require_on_behalf_allowed(user, gp_profile)
+    referral = find_by_key(user, submission_key)
+    if referral is None:
+        referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
+        if referral.submitted_by_id != user.id:
+            raise KeyConflict
     return referral
 
 
@@ -232,12 +239,7 @@ def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: di
     unknown = set(fields) - REFERRAL_FIELDS
     if unknown:
         raise ValueError(f"not referral fields: {sorted(unknown)}")
-    _require_on_behalf_allowed(user, gp_profile)
-    referral = find_by_key(user, submission_key)
-    if referral is None:
-        referral = _insert(user=user, gp_profile=gp_profile, submission_key=submission_key)
-        if referral.submitted_by_id != user.id:
-            raise KeyConflict
+    _row_for_key(user, gp_profile, submission_key)
     referral = _by_key(submission_key, lock=True)
     if referral.status is not S.DRAFT:
         return referral, False

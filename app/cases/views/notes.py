@@ -17,11 +17,12 @@ from sqlalchemy import select
 from app.cases import bp, services
 from app.cases.access import CaseAccess, note_visible, visible_notes
 from app.cases.models import CareTeamMember, Case, CaseAction, CaseStatus, ConsentPart, Note, NoteVisibility, TeamStatus
-from app.cases.notes_forms import ActionForm, NoteEditForm, NoteForm, local_today
+from app.cases.notes_forms import ActionForm, NoteEditForm, NoteForm
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, AuditOutcome, patient_data
+from app.core.dates import local_today
 from app.core.i18n import current_locale
 from app.core.security import require_membership
 from app.extensions import db

@@ -10,11 +10,12 @@ from app.cases import bp, services
 from app.cases import proms as lastmeter  # registers the reminder job handler
 from app.cases.access import CaseAccess
 from app.cases.models import Case, ConsentPart
-from app.cases.notes_forms import PromForm, local_today
+from app.cases.notes_forms import PromForm
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.cases.views.notes import refuse_write
 from app.core.audit import patient_data
+from app.core.dates import local_today
 from app.core.security import require_membership
 from app.extensions import db
 
