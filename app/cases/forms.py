@@ -62,8 +62,12 @@ LASTMETER_GROUPS = (
 LASTMETER_LABELS = {code: label for _, _, items in LASTMETER_GROUPS for code, label in items}
 COMPLAINT_LABELS = {dimension: dict(items) for dimension, items in COMPLAINT_ITEMS.items()}
 DIMENSION_LABELS = dict(DIMENSIONS)
-METHOD_CHOICES = [(m.value, m.label) for m in ConsentMethod]
-PART_CHOICES = [(p.value, p.label) for p in ConsentPart]
+def method_choices() -> list[tuple[str, str]]:
+    return [(m.value, m.label) for m in ConsentMethod]  # built per form: the labels follow the request's language
+
+
+def part_choices() -> list[tuple[str, str]]:
+    return [(p.value, p.label) for p in ConsentPart]
 
 
 def lastmeter_label(code: str) -> str:
@@ -229,15 +233,20 @@ class ConsentFieldsForm(FlaskForm):
     """The fields of one consent. Whether they are required is decided by require_consent(): always when
     recording a consent, and when proposing a colleague only if no consent covers them yet."""
 
-    consent_method = RadioField(_l("How did the patient give consent?"), choices=METHOD_CHOICES,
+    consent_method = RadioField(_l("How did the patient give consent?"), choices=[],
                                 validators=[Optional()])
     consent_purpose = TextAreaField(_l("Purpose of sharing"), validators=[Optional(), Length(max=2000)],
                                     description=_l("For example: nutrition advice and consultation of a sexologist."))
-    consent_parts = MultiCheckboxField(_l("What may be shared"), choices=PART_CHOICES, validators=[Optional()])
+    consent_parts = MultiCheckboxField(_l("What may be shared"), choices=[], validators=[Optional()])
     consent_valid_until = DateField(_l("Valid until (optional)"), validators=[Optional()])
     consent_document = FileField(_l("Signed consent form (PDF, optional, at most 10 MB)"),
                                  render_kw={"accept": "application/pdf,.pdf"})
     consent_agreed = BooleanField(_l("The patient agreed to this, for these people, these parts and this purpose"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.consent_method.choices = method_choices()
+        self.consent_parts.choices = part_choices()
 
     def require_consent(self) -> bool:
         """Add 'required' errors to the consent fields that are empty; True when all are filled in."""

@@ -37,7 +37,7 @@ from app.cases.models import (
 )
 from app.core import audit
 from app.core.audit import AuditAction
-from app.core.dates import shift_months
+from app.core.dates import local_today, shift_months
 from app.core.db import utcnow
 from app.core.mail import absolute_url, queue_mail
 from app.extensions import db
@@ -124,6 +124,12 @@ def prefill_from_referral(referral: Referral) -> dict[str, Any]:
     }
 
 
+def default_held_on(referral: Referral) -> date:
+    """The planned intake date once it has come; a conversation still to come cannot be dated yet."""
+    today = local_today()
+    return referral.intake_on if referral.intake_on and referral.intake_on <= today else today
+
+
 def start_intake(referral: Referral, actor: User) -> Intake:
     """The first draft, prefilled from the referral; only for an accepted referral without an intake."""
     if referral.status not in (ReferralStatus.ACCEPTED, ReferralStatus.INTAKE_PLANNED):
@@ -133,7 +139,7 @@ def start_intake(referral: Referral, actor: User) -> Intake:
         return existing
     intake = Intake(network_id=referral.network_id, referral_id=referral.id, patient_id=referral.patient_id,
                     version=1, status=IntakeStatus.DRAFT, created_by_id=actor.id, updated_at=utcnow(),
-                    held_on=referral.intake_on or date.today(), **prefill_from_referral(referral))
+                    held_on=default_held_on(referral), **prefill_from_referral(referral))
     db.session.add(intake)
     db.session.flush()
     _record("intake.started", AuditAction.CREATE, referral.patient_id, actor=actor, object_type="intake",

@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 
 from flask import abort, g, has_request_context, request
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy import ForeignKey, Index, String, Text, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -36,6 +37,16 @@ class AuditOutcome(enum.StrEnum):
     SUCCESS = "success"
     FAILURE = "failure"
     DENIED = "denied"
+
+
+# The words for the codes, on the network's audit log page and the patient's access overview.
+ACTION_LABELS = {AuditAction.CREATE: _l("Created"), AuditAction.READ: _l("Viewed"), AuditAction.UPDATE: _l("Changed"),
+                 AuditAction.DELETE: _l("Removed"), AuditAction.EXPORT: _l("Exported or printed"),
+                 AuditAction.SEARCH: _l("Searched"), AuditAction.LOGIN: _l("Signed in")}
+OUTCOME_LABELS = {AuditOutcome.SUCCESS: _l("Allowed"), AuditOutcome.DENIED: _l("Refused"),
+                  AuditOutcome.FAILURE: _l("Failed")}
+ROLE_LABELS = {"coordinator": _l("Coordinator"), "member": _l("Member"), "gp": _l("GP"),
+               "platform_admin": _l("Platform administrator")}
 
 
 class AuditEvent(db.Model):

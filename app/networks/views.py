@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core import audit
-from app.core.audit import AuditAction, AuditEvent
+from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent
 from app.core.db import utcnow
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
@@ -118,7 +118,7 @@ def member_set_active(membership_id: int):
 def audit_log():
     """The network's NEN 7513 log, filterable; reading it is itself logged."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", _("All actions"))] + [(a.value, a.name.title()) for a in AuditAction]
+    form.action.choices = [("", _("All actions"))] + [(a.value, str(ACTION_LABELS[a])) for a in AuditAction]
     statement = select(AuditEvent).where(AuditEvent.network_id == g.network.id)
     if form.validate():
         statement = _filter_audit(statement, form)
@@ -128,7 +128,8 @@ def audit_log():
     audit.record("audit_log.read", AuditAction.READ, object_type="audit_log",
                  reason=request.query_string.decode()[:500])
     # Render before the commit, which would expire the loaded rows (one reload per row otherwise).
-    html = render_template("networks/audit_log.html", page=page, form=form, users=users)
+    html = render_template("networks/audit_log.html", page=page, form=form, users=users, action_labels=ACTION_LABELS,
+                           outcome_labels=OUTCOME_LABELS, role_labels=ROLE_LABELS)
     db.session.commit()
     return html
 

@@ -314,7 +314,7 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
         if forward_to is None or forward_to.id == referral.network_id or forward_to.approved_at is None:
             raise IllegalTransition(_l("Choose the network to forward the referral to."))
         referral.forwarded_to_network_id = forward_to.id
-    if intake_on is not None:
+    if action is Action.PLAN_INTAKE:
         referral.intake_on = intake_on
     from_status = referral.status
     referral.status = rule.target

@@ -391,9 +391,10 @@ def team_propose(case_id: int):
     candidates = _candidates(case)
     covered = _covered_ids(case)
     form = ProposeForm()
+    recorded = _("consent recorded")
     form.membership_id.choices = [("", _("Choose...")), *[
-        (m.id, f"{m.user.full_name}, {_discipline_names(m)}" + (f" ({_('consent recorded')})" if m.id in covered
-                                                                else "")) for m in candidates]]
+        (m.id, f"{m.user.full_name}, {_discipline_names(m)}" + (f" ({recorded})" if m.id in covered else ""))
+        for m in candidates]]
     status = 200
     if form.is_submitted():
         status = 400

@@ -21,7 +21,7 @@ from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.cases.views.case import record_consent_from_form, users_by_id
 from app.core import audit
-from app.core.audit import AuditAction, AuditEvent, AuditOutcome, patient_data
+from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, patient_data
 from app.core.db import utcnow
 from app.core.security import require_membership
 from app.extensions import db
@@ -32,13 +32,6 @@ from app.quality.evidence import EvidenceError, stored_path
 OVERVIEW_LIMIT = 200  # access-log rows on the printable page; the CSV export has them all
 EXPORT_LIMIT = 100_000
 
-ACTION_LABELS = {AuditAction.CREATE: _l("Created"), AuditAction.READ: _l("Viewed"), AuditAction.UPDATE: _l("Changed"),
-                 AuditAction.DELETE: _l("Removed"), AuditAction.EXPORT: _l("Exported or printed"),
-                 AuditAction.SEARCH: _l("Searched"), AuditAction.LOGIN: _l("Signed in")}
-OUTCOME_LABELS = {AuditOutcome.SUCCESS: _l("Allowed"), AuditOutcome.DENIED: _l("Refused"),
-                  AuditOutcome.FAILURE: _l("Failed")}
-ROLE_LABELS = {"coordinator": _l("Coordinator"), "member": _l("Member"), "gp": _l("GP"),
-               "platform_admin": _l("Platform administrator")}
 # What the event codes mean, for the patient. An unknown code is shown as it is stored.
 EVENT_LABELS = {
     "case.detail_viewed": _l("Viewed the case"), "case.intake_viewed": _l("Read the intake"),
@@ -58,6 +51,28 @@ EVENT_LABELS = {
     "note.created": _l("Wrote a note"), "note.edited": _l("Changed a note"), "prom.recorded":
         _l("Recorded a distress thermometer"), "letter.drafted": _l("Drafted a letter to the GP"),
     "patient.viewed": _l("Viewed the patient's details"), "referral.viewed": _l("Viewed the referral"),
+    "patient.created": _l("Registered the patient"), "patient.searched": _l("Searched the patients"),
+    "patient.listed": _l("Viewed the list of patients"), "patient.exported": _l("Exported all data of the patient"),
+    "intake.form_viewed": _l("Opened the intake form"), "case.actions_viewed": _l("Viewed the next actions"),
+    "case.note_access_denied": _l("Tried to read a note: refused"), "case_action.created": _l("Added a next action"),
+    "case_action.done": _l("Completed a next action"), "case.part_closed": _l("Closed their part of the care"),
+    "case.message": _l("Wrote in the thread with the GP"), "case.gp_thread_viewed": _l("Read the thread with the GP"),
+    "letter.edited": _l("Changed a letter to the GP"), "letter.sent": _l("Sent a letter to the GP"),
+    "letter.downloaded": _l("Downloaded a letter to the GP"),
+    "referral.submitted": _l("Sent the referral"), "referral.acknowledge": _l("Acknowledged the referral"),
+    "referral.request_info": _l("Asked the GP a question"), "referral.answer": _l("Answered the network's question"),
+    "referral.accept": _l("Accepted the referral"), "referral.plan_intake": _l("Planned the intake"),
+    "referral.start_care": _l("Started care"), "referral.close": _l("Closed the referral"),
+    "referral.decline": _l("Declined the referral"), "referral.forward": _l("Forwarded the referral"),
+    "referral.withdraw": _l("Withdrew the referral"), "referral.draft_saved": _l("Saved a draft of the referral"),
+    "referral.attachment_added": _l("Attached a letter to the referral"),
+    "referral.attachment_downloaded": _l("Downloaded a letter of the referral"),
+    "referral.listed": _l("Viewed a list of referrals"),
+    "case.gp_summary_viewed": _l("The GP viewed the course of care"), "letter.viewed": _l("Read a letter to the GP"),
+    "case.intake_denied": _l("Tried to open the intake: refused"),
+    "case.action_access_denied": _l("Tried to open a next action: refused"),
+    "case_action.done_refused": _l("Tried to complete someone else's next action: refused"),
+    "case.prom_reminded": _l("Was reminded to measure the distress thermometer"),
 }
 
 

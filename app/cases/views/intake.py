@@ -2,8 +2,6 @@
 correction path (a new draft version; the old one stays readable)."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -50,10 +48,8 @@ def intake(referral_id: int):
         flash(_("The intake starts from an accepted referral."), "error")
         return redirect(url_for("cases.index"))
     completing = request.method == "POST" and request.form.get("action") == "complete"
-    today = date.today()
-    # The planned date when it has come; a conversation that is still to come cannot be dated yet.
-    held_on = referral.intake_on if referral.intake_on and referral.intake_on <= today else today
-    stored = draft if draft is not None else {**services.prefill_from_referral(referral), "held_on": held_on}
+    stored = draft if draft is not None else {**services.prefill_from_referral(referral),
+                                               "held_on": services.default_held_on(referral)}
     form = IntakeForm(stored=stored, completing=completing)
     status = 200
     if form.is_submitted():
