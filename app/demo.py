@@ -194,7 +194,8 @@ def _referrals() -> None:
                 for action in path:
                     referral_services.transition(
                         referral, referral_services.Action(action), actor=coordinator,
-                        side=referral_services.Side.NETWORK, text="Kunt u de medicatielijst meesturen?",
+                        side=referral_services.Side.NETWORK,
+                        text="Kunt u de medicatielijst meesturen?" if action == "request_info" else "",
                         intake_on=date.today() + timedelta(days=7))
                 if given == "Johan":
                     _casus(referral, coordinator)

@@ -119,8 +119,10 @@ def is_verified_referrer(user) -> bool:
     """
     if user is None or not getattr(user, "is_authenticated", True):
         return False
+    # Demo accounts skip two-step verification in development only (DEMO_MFA_BYPASS), as at sign-in.
+    second_factor = user.has_mfa or (user.is_demo and current_app.config.get("DEMO_MFA_BYPASS"))
     return bool(user.active and user.gp_profile is not None and user.email_verified_at is not None
-                and user.has_mfa)
+                and second_factor)
 
 
 def gps_for_referrer(user) -> list[GPProfile]:
