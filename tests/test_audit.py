@@ -362,7 +362,7 @@ def audit_networks():
     audit.record("seed.alice_read", AuditAction.READ, user_id=alice.id, network_id=a.id, patient_id=4242,
                  object_type="patient", object_id=4242)
     audit.record("seed.alice_search", AuditAction.SEARCH, user_id=alice.id, network_id=a.id,
-                 object_type="patient")
+                 object_type="patient", outcome=AuditOutcome.DENIED)
     with time_machine.travel(datetime(2025, 1, 10, 12, 0, tzinfo=UTC), tick=False):
         audit.record("seed.bob_create", AuditAction.CREATE, user_id=bob.id, network_id=a.id, patient_id=4343,
                      object_type="patient", object_id=4343)
@@ -391,6 +391,8 @@ SEED_A = {"seed.alice_read", "seed.alice_search", "seed.bob_create"}
     ("date_to=2025-01-09", set()),
     (f"date_from={datetime.now(UTC).date().isoformat()}", {"seed.alice_read", "seed.alice_search"}),
     ("user=bob&action=R", set()),
+    ("outcome=denied", {"seed.alice_search"}),
+    ("outcome=success", {"seed.alice_read", "seed.bob_create"}),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_log_page_filters_and_never_shows_other_networks(client, audit_networks, query, expected):
     login_as(client, audit_networks["alice"])

@@ -26,5 +26,6 @@ class AuditFilterForm(FlaskForm):
     user = StringField(_l("User (email)"), validators=[Optional(), Length(max=254)])
     patient = StringField(_l("Patient number"), validators=[Optional(), Length(max=12)])
     action = SelectField(_l("Action"), validators=[Optional()])
+    outcome = SelectField(_l("Outcome"), validators=[Optional()])
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("Until"), validators=[Optional()])

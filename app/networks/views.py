@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core import audit
-from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent
+from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, AuditOutcome
 from app.core.db import utcnow
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
@@ -119,6 +119,7 @@ def audit_log():
     """The network's NEN 7513 log, filterable; reading it is itself logged."""
     form = AuditFilterForm(request.args)
     form.action.choices = [("", _("All actions"))] + [(a.value, str(ACTION_LABELS[a])) for a in AuditAction]
+    form.outcome.choices = [("", _("All outcomes"))] + [(o.value, str(OUTCOME_LABELS[o])) for o in AuditOutcome]
     statement = select(AuditEvent).where(AuditEvent.network_id == g.network.id)
     if form.validate():
         statement = _filter_audit(statement, form)
@@ -142,6 +143,8 @@ def _filter_audit(statement, form: AuditFilterForm):
         statement = statement.where(AuditEvent.patient_id == int(form.patient.data))
     if form.action.data:
         statement = statement.where(AuditEvent.action == AuditAction(form.action.data))
+    if form.outcome.data:  # e.g. every refused attempt, for the periodic access review
+        statement = statement.where(AuditEvent.outcome == AuditOutcome(form.outcome.data))
     if form.date_from.data:
         statement = statement.where(AuditEvent.occurred_at >= datetime.combine(
             form.date_from.data, time.min, tzinfo=utcnow().tzinfo))
