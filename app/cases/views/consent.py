@@ -19,7 +19,8 @@ from app.cases.forms import ConsentForm, WithdrawForm
 from app.cases.models import Case, Consent
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
-from app.cases.views.case import record_consent_from_form, users_by_id
+from app.cases.views.case import users_by_id
+from app.cases.views.team import record_consent_from_form
 from app.core import audit
 from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, patient_data
 from app.core.db import utcnow

@@ -13,7 +13,7 @@ from app.cases.forms import CorrectionForm, IntakeForm, intake_labels
 from app.cases.models import ConsentPart, Intake, IntakeStatus
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
-from app.cases.views.case import _render_detail, users_by_id
+from app.cases.views.case import render_detail, users_by_id
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.security import require_membership
@@ -124,7 +124,7 @@ def intake_correct(case_id: int):
     case, access = load_case(case_id, coordinator_only=True)
     form = CorrectionForm()
     if not form.validate_on_submit():
-        html = _render_detail(case, access, correction_form=form)
+        html = render_detail(case, access, correction_form=form)
         db.session.commit()
         return html, 400
     try:

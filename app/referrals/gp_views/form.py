@@ -1,22 +1,14 @@
-"""The referrer's side: the form per network, drafts, confirmation, own referrals (/verwijzer/verwijzingen/...).
-
-A GP is not a member of the network, so these pages are not under /n/<network_slug>/: the network comes
-from `slug` (services.referable_network) or from the referral itself, and every read or write of its data
-runs inside `network_context` / `services.in_network`. Someone else's referral is a 404, never a 403.
-"""
+"""The referrer's referral form: a new referral, a draft to edit or discard, saving and submitting."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 
 from app.auth.models import GPProfile
-from app.core import audit
-from app.core.audit import AuditAction, patient_data
+from app.core.audit import patient_data
 from app.core.i18n import current_locale
-from app.core.pagination import paginate
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Network
@@ -24,61 +16,17 @@ from app.networks.services import disciplines_query
 from app.referrals import attachments, gp_bp, services
 from app.referrals.forms import (
     KEY_RE,
-    LABELS,
-    AnswerForm,
     ConfirmForm,
     ReferralForm,
-    WithdrawForm,
     draft_data_from_request,
     form_data_from_referral,
     submission_from_form,
 )
-from app.referrals.models import Referral, ReferralStatus
-from app.referrals.services import Action, Side
-from app.referrer.services import gps_for_referrer, is_verified_referrer
-
-S = ReferralStatus
-
-
-@gp_bp.app_context_processor
-def _referrer_helpers():
-    # The public network page shows "Refer a patient" only to those who may.
-    return {"is_verified_referrer": is_verified_referrer}
-
-
-def listed_patient_name(referral: Referral) -> str:
-    """The patient's name for lists: a draft's name is still in the form input it keeps."""
-    if referral.status is not S.DRAFT:
-        return referral.patient_name
-    data = referral.draft_data or {}
-
-    def first(key: str) -> str:
-        value = data.get(key) or ""
-        return str(value[0] if isinstance(value, list) and value else value).strip()
-
-    return f"{first('given_name')} {first('family_name')}".strip()
-
-
-@gp_bp.context_processor
-def _page_helpers():
-    return {"patient_name": listed_patient_name}
-
+from app.referrals.gp_views._common import S, _own_referral, _require_referrer
+from app.referrals.models import Referral
+from app.referrer.services import gps_for_referrer
 
 # --- access -------------------------------------------------------------------------------------
-
-def _require_referrer() -> None:
-    if not is_verified_referrer(current_user):
-        abort(404)
-
-
-def _own_referral(referral_id: int) -> Referral:
-    """The referral when the current user is its GP or typed it; 404 for everyone else."""
-    _require_referrer()
-    referral = services.referral_for_referrer(current_user, referral_id)
-    if referral is None:
-        abort(404)
-    return referral
-
 
 def _own_draft(referral_id: int) -> Referral | None:
     """The user's own draft; None when it was submitted meanwhile (the caller redirects to it)."""
@@ -88,30 +36,6 @@ def _own_draft(referral_id: int) -> Referral | None:
     if referral.submitted_by_id != current_user.id:
         abort(404)
     return referral
-
-
-# --- the list -----------------------------------------------------------------------------------
-
-@gp_bp.route("/")
-@login_required
-@patient_data
-def index():
-    if current_user.gp_profile is None:
-        abort(404)
-    if not is_verified_referrer(current_user):
-        return render_template("gp_referrals/index.html", verified=False, page=None, items=[])
-    page = paginate(services.referrals_of_referrer(current_user)
-                    .options(joinedload(Referral.gp_profile).joinedload(GPProfile.user)))
-    items = page.items
-    one = items[0] if len(items) == 1 else None
-    audit.record("referral.listed", AuditAction.READ, object_type="referral", basis="referrer",
-                 reason=f"{len(items)} results", patient_id=one.patient_id if one else None,
-                 network_id=one.network_id if one else None)
-    # Rendered before the commit: a commit expires the rows and the template would reload each one.
-    html = render_template("gp_referrals/index.html", verified=True, page=page, items=items,
-                           has_gp=bool(gps_for_referrer(current_user)))
-    db.session.commit()
-    return html
 
 
 # --- the form -----------------------------------------------------------------------------------
@@ -305,94 +229,3 @@ def discard_draft(referral_id: int):
         html = render_template("gp_referrals/discard.html", draft=draft, form=form)
         db.session.commit()
     return html
-
-
-# --- after sending ------------------------------------------------------------------------------
-
-@gp_bp.route("/<int:referral_id>/bevestiging")
-@login_required
-def confirmation(referral_id: int):
-    """Names the number and the network only (no patient data, so nothing to log)."""
-    referral = _own_referral(referral_id)
-    if referral.status is S.DRAFT:
-        return redirect(url_for(".edit_draft", referral_id=referral_id))
-    return render_template("gp_referrals/confirmation.html", referral=referral)
-
-
-@gp_bp.route("/<int:referral_id>")
-@login_required
-@patient_data
-def detail(referral_id: int):
-    referral = _own_referral(referral_id)
-    if referral.status is S.DRAFT:
-        return redirect(url_for(".edit_draft", referral_id=referral_id))
-    # Imported here: cases build on referrals (app.cases imports app.referrals at import time).
-    from app.cases.gp import gp_case_summary
-
-    with services.in_network(referral):
-        services.log_read(referral, basis="referrer")
-        html = render_template("gp_referrals/detail.html", referral=referral, labels=LABELS,
-                               actions=services.actions_for(referral, Side.REFERRER), answer_form=AnswerForm(),
-                               locale=current_locale(), gp_case=gp_case_summary(referral))
-        db.session.commit()
-    return html
-
-
-def _transition(referral: Referral, action: Action, text: str, success: str):
-    with services.in_network(referral):
-        try:
-            services.transition(referral, action, actor=current_user, side=Side.REFERRER, text=text)
-        except services.IllegalTransition as exc:
-            db.session.rollback()
-            flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(success, "success")
-    return redirect(url_for(".detail", referral_id=referral.id))
-
-
-@gp_bp.route("/<int:referral_id>/antwoorden", methods=["POST"])
-@login_required
-@patient_data
-def answer(referral_id: int):
-    referral = _own_referral(referral_id)
-    form = AnswerForm()
-    if not form.validate_on_submit():
-        for error in form.text.errors:
-            flash(error, "error")
-        return redirect(url_for(".detail", referral_id=referral_id, _anchor="answer"))
-    return _transition(referral, Action.ANSWER, form.text.data, _("Your answer is sent to the network."))
-
-
-@gp_bp.route("/<int:referral_id>/intrekken", methods=["GET", "POST"])
-@login_required
-@patient_data
-def withdraw(referral_id: int):
-    referral = _own_referral(referral_id)
-    form = WithdrawForm()
-    if form.validate_on_submit():
-        return _transition(referral, Action.WITHDRAW, form.reason.data or "", _("The referral is withdrawn."))
-    if referral.status is S.DRAFT:
-        return redirect(url_for(".edit_draft", referral_id=referral_id))
-    try:
-        services.check_transition(referral, Action.WITHDRAW, Side.REFERRER)
-    except services.IllegalTransition as exc:
-        flash(str(exc), "error")
-        return redirect(url_for(".detail", referral_id=referral_id))
-    with services.in_network(referral):
-        services.log_read(referral, basis="referrer")
-        html = render_template("gp_referrals/withdraw.html", referral=referral, form=form)
-        db.session.commit()
-    return html, 400 if form.errors else 200
-
-
-@gp_bp.route("/<int:referral_id>/bijlagen/<int:attachment_id>")
-@login_required
-@patient_data
-def download(referral_id: int, attachment_id: int):
-    referral = _own_referral(referral_id)
-    with services.in_network(referral):
-        attachment = attachments.get(referral, attachment_id) or abort(404)
-        response = attachments.send(attachment)
-        db.session.commit()
-    return response

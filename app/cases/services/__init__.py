@@ -1,0 +1,51 @@
+"""Intake, case, care team, consent, notes, actions, distress measurements and closing. Callers commit.
+
+Who may do what is checked by the views through app.cases.access; the services check the state
+rules (a completed intake is never changed, a hand-off needs consent first, ...) and raise
+CaseRuleBroken with a message for the user. Every change is audit-logged here with the patient.
+The modules are split by workflow; import the names from this package.
+"""
+from app.cases.services._base import (  # noqa: F401
+    INTAKE_FIELDS,
+    PROM_INTERVAL_MONTHS,
+    CaseRuleBroken,
+    CompletedIntakeIsFinal,
+    add_event,
+    case_for_referral,
+    discipline_names,
+    get_case,
+)
+from app.cases.services.closing import add_case_message, case_messages, close_case, close_part, timeline  # noqa: F401
+from app.cases.services.intake import (  # noqa: F401
+    complete_intake,
+    correct_intake,
+    current_intake,
+    default_held_on,
+    draft_intake,
+    intakes_of,
+    prefill_from_referral,
+    save_intake,
+    start_intake,
+)
+from app.cases.services.team import (  # noqa: F401
+    active_team_member,
+    central_history,
+    consents_of,
+    propose_member,
+    record_consent,
+    respond_to_proposal,
+    set_central,
+    team,
+    withdraw_consent,
+)
+from app.cases.services.work import (  # noqa: F401
+    actions_of,
+    add_action,
+    add_note,
+    complete_action,
+    edit_note,
+    note_versions,
+    overdue_actions_for,
+    proms_of,
+    record_prom,
+)

@@ -1,0 +1,169 @@
+"""The single intake: drafts prefilled from the referral, completion (which opens the case), correction versions."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.cases.models import (
+    Case,
+    CaseEventKind,
+    CaseStatus,
+    CentralProviderChange,
+    Intake,
+    IntakeStatus,
+    PromMeasurement,
+)
+from app.cases.services._base import (
+    INTAKE_FIELDS,
+    PROM_INTERVAL_MONTHS,
+    CaseRuleBroken,
+    add_event,
+    case_for_referral,
+    record_audit,
+)
+from app.core.audit import AuditAction
+from app.core.dates import local_today, shift_months
+from app.core.db import utcnow
+from app.extensions import db
+from app.networks.models import Membership
+from app.referrals import services as referral_services
+from app.referrals.models import Referral, ReferralStatus
+
+
+def intakes_of(referral_id: int) -> list[Intake]:
+    return list(db.session.scalars(select(Intake).where(Intake.referral_id == referral_id)
+                                   .order_by(Intake.version)))
+
+
+def current_intake(referral_id: int) -> Intake | None:
+    """The latest completed version (what the care team reads)."""
+    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
+                                                  Intake.status == IntakeStatus.COMPLETED)
+                             .order_by(Intake.version.desc()).limit(1))
+
+
+def draft_intake(referral_id: int) -> Intake | None:
+    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
+                                                  Intake.status == IntakeStatus.DRAFT))
+
+
+def prefill_from_referral(referral: Referral) -> dict[str, Any]:
+    """What the GP already sent, so the patient never has to repeat it."""
+    partner = ", ".join(x for x in (referral.relative_name, referral.relative_relation) if x)
+    return {
+        "problems": {dimension: {"items": list(value.get("items", [])), "text": value.get("text", "")}
+                     for dimension, value in (referral.complaints or {}).items()},
+        "practical": {},
+        "distress_score": referral.distress_score,
+        "distress_problems": [],
+        "partner_situation": "\n".join(x for x in (partner, referral.social_situation) if x),
+        "goals": "",
+        "story": "",
+        "sharing_wishes": "",
+    }
+
+
+def default_held_on(referral: Referral) -> date:
+    """The planned intake date once it has come; a conversation still to come cannot be dated yet."""
+    today = local_today()
+    return referral.intake_on if referral.intake_on and referral.intake_on <= today else today
+
+
+def start_intake(referral: Referral, actor: User) -> Intake:
+    """The first draft, prefilled from the referral; only for an accepted referral without an intake."""
+    if referral.status not in (ReferralStatus.ACCEPTED, ReferralStatus.INTAKE_PLANNED):
+        raise CaseRuleBroken(_l("The intake starts from an accepted referral."))
+    existing = draft_intake(referral.id) or current_intake(referral.id)
+    if existing is not None:
+        return existing
+    intake = Intake(network_id=referral.network_id, referral_id=referral.id, patient_id=referral.patient_id,
+                    version=1, status=IntakeStatus.DRAFT, created_by_id=actor.id, updated_at=utcnow(),
+                    held_on=default_held_on(referral), **prefill_from_referral(referral))
+    db.session.add(intake)
+    db.session.flush()
+    record_audit("intake.started", AuditAction.CREATE, referral.patient_id, actor=actor, object_type="intake",
+            object_id=intake.id, basis="coordinator")
+    return intake
+
+
+def save_intake(intake: Intake, actor: User, values: dict[str, Any]) -> Intake:
+    if intake.status is not IntakeStatus.DRAFT:
+        raise CaseRuleBroken(_l("A completed intake is not changed; make a correction instead."))
+    unknown = set(values) - INTAKE_FIELDS
+    if unknown:
+        raise ValueError(f"not intake fields: {sorted(unknown)}")
+    for name, value in values.items():
+        setattr(intake, name, value)
+    intake.updated_at = utcnow()
+    record_audit("intake.saved", AuditAction.UPDATE, intake.patient_id, actor=actor, object_type="intake",
+            object_id=intake.id, basis="coordinator")
+    return intake
+
+
+def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -> Case:
+    """Complete a draft. The first version opens the case (the coordinator is the first contact);
+    a correction version replaces the current one for readers and stays in the history."""
+    if intake.status is not IntakeStatus.DRAFT:
+        raise CaseRuleBroken(_l("This intake version is already completed."))
+    if not (intake.story or "").strip():
+        raise CaseRuleBroken(_l("Write down the patient's story before completing the intake."))
+    intake.status = IntakeStatus.COMPLETED
+    intake.completed_at = utcnow()
+    intake.completed_by_id = actor.id
+    db.session.flush()
+    record_audit("intake.completed", AuditAction.UPDATE, intake.patient_id, actor=actor, object_type="intake",
+            object_id=intake.id, basis="coordinator", reason=f"version {intake.version}")
+    case = case_for_referral(intake.referral_id)
+    if case is not None:
+        add_event(case, actor, CaseEventKind.INTAKE_CORRECTED, f"v{intake.version}")
+        return case
+    referral = db.session.scalar(select(Referral).where(Referral.id == intake.referral_id))
+    now = utcnow()
+    case = Case(network_id=intake.network_id, referral_id=intake.referral_id, patient_id=intake.patient_id,
+                status=CaseStatus.ACTIVE, opened_at=now, opened_by_id=actor.id,
+                central_membership_id=actor_membership.id,
+                next_prom_due_on=shift_months(now, PROM_INTERVAL_MONTHS).date())
+    db.session.add(case)
+    db.session.flush()
+    db.session.add(CentralProviderChange(network_id=case.network_id, case_id=case.id,
+                                         membership_id=actor_membership.id, changed_at=now, changed_by_id=actor.id,
+                                         reason=str(_l("First contact after the intake"))))
+    add_event(case, actor, CaseEventKind.OPENED)
+    add_event(case, actor, CaseEventKind.CENTRAL_CHANGED, actor.full_name)
+    if intake.distress_score is not None:
+        db.session.add(PromMeasurement(network_id=case.network_id, case_id=case.id, measured_on=intake.held_on
+                                       or date.today(), score=intake.distress_score,
+                                       problems=list(intake.distress_problems or []), recorded_by_id=actor.id))
+    record_audit("case.opened", AuditAction.CREATE, case, actor=actor, object_type="case", object_id=case.id,
+            basis="coordinator")
+    # The referral follows: accepted -> intake planned (today, if no date was set) -> in care.
+    side = referral_services.Side.NETWORK
+    if referral.status is ReferralStatus.ACCEPTED:
+        referral_services.transition(referral, referral_services.Action.PLAN_INTAKE, actor=actor, side=side,
+                                     intake_on=intake.held_on or date.today())
+    referral_services.transition(referral, referral_services.Action.START_CARE, actor=actor, side=side)
+    from app.cases import letters
+    letters.draft_letter(case, actor, kind="intake")
+    return case
+
+
+def correct_intake(case: Case, actor: User, reason: str) -> Intake:
+    """A new draft version that starts as a copy of the current one."""
+    if not (reason or "").strip():
+        raise CaseRuleBroken(_l("Say why the intake is corrected."))
+    if draft_intake(case.referral_id) is not None:
+        raise CaseRuleBroken(_l("A correction is already being written; complete it first."))
+    current = current_intake(case.referral_id)
+    copy = {name: getattr(current, name) for name in INTAKE_FIELDS}
+    intake = Intake(network_id=case.network_id, referral_id=case.referral_id, patient_id=case.patient_id,
+                    version=current.version + 1, status=IntakeStatus.DRAFT, created_by_id=actor.id,
+                    updated_at=utcnow(), correction_reason=reason.strip(), **copy)
+    db.session.add(intake)
+    db.session.flush()
+    record_audit("intake.correction_started", AuditAction.CREATE, case, actor=actor, object_type="intake",
+            object_id=intake.id, basis="coordinator", reason=reason.strip())
+    return intake
