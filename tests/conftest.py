@@ -305,6 +305,22 @@ def app_with(app):
             db.engine.dispose()
 
 
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
+    from tests.test_jobs import MailSink  # test_jobs owns the server class (and imports this module)
+
+    sink = MailSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def inline_app(app_with, smtp):
+    """The embedded default: no Redis, jobs run in the process, and mail goes to `smtp`."""
+    return app_with(MAIL_URL=smtp.url, REDIS_URL=None)
+
+
 @contextmanager
 def counted_statements():
     """Collect the SQL statements sent inside the block (list pages must not grow with the data)."""

@@ -22,7 +22,7 @@ from app.extensions import db
 from app.networks.models import Membership, Role
 from tests.case_factories import add_to_team, give_consent, make_case
 from tests.conftest import login_as, make_gp, make_member, make_network
-from tests.test_jobs import ROOT, MailSink
+from tests.test_jobs import ROOT
 
 PATIENT_SECRETS = ("Wim", "Jansen", "111222333", "Kerkstraat", "diarree")
 
@@ -132,16 +132,6 @@ def test_chart_draws_one_point_per_measurement_with_the_threshold(app):
 
 # --- the reminder ----------------------------------------------------------------------------------
 
-@pytest.fixture
-def smtp():
-    sink = MailSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def inline_app(app_with, smtp):
-    return app_with(MAIL_URL=smtp.url, REDIS_URL=None)
 
 
 def set_case(case_id: int, network_id: int, **values) -> None:

@@ -27,7 +27,7 @@ from app.referrals.reminders import JOB_KIND, enqueue_norm_reminders
 from app.referrals.services import Action, Side
 from tests.conftest import make_gp, make_member, make_network
 from tests.referral_factories import make_referral
-from tests.test_jobs import ROOT, MailSink
+from tests.test_jobs import ROOT
 
 S = ReferralStatus
 NOW = datetime(2026, 6, 10, 8, 0, tzinfo=UTC)
@@ -42,17 +42,6 @@ def clock():
         yield traveller
 
 
-@pytest.fixture
-def smtp():
-    sink = MailSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def inline_app(app_with, smtp):
-    """No Redis: the command runs the jobs itself, and mail goes to the aiosmtpd server."""
-    return app_with(MAIL_URL=smtp.url, REDIS_URL=None)
 
 
 def coordinator(network: Network, email: str, name: str) -> Membership:

@@ -22,7 +22,7 @@ from app.meetings.reminders import JOB_KIND, enqueue_due_reminders, is_due
 from app.networks.models import Membership, Network, Role
 from app.quality.models import CriteriaSet, SelfCheckSnapshot
 from tests.conftest import IS_POSTGRES, make_member, make_network, make_patient
-from tests.test_jobs import ROOT, TEST_REDIS_URL, MailSink, run_worker
+from tests.test_jobs import ROOT, TEST_REDIS_URL, run_worker
 
 NOW = datetime(2025, 6, 15, 9, 0, tzinfo=UTC)
 PATIENT_SECRETS = ("123456782", "Gerarda", "Pietersma", "Kwakernaak")
@@ -34,17 +34,6 @@ def _frozen_now():
         yield traveller
 
 
-@pytest.fixture
-def smtp():
-    sink = MailSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
-def inline_app(app_with, smtp):
-    """No Redis: the CLI runs the jobs itself, and mail goes to the aiosmtpd server."""
-    return app_with(MAIL_URL=smtp.url, REDIS_URL=None)
 
 
 # --- helpers ------------------------------------------------------------------------------------
