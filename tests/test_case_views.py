@@ -606,3 +606,34 @@ def test_the_case_page_needs_the_same_number_of_queries_for_a_small_and_a_large_
     assert _count(member, f"/n/groot/cases/{small.id}") == _count(member, f"/n/groot/cases/{large.id}")
     body = client.get(f"/n/groot/cases/{large.id}").get_data(as_text=True)
     assert body.count('class="tag teamstatus-active"') == 12
+
+
+def test_a_consent_form_submitted_twice_records_one_consent(casus, new_client):
+    """A double click or a retry after a timeout: the form's key makes the second post a no-op."""
+    coordinator = _client(new_client, casus, "coordinator")
+    url = f"{_base(casus)}/{casus['case'].id}/toestemming"
+    page = coordinator.get(url).get_data(as_text=True)
+    key = re.search(r'name="consent_key"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="consent_key"', page)
+    assert key, "the consent form carries a key"
+    data = {"members": [str(casus["physio"].id)], "consent_method": "verbal", "consent_purpose": "Beweegadvies",
+            "consent_parts": ["intake"], "consent_agreed": "y", "consent_key": key.group(1)}
+    assert coordinator.post(url, data=dict(data)).status_code == 302
+    assert coordinator.post(url, data=dict(data)).status_code == 302
+    assert len(_consents_for(casus, casus["physio"].id)) == 1
+    # A new form (a new key) is a new consent.
+    assert coordinator.post(url, data={**data, "consent_key": "another-form-key"}).status_code == 302
+    assert len(_consents_for(casus, casus["physio"].id)) == 2
+
+
+def test_a_proposal_submitted_twice_proposes_once(casus, new_client):
+    dietician = _client(new_client, casus, "dietician")
+    url = f"{_base(casus)}/{casus['case'].id}/team/voorstellen"
+    data = {"membership_id": str(casus["physio"].id), "reason": "Conditie", "consent_method": "verbal",
+            "consent_purpose": "Conditietraining", "consent_parts": ["intake"], "consent_agreed": "y",
+            "consent_key": "one-proposal-form"}
+    assert dietician.post(url, data=dict(data)).status_code == 302
+    again = dietician.post(url, data=dict(data))
+    assert again.status_code == 303 and again.headers["Location"].endswith(f"/cases/{casus['case'].id}")
+    assert [r.status for r in _team_rows(casus, casus["physio"].id)] == [TeamStatus.PROPOSED]
+    assert len(_consents_for(casus, casus["physio"].id)) == 1

@@ -5,6 +5,7 @@ Lastmeter problem list (also for the distress-thermometer page: import LASTMETER
 Choices that depend on the network (members, the care team) are filled in by the view."""
 from __future__ import annotations
 
+import secrets
 from datetime import date
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
     RadioField,
     SelectField,
     StringField,
@@ -242,11 +244,14 @@ class ConsentFieldsForm(FlaskForm):
     consent_document = FileField(_l("Signed consent form (PDF, optional, at most 10 MB)"),
                                  render_kw={"accept": "application/pdf,.pdf"})
     consent_agreed = BooleanField(_l("The patient agreed to this, for these people, these parts and this purpose"))
+    consent_key = HiddenField()  # one consent per form, whatever the number of submissions
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.consent_method.choices = method_choices()
         self.consent_parts.choices = part_choices()
+        if not self.consent_key.data:
+            self.consent_key.data = secrets.token_urlsafe(24)
 
     def require_consent(self) -> bool:
         """Add 'required' errors to the consent fields that are empty; True when all are filled in."""

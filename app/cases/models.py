@@ -197,6 +197,7 @@ class Consent(NetworkScopedMixin, TimestampMixin, db.Model):
     __tablename__ = "consents"
     __table_args__ = (
         UniqueConstraint("network_id", "id"),
+        UniqueConstraint("network_id", "submission_key"),
         _fk("case_id", "cases", "fk_consents_network_case"),
         _fk("patient_id", "patients", "fk_consents_network_patient"),
         Index("ix_consents_network_id_case_id", "network_id", "case_id"),
@@ -217,6 +218,8 @@ class Consent(NetworkScopedMixin, TimestampMixin, db.Model):
     withdrawn_at: Mapped[datetime | None]
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     withdrawal_reason: Mapped[str] = mapped_column(Text, default="")
+    # The form's key: a double click or a retry records the consent once.
+    submission_key: Mapped[str | None] = mapped_column(String(64))
 
     obtained_by: Mapped[User] = relationship(foreign_keys=[obtained_by_id])  # noqa: F821
     withdrawn_by: Mapped[User | None] = relationship(foreign_keys=[withdrawn_by_id])  # noqa: F821

@@ -30,6 +30,7 @@ from app.cases.services.intake import (  # noqa: F401
 from app.cases.services.team import (  # noqa: F401
     active_team_member,
     central_history,
+    consent_by_key,
     consents_of,
     propose_member,
     record_consent,

@@ -5,6 +5,7 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
 from app.cases.models import (
@@ -26,6 +27,7 @@ from app.cases.services._base import (
     record_audit,
 )
 from app.core.audit import AuditAction
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.mail import absolute_url, queue_mail
 from app.extensions import db
@@ -43,16 +45,30 @@ def active_team_member(case: Case, membership_id: int) -> CareTeamMember | None:
         CareTeamMember.status.in_((TeamStatus.ACTIVE, TeamStatus.PROPOSED))))
 
 
+def consent_by_key(case: Case, submission_key: str | None) -> Consent | None:
+    """The consent recorded earlier from the form with this key (a double click, a retry), if any."""
+    if not submission_key:
+        return None
+    earlier = db.session.scalar(select(Consent).where(Consent.submission_key == submission_key))
+    if earlier is not None and earlier.case_id != case.id:
+        raise CaseRuleBroken(_l("This form was already used for another case; open it again."))
+    return earlier
+
+
 def record_consent(case: Case, actor: User, *, method: ConsentMethod, purpose: str, membership_ids: list[int],
                    parts: set[ConsentPart], valid_until: date | None = None, document_name: str = "",
-                   document_storage: str = "") -> Consent:
+                   document_storage: str = "", submission_key: str | None = None) -> Consent:
+    """Record the patient's consent; with a submission_key a repeated submission returns the first record."""
+    earlier = consent_by_key(case, submission_key)
+    if earlier is not None:
+        return earlier
     if not (purpose or "").strip():
         raise CaseRuleBroken(_l("Describe the purpose of sharing."))
     if not membership_ids:
         raise CaseRuleBroken(_l("Choose who the consent covers."))
     if not parts:
         raise CaseRuleBroken(_l("Choose which parts may be shared."))
-    if valid_until is not None and valid_until < date.today():
+    if valid_until is not None and valid_until < local_today():
         raise CaseRuleBroken(_l("The end date of a consent cannot be in the past."))
     members = list(db.session.scalars(select(Membership).where(Membership.id.in_(membership_ids),
                                                                Membership.is_active.is_(True))))
@@ -62,9 +78,14 @@ def record_consent(case: Case, actor: User, *, method: ConsentMethod, purpose: s
                       obtained_by_id=actor.id, obtained_at=utcnow(), method=method, purpose=purpose.strip(),
                       covers_intake=ConsentPart.INTAKE in parts, covers_notes=ConsentPart.NOTES in parts,
                       covers_proms=ConsentPart.PROMS in parts, valid_until=valid_until,
-                      document_name=document_name, document_storage=document_storage)
-    db.session.add(consent)
-    db.session.flush()
+                      document_name=document_name, document_storage=document_storage,
+                      submission_key=submission_key or None)
+    try:
+        with db.session.begin_nested():
+            db.session.add(consent)
+            db.session.flush()
+    except IntegrityError:  # the same form submitted twice at once: the other request recorded it
+        return consent_by_key(case, submission_key)
     db.session.add_all(ConsentMember(network_id=case.network_id, consent_id=consent.id, membership_id=m.id)
                        for m in members)
     add_event(case, actor, CaseEventKind.CONSENT_RECORDED, ", ".join(m.user.full_name for m in members))

@@ -52,13 +52,17 @@ def store_consent_document(form: ConsentFieldsForm, network_id: int) -> tuple[st
 def record_consent_from_form(case: Case, form: ConsentFieldsForm, membership_ids: list[int]) -> Consent | None:
     """services.record_consent with the form's fields; None (errors on the form) when the document is refused.
     Raises CaseRuleBroken like the service."""
+    key = (form.consent_key.data or "")[:64]
+    earlier = services.consent_by_key(case, key)
+    if earlier is not None:
+        return earlier  # the same form again (double click, retry): recorded once, no second document stored
     document = store_consent_document(form, case.network_id)
     if document is None:
         return None
     return services.record_consent(case, current_user, method=form.consent_method_value(),
                                    purpose=form.consent_purpose.data or "", membership_ids=membership_ids,
                                    parts=form.consent_parts_set(), valid_until=form.consent_valid_until.data,
-                                   document_name=document[0], document_storage=document[1])
+                                   document_name=document[0], document_storage=document[1], submission_key=key)
 
 
 def _rule_broken(exc: CaseRuleBroken) -> None:
@@ -166,6 +170,11 @@ def team_propose(case_id: int):
     status = 200
     if form.is_submitted():
         status = 400
+        already = _already_asked(case, request.form.get("membership_id", type=int))
+        if already is not None:  # a double click or a retry: the first submission did the work
+            flash(_("%(name)s is already asked to join the care team.", name=already.membership.user.full_name),
+                  "info")
+            return redirect(url_for("cases.detail", case_id=case.id), code=303)
         if form.validate():
             chosen = next((m for m in candidates if m.id == form.membership_id.data), None)
             created = _propose(case, form, chosen)
@@ -179,6 +188,11 @@ def team_propose(case_id: int):
                            covered=covered, has_candidates=bool(candidates))
     db.session.commit()
     return html, status
+
+
+def _already_asked(case: Case, membership_id: int | None):
+    """The care-team row of this colleague when they are proposed or on the team already."""
+    return services.active_team_member(case, membership_id) if membership_id else None
 
 
 def _propose(case: Case, form: ProposeForm, chosen: Membership | None) -> bool:
