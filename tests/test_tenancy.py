@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.core.db import utcnow
+from app.core.db import NetworkScopedMixin, utcnow
 from app.core.tenancy import CrossNetworkWrite, NoNetworkContext, all_networks, network_context
 from app.extensions import db
-from app.networks.models import Membership, Role
+from app.networks.models import Membership, Role, ServiceAreaRange
 from app.patients.models import Patient
 from tests.conftest import (
     login_as,
@@ -165,7 +165,25 @@ def two_networks():
         db.session.commit()
         made[tag]["gp"] = gp
         made[tag].update(make_case_world(network, coordinator, member, gp, canary=_canary(tag)))
+        with network_context(network.id):
+            db.session.add(ServiceAreaRange(network_id=network.id, first=2011 + len(made), last=2011 + len(made)))
+            db.session.commit()
     return made
+
+
+def test_the_walk_seeds_every_network_owned_model_in_both_networks(two_networks):
+    """A new network-owned model without a row in the walk's networks fails here: the route walks
+    below would otherwise never try to reach it across networks."""
+    scoped = [mapper.class_ for mapper in db.Model.registry.mappers
+              if issubclass(mapper.class_, NetworkScopedMixin)]
+    assert len(scoped) >= 25
+    missing = []
+    for tag in ("A", "B"):
+        network_id = two_networks[tag]["network"].id
+        with network_context(network_id):
+            missing += [f"{model.__name__} in {tag}" for model in scoped
+                        if not db.session.scalar(select(func.count()).select_from(model))]
+    assert missing == [], f"seed these in two_networks: {missing}"
 
 
 def _substitute(rule_text: str, values: dict) -> str:

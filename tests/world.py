@@ -12,12 +12,13 @@ from werkzeug.datastructures import FileStorage
 
 from app.auth.models import User
 from app.cases import letters, services
-from app.cases.models import Case, Letter, NoteVisibility
+from app.cases.models import Case, Letter, Note, NoteVisibility
+from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership
 from app.referrals import attachments
-from app.referrals.models import Referral, ReferralStatus
+from app.referrals.models import Referral, ReferralMessage, ReferralStatus
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.quality_factories import FAKE_PDF
 from tests.referral_factories import make_referral
@@ -43,6 +44,11 @@ def make_case_world(network, coordinator: Membership, member: Membership, gp: Us
         prom = services.record_prom(live_case, coordinator.user, score=6, problems=[], measured_on=date.today())
         letter = db.session.scalar(select(Letter).where(Letter.case_id == case.id))
         letters.send_letter(letter, coordinator.user)
+        services.edit_note(db.session.get(Note, note.id), member.user, owner, f"Notitie {canary} (aangepast)")
+        services.add_case_message(live_case, gp, f"Vraag van de huisarts {canary}", from_gp=True)
+        asked = db.session.get(Referral, waiting.id)
+        db.session.add(ReferralMessage(network_id=network.id, referral_id=asked.id, occurred_at=utcnow(),
+                                       author_id=coordinator.user_id, from_network=True, body=f"Vraag {canary}"))
         consent = services.consents_of(live_case)[0]
         db.session.commit()
         ids = {"attachment": attachment.id, "action": action.id, "prom": prom.id, "letter": letter.id,
