@@ -178,3 +178,30 @@ def test_the_case_opens_with_the_coordinator_central_and_the_referral_in_care(ca
         intake = services.current_intake(case.referral_id)
         # Prefilled from the referral: the complaints the GP sent are there without re-entering them.
         assert intake.problems["physical"]["items"] == ["fatigue", "bowel"]
+
+
+def test_the_list_query_and_the_door_agree(casus):
+    """member_cases_query is case_access in SQL (for lists): for every member, before and after a
+    withdrawal and after leaving, both name the same cases."""
+    from app.cases.access import member_cases_query
+
+    other_case = make_case(casus["zk"], casus["gp"], casus["coordinator"], story="Tweede casus")
+    add_to_team(other_case, casus["coordinator"].user, casus["physio"])
+
+    def compare():
+        with network_context(casus["zk"].id):
+            cases = db.session.scalars(select(Case)).all()
+            for who in ("dietician", "dietician2", "sexologist", "physio"):
+                membership = db.session.get(Membership, casus[who].id)
+                listed = set(db.session.scalars(member_cases_query(membership).with_only_columns(Case.id)))
+                allowed = {case.id for case in cases if case_access(case, membership).allowed}
+                assert listed == allowed, who
+
+    compare()
+    with network_context(casus["zk"].id):
+        consent = db.session.get(type(casus["sexologist_consent"]), casus["sexologist_consent"].id)
+        services.withdraw_consent(consent, casus["coordinator"].user, "Ingetrokken")
+        row = services.active_team_member(db.session.get(Case, casus["case"].id), casus["dietician2"].id)
+        services.close_part(row, casus["dietician2"].user, "Klaar")
+        db.session.commit()
+    compare()

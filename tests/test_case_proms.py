@@ -80,7 +80,7 @@ def test_record_a_measurement_and_see_it_in_the_chart(client, casus):
     assert 'stroke-dasharray="6 4"' in svg  # the threshold 4
     assert "style=" not in svg  # the CSP forbids inline styles
     assert "<polyline" in svg
-    assert "Fatigue, Dealing with the partner" in html  # the problem list, in the reader's language
+    assert "Fatigue, Dealing with your partner" in html  # the problem list, in the reader's language
 
 
 @pytest.mark.parametrize("score, measured_on, problems", [

@@ -31,6 +31,7 @@ from app.cases.models import (
     NoteVisibility,
     TeamStatus,
 )
+from app.core.dates import local_today
 from app.extensions import db
 from app.networks.models import MembershipDiscipline, Role
 
@@ -55,16 +56,33 @@ class CaseAccess:
 DENIED = CaseAccess(allowed=False)
 
 
+def _live_consents_naming(membership_id: int, case_id, today: date):
+    """SQL: the consents of case *case_id* (a value or a column) that name the membership and are live."""
+    return (select(Consent).join(ConsentMember, (ConsentMember.consent_id == Consent.id)
+                                 & (ConsentMember.network_id == Consent.network_id))
+            .where(Consent.case_id == case_id, ConsentMember.membership_id == membership_id,
+                   Consent.withdrawn_at.is_(None), (Consent.valid_until.is_(None)) | (Consent.valid_until >= today)))
+
+
 def covering_consents(case: Case, membership_id: int, *, today: date | None = None) -> list[Consent]:
     """Consents of this case that name *membership_id* and are neither withdrawn nor expired."""
-    today = today or date.today()
-    return list(db.session.scalars(
-        select(Consent).join(ConsentMember, (ConsentMember.consent_id == Consent.id)
-                             & (ConsentMember.network_id == Consent.network_id))
-        .where(Consent.case_id == case.id, ConsentMember.membership_id == membership_id,
-               Consent.withdrawn_at.is_(None),
-               (Consent.valid_until.is_(None)) | (Consent.valid_until >= today))
-        .order_by(Consent.id)))
+    return list(db.session.scalars(_live_consents_naming(membership_id, case.id, today or local_today())
+                                   .order_by(Consent.id)))
+
+
+def covered_now(membership_id: int, case_id_column, *, today: date | None = None):
+    """SQL condition for lists: a live consent of that row's case names the membership (the rule above,
+    set-based, so a list needs one query instead of one door call per row)."""
+    return _live_consents_naming(membership_id, case_id_column, today or local_today()).exists()
+
+
+def member_cases_query(membership):
+    """The cases a (non-coordinator) member may see now: on the team, accepted, and covered by a live
+    consent. The set-based form of case_access for members; tests/test_case_access.py checks they agree."""
+    return (select(Case).join(CareTeamMember, (CareTeamMember.case_id == Case.id)
+                              & (CareTeamMember.network_id == Case.network_id))
+            .where(CareTeamMember.membership_id == membership.id, CareTeamMember.status == TeamStatus.ACTIVE,
+                   covered_now(membership.id, Case.id)))
 
 
 def case_access(case: Case | None, membership, *, today: date | None = None) -> CaseAccess:

@@ -424,7 +424,3 @@ class CaseEvent(NetworkScopedMixin, db.Model):
     detail: Mapped[str] = mapped_column(String(300), default="")
 
     actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
-
-    @property
-    def gp_visible(self) -> bool:
-        return self.kind in GP_VISIBLE_EVENTS

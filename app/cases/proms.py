@@ -22,6 +22,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app.cases.access import case_access
+from app.cases.forms import LASTMETER_GROUPS
 from app.cases.models import Case, CaseStatus, ConsentPart, PromMeasurement
 from app.core import audit
 from app.core.audit import AuditAction
@@ -55,48 +56,10 @@ class ProblemCategory:
         return frozenset(code for code, _label in self.items)
 
 
-# The Lastmeter's problem list, by category. The stored codes are the item codes; they never change
-# (labels may), so old measurements keep their meaning.
-PROBLEM_CATEGORIES: tuple[ProblemCategory, ...] = (
-    ProblemCategory("practical", _l("Practical problems"), (
-        ("housing", _l("Housing")),
-        ("finances", _l("Finances and insurance")),
-        ("work_school", _l("Work or school")),
-        ("transport", _l("Transport")),
-        ("childcare", _l("Childcare")),
-        ("household", _l("Household and daily activities")),
-    )),
-    ProblemCategory("social", _l("Family and social problems"), (
-        ("partner", _l("Dealing with the partner")),
-        ("children", _l("Dealing with the children")),
-        ("family_friends", _l("Dealing with family or friends")),
-    )),
-    ProblemCategory("emotional", _l("Emotional problems"), (
-        ("fears", _l("Fears")),
-        ("sadness", _l("Sadness")),
-        ("depression", _l("Depression")),
-        ("worry", _l("Worry")),
-        ("loneliness", _l("Loneliness")),
-        ("tension", _l("Tension or nervousness")),
-    )),
-    ProblemCategory("spiritual", _l("Spiritual or religious problems"), (
-        ("meaning", _l("Meaning of life")),
-        ("faith", _l("Faith or religion")),
-    )),
-    ProblemCategory("physical", _l("Physical problems"), (
-        ("pain", _l("Pain")),
-        ("fatigue", _l("Fatigue")),
-        ("sleep", _l("Sleep")),
-        ("nausea", _l("Nausea")),
-        ("eating", _l("Eating and appetite")),
-        ("bowel", _l("Bowel movements (diarrhoea or constipation)")),
-        ("breathing", _l("Breathing")),
-        ("mobility", _l("Getting around")),
-        ("memory", _l("Memory and concentration")),
-        ("appearance", _l("Appearance")),
-        ("sexuality", _l("Sexuality")),
-    )),
-)
+# The Lastmeter's problem list, by category: the one list the intake also uses (app.cases.forms). The stored
+# codes are the item codes; they never change (labels may), so old measurements keep their meaning.
+PROBLEM_CATEGORIES: tuple[ProblemCategory, ...] = tuple(
+    ProblemCategory(code, label, items) for code, label, items in LASTMETER_GROUPS)
 PROBLEM_LABELS: dict[str, Any] = {code: label for category in PROBLEM_CATEGORIES for code, label in category.items}
 
 

@@ -46,11 +46,6 @@ class ReferralStatus(enum.StrEnum):
     def label(self) -> str:
         return str(STATUS_LABELS[self])
 
-    @property
-    def is_open(self) -> bool:
-        """Still waiting for the network (shown in the inbox's default view)."""
-        return self in (ReferralStatus.SUBMITTED, ReferralStatus.ACKNOWLEDGED, ReferralStatus.INFO_REQUESTED)
-
 
 STATUS_LABELS = {
     ReferralStatus.DRAFT: _l("Draft"),
@@ -198,11 +193,6 @@ class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
     @property
     def masked_bsn(self) -> str:
         return f"*****{self.bsn[-4:]}" if self.bsn else ""
-
-    @property
-    def label(self) -> str:
-        """How the referral is named in mails and lists: its number (no patient data)."""
-        return self.number or str(_l("draft"))
 
 
 class ReferralMedication(NetworkScopedMixin, db.Model):

@@ -10,7 +10,6 @@ Helpers other case views may import: users_by_id, memberships_by_id, team_of, ev
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
 
 from flask import g, render_template, request
 from flask_babel import gettext as _
@@ -22,15 +21,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.cases import bp, services
-from app.cases.access import case_access
+from app.cases.access import covered_now, member_cases_query
 from app.cases.forms import CentralForm, CorrectionForm, intake_labels
 from app.cases.models import (
     CareTeamMember,
     Case,
     CaseEventKind,
     CaseStatus,
-    Consent,
-    ConsentMember,
     ConsentPart,
     Intake,
     IntakeStatus,
@@ -104,15 +101,6 @@ def _active_first(statement):
                               Case.id.desc())
 
 
-def _covered_now(membership_id: int, case_id_column, today: date):
-    """SQL: a live consent of that case names *membership_id* (the rule of access.covering_consents)."""
-    return (select(ConsentMember.consent_id)
-            .join(Consent, (Consent.id == ConsentMember.consent_id) & (Consent.network_id == ConsentMember.network_id))
-            .where(Consent.case_id == case_id_column, ConsentMember.membership_id == membership_id,
-                   Consent.withdrawn_at.is_(None), (Consent.valid_until.is_(None)) | (Consent.valid_until >= today))
-            .exists())
-
-
 def may_propose(case: Case, access) -> bool:
     """The coordinator or an active member of the care team may involve a colleague while the case is open."""
     if case.status is not CaseStatus.ACTIVE or not access.allowed:
@@ -170,25 +158,17 @@ def _status_filter_choices() -> list[tuple[str, str]]:
 
 
 def _member_index():
-    me, today = g.membership, date.today()
-    # Pre-filter in SQL by the access rule (on the team and covered by a live consent), one page at a time;
-    # the access door then confirms each case on the page (bounded by the page size).
-    statement = (select(Case).options(joinedload(Case.central))
-                 .join(CareTeamMember, (CareTeamMember.case_id == Case.id)
-                       & (CareTeamMember.network_id == Case.network_id))
-                 .where(CareTeamMember.membership_id == me.id, CareTeamMember.status == TeamStatus.ACTIVE,
-                        _covered_now(me.id, Case.id, today)))
-    page = paginate(_active_first(statement))
-    cases = [case for case in page.items if case_access(case, me).allowed]
+    me = g.membership
+    # The access rule in its set-based form (app.cases.access): one query per list, whatever its length.
+    page = paginate(_active_first(member_cases_query(me).options(joinedload(Case.central))))
+    cases = page.items
     proposals = list(db.session.scalars(
         select(CareTeamMember).where(CareTeamMember.membership_id == me.id,
                                      CareTeamMember.status == TeamStatus.PROPOSED,
-                                     _covered_now(me.id, CareTeamMember.case_id, today))
+                                     covered_now(me.id, CareTeamMember.case_id))
         .order_by(CareTeamMember.proposed_at.desc()).limit(PROPOSAL_LIMIT)))
     proposal_cases = {c.id: c for c in db.session.scalars(select(Case).where(
         Case.id.in_([p.case_id for p in proposals])))} if proposals else {}
-    proposals = [p for p in proposals
-                 if p.case_id in proposal_cases and case_access(proposal_cases[p.case_id], me).may_respond_to_proposal]
     proposers = users_by_id(p.proposed_by_id for p in proposals)
     audit.record("case.listed", AuditAction.READ, object_type="case",
                  reason=f"{len(cases)} cases, {len(proposals)} proposals", basis="care team",
