@@ -6,7 +6,6 @@ Choices that depend on the network (members, the care team) are filled in by the
 from __future__ import annotations
 
 import secrets
-from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -24,6 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from app.cases.models import ConsentMethod, ConsentPart, Intake
+from app.core.dates import local_today
 from app.core.form_fields import MultiCheckboxField, ScoreField
 from app.core.validators import NotInFuture
 from app.referrals.forms import COMPLAINT_ITEMS, DIMENSIONS
@@ -268,7 +268,7 @@ class ConsentFieldsForm(FlaskForm):
             if missing:
                 field.errors = [*field.errors, message]
                 ok = False
-        if self.consent_valid_until.data is not None and self.consent_valid_until.data < date.today():
+        if self.consent_valid_until.data is not None and self.consent_valid_until.data < local_today():
             self.consent_valid_until.errors = [*self.consent_valid_until.errors,
                                                _l("The end date of a consent cannot be in the past.")]
             ok = False

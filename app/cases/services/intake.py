@@ -136,7 +136,7 @@ def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -
     add_event(case, actor, CaseEventKind.CENTRAL_CHANGED, actor.full_name)
     if intake.distress_score is not None:
         db.session.add(PromMeasurement(network_id=case.network_id, case_id=case.id, measured_on=intake.held_on
-                                       or date.today(), score=intake.distress_score,
+                                       or local_today(), score=intake.distress_score,
                                        problems=list(intake.distress_problems or []), recorded_by_id=actor.id))
     record_audit("case.opened", AuditAction.CREATE, case, actor=actor, object_type="case", object_id=case.id,
             basis="coordinator")
@@ -144,7 +144,7 @@ def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -
     side = referral_services.Side.NETWORK
     if referral.status is ReferralStatus.ACCEPTED:
         referral_services.transition(referral, referral_services.Action.PLAN_INTAKE, actor=actor, side=side,
-                                     intake_on=intake.held_on or date.today())
+                                     intake_on=intake.held_on or local_today())
     referral_services.transition(referral, referral_services.Action.START_CARE, actor=actor, side=side)
     from app.cases import letters
     letters.draft_letter(case, actor, kind="intake")

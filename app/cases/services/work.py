@@ -25,6 +25,7 @@ from app.cases.services._base import (
     record_audit,
 )
 from app.core.audit import AuditAction
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.extensions import db
 from app.networks.models import Membership, MembershipDiscipline, Role
@@ -103,7 +104,7 @@ def actions_of(case: Case) -> list[CaseAction]:
 
 def overdue_actions_for(membership: Membership, *, today: date | None = None) -> list[CaseAction]:
     """Open next steps of this member that are past due (for their start page)."""
-    today = today or date.today()
+    today = today or local_today()
     return list(db.session.scalars(select(CaseAction).join(
         Case, (Case.id == CaseAction.case_id) & (Case.network_id == CaseAction.network_id)).where(
         CaseAction.owner_membership_id == membership.id, CaseAction.done_at.is_(None), CaseAction.due_on < today,
@@ -115,7 +116,7 @@ def overdue_actions_for(membership: Membership, *, today: date | None = None) ->
 def record_prom(case: Case, actor: User, *, score: int, problems: list[str], measured_on: date) -> PromMeasurement:
     if not 0 <= score <= 10:
         raise CaseRuleBroken(_l("The distress thermometer goes from 0 to 10."))
-    if measured_on > date.today():
+    if measured_on > local_today():
         raise CaseRuleBroken(_l("This date cannot be in the future."))
     row = PromMeasurement(network_id=case.network_id, case_id=case.id, measured_on=measured_on, score=score,
                           problems=problems, recorded_by_id=actor.id)

@@ -23,6 +23,7 @@ from app.cases.views.case import users_by_id
 from app.cases.views.team import record_consent_from_form
 from app.core import audit
 from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, patient_data
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.security import require_membership
 from app.extensions import db
@@ -126,7 +127,7 @@ def consents(case_id: int):
     listed = _consents(case)
     log_read(case, access, "consents")
     html = render_template("cases/consents.html", case=case, access=access, patient=case.patient,
-                           consents=listed, form=form, today=date.today())
+                           consents=listed, form=form, today=local_today())
     db.session.commit()
     return html, status
 

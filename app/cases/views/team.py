@@ -1,8 +1,6 @@
 """Care-team routes of a case: the proposal, proposing a colleague (with consent), the central care provider."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -19,6 +17,7 @@ from app.cases.views._common import load_case, log_read
 from app.cases.views.case import central_choices, member_discipline_names, render_detail, team_of, users_by_id
 from app.core import audit
 from app.core.audit import patient_data
+from app.core.dates import local_today
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
@@ -139,7 +138,7 @@ def _candidates(case: Case) -> list[Membership]:
 
 def _covered_ids(case: Case) -> set[int]:
     """Members named by a live consent of this case (to say so in the list; the door decides on POST)."""
-    today = date.today()
+    today = local_today()
     return set(db.session.scalars(
         select(ConsentMember.membership_id)
         .join(Consent, (Consent.id == ConsentMember.consent_id) & (Consent.network_id == ConsentMember.network_id))
