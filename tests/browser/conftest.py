@@ -10,6 +10,10 @@ from werkzeug.serving import make_server
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+# Every browser wait is for a condition (an element, a text, a navigation); this is only the point at
+# which a condition that never comes fails the test. It is generous because CI runs on a busy 2-core
+# machine, where a page under a threaded dev server can take seconds; a passing test never waits it out.
+BROWSER_TIMEOUT_MS = 90_000
 
 
 @pytest.fixture
@@ -24,6 +28,9 @@ def live_server(app):
 
 @pytest.fixture(scope="session")
 def chromium():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     if not os.path.exists(CHROMIUM):
         pytest.fail("Debian's chromium is missing: make test installs it with apt-get")
     from playwright.sync_api import sync_playwright
@@ -41,7 +48,8 @@ def chromium():
 def page(chromium, request):
     context = chromium.new_context(locale="nl-NL", viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     yield page
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)

@@ -19,7 +19,7 @@ from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Network, ServiceAreaRange
 from app.referrals.models import ReferralStatus
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, BROWSER_TIMEOUT_MS
 from tests.conftest import PASSWORD, current_totp, make_network
 
 # The casus (shared/domain.md section 3): Wim Jansen, 55, after surgery for colon cancer, with diarrhoea,
@@ -69,7 +69,8 @@ def own_browser(chromium, name: str) -> Iterator[Page]:
     A full-page screenshot `<name>-last.png` is saved when it closes, also after a failure."""
     context = chromium.new_context(locale="nl-NL", viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    page.set_default_timeout(10_000)
+    page.set_default_timeout(BROWSER_TIMEOUT_MS)
+    page.set_default_navigation_timeout(BROWSER_TIMEOUT_MS)
     try:
         yield page
     finally:
