@@ -136,23 +136,44 @@ def record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutc
     """
     if user_id is None and has_request_context() and current_user and current_user.is_authenticated:
         user_id = current_user.id
-    row = AuditEvent(
-        occurred_at=utcnow(), event=event, action=action, outcome=outcome, user_id=user_id,
-        user_role=_request_role() if has_request_context() else "",
-        on_behalf_of_user_id=on_behalf_of_user_id,
-        network_id=network_id if network_id is not None else current_network_id(),
-        patient_id=patient_id, object_type=object_type, object_id=object_id, basis=basis,
-        reason=reason[:2000],
-        ip_address=(request.remote_addr or "")[:45] if has_request_context() else "",
-        user_agent=(request.user_agent.string or "")[:200] if has_request_context() else "",
-    )
+    in_request = has_request_context()
+    fields = {
+        "occurred_at": utcnow(), "event": event, "action": action, "outcome": outcome, "user_id": user_id,
+        "user_role": _request_role() if in_request else "",
+        "on_behalf_of_user_id": on_behalf_of_user_id,
+        "network_id": network_id if network_id is not None else current_network_id(),
+        "patient_id": patient_id, "object_type": object_type, "object_id": object_id, "basis": basis,
+        "reason": reason[:2000],
+        "ip_address": (request.remote_addr or "")[:45] if in_request else "",
+        "user_agent": (request.user_agent.string or "")[:200] if in_request else "",
+    }
+    row = write_row(fields)
+    if has_request_context():
+        g.setdefault("audit_events", []).append(row.id)
+        if action in _READS and outcome is AuditOutcome.SUCCESS:
+            # Kept until the request commits: a request that fails after the read still logs it
+            # (app/core/transaction.py writes these again after the rollback).
+            g.setdefault("uncommitted_audit_reads", []).append(fields)
+    return row
+
+
+_READS = frozenset({AuditAction.READ, AuditAction.EXPORT, AuditAction.SEARCH})
+
+
+def write_row(fields: dict) -> AuditEvent:
+    """Chain one row onto the log in the current transaction (flushed, not committed)."""
+    row = AuditEvent(**fields)
     row.prev_hash = _last_hash()
     row.hash = row.compute_hash()
     db.session.add(row)
     db.session.flush()
-    if has_request_context():
-        g.setdefault("audit_events", []).append(row.id)
     return row
+
+
+@event.listens_for(Session, "after_commit")
+def _reads_are_committed(session: Session) -> None:
+    if has_request_context():
+        g.pop("uncommitted_audit_reads", None)
 
 
 def patient_data(view):
