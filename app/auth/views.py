@@ -7,7 +7,6 @@ from flask import current_app, flash, g, redirect, render_template, request, ses
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from app.auth import bp, services
 from app.auth.forms import (
@@ -32,9 +31,8 @@ from app.core.security import (
     start_session,
     verify_password,
 )
-from app.core.tenancy import all_networks
 from app.extensions import db, limiter
-from app.networks.models import Membership, Network
+from app.networks import services as network_services
 
 
 def _safe_next(target: str | None) -> str:
@@ -58,9 +56,7 @@ def _failed(response) -> bool:
 
 def _forbidden_words(user) -> tuple[str, ...]:
     """What a password must not contain: the email's local part and the names of the user's networks."""
-    names = db.session.scalars(all_networks(select(Network.name).join(
-        Membership, Membership.network_id == Network.id).where(Membership.user_id == user.id))).all()
-    return (user.email.split("@")[0], *names)
+    return (user.email.split("@")[0], *network_services.own_network_names(user.id))
 
 
 @bp.route("/login", methods=["GET", "POST"])

@@ -9,10 +9,9 @@ from app.auth.models import ReferrerKind
 from app.cases.start_page import overdue_actions_for_user
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
-from app.core.tenancy import all_networks
 from app.extensions import db
 from app.main import bp
-from app.networks.models import Membership
+from app.networks import services as network_services
 from app.referrer import services as referrer_services
 
 
@@ -20,10 +19,7 @@ from app.referrer import services as referrer_services
 def index():
     if not current_user.is_authenticated:
         return render_template("main/landing.html")
-    # The start page lists the user's own networks: a deliberate read across networks.
-    memberships = db.session.scalars(all_networks(
-        select(Membership).where(Membership.user_id == current_user.id, Membership.is_active.is_(True))
-    )).all()
+    memberships = network_services.own_memberships(current_user.id)
     referrer = _referrer_context(current_user.gp_profile)
     return render_template("main/index.html", memberships=memberships, referrer=referrer,
                            overdue_actions=overdue_actions_for_user(current_user))

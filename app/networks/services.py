@@ -11,12 +11,27 @@ from app.auth.services import find_user_by_email, issue_token
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.mail import queue_mail
+from app.core.tenancy import all_networks
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
 
 
 class MembershipError(Exception):
     pass
+
+
+def own_memberships(user_id: int) -> list[Membership]:
+    """The user's active memberships in every network (the start page): a deliberate read across networks,
+    always filtered by the user."""
+    return list(db.session.scalars(all_networks(
+        select(Membership).where(Membership.user_id == user_id, Membership.is_active.is_(True)))))
+
+
+def own_network_names(user_id: int) -> list[str]:
+    """Names of every network the user belongs to (words a password must not contain); across networks,
+    filtered by the user."""
+    return list(db.session.scalars(all_networks(select(Network.name).join(
+        Membership, Membership.network_id == Network.id).where(Membership.user_id == user_id))))
 
 
 def disciplines_query():
