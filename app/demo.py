@@ -23,7 +23,7 @@ from app.networks.models import (
     Role,
     ServiceAreaRange,
 )
-from app.networks.profile_services import parse_service_area
+from app.networks.services.profile import parse_service_area
 from app.patients.models import Patient
 
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - demo accounts only; printed by make run

@@ -17,7 +17,7 @@ from app.core.audit import AuditAction, AuditEvent
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import ContactKind, Network, NetworkContact, Role, ServiceAreaRange
-from app.networks.profile_services import ServiceAreaError, format_service_area, parse_service_area
+from app.networks.services.profile import ServiceAreaError, format_service_area, parse_service_area
 from tests.conftest import login_as, make_member, make_network
 
 VALID = {

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from app.admin import approval_views, views  # noqa: E402, F401
+from app.admin.views import approvals, networks  # noqa: E402, F401

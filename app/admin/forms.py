@@ -3,8 +3,12 @@ import re
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, StringField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from sqlalchemy import select
+from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, ValidationError
+
+from app.extensions import db
+from app.networks.models import Network
 
 
 class NetworkForm(FlaskForm):
@@ -20,3 +24,24 @@ class NetworkForm(FlaskForm):
         field.data = (field.data or "").strip().lower()
         if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", field.data):
             raise ValidationError(_l("Use lower-case letters, digits and single hyphens only."))
+
+
+class EraseForm(FlaskForm):
+    network_id = SelectField(_l("Network"), coerce=int, validators=[InputRequired()])
+    patient_id = IntegerField(_l("Patient number"), validators=[InputRequired(), NumberRange(min=1)],
+                              description=_l("The number the network's coordinator gives you (in the address "
+                                             "of the patient's page)."))
+    legal_reference = TextAreaField(_l("Legal reference"), validators=[DataRequired(), Length(max=500)],
+                                    description=_l("The court order or decision on the erasure request: "
+                                                   "case number, date, authority. Recorded in the audit log."))
+    confirm_patient_id = StringField(_l("Type the patient number again to confirm"),
+                                     validators=[DataRequired(), Length(max=20)])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.network_id.choices = [(n.id, n.name) for n in db.session.scalars(select(Network)
+                                                                              .order_by(Network.name))]
+
+    def validate_confirm_patient_id(self, field):
+        if (field.data or "").strip() != str(self.patient_id.data or ""):
+            raise ValidationError(_l("The numbers differ. Type the patient number exactly as above."))

@@ -32,7 +32,7 @@ from app.core.security import (
     verify_password,
 )
 from app.extensions import db, limiter
-from app.networks import services as network_services
+from app.networks.services import memberships as network_services
 
 
 def _safe_next(target: str | None) -> str:

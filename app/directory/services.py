@@ -28,7 +28,7 @@ from app.networks.models import (
     Role,
     ServiceAreaRange,
 )
-from app.networks.services import disciplines_query
+from app.networks.services.memberships import disciplines_query
 
 PATIENT_POSTCODE_RE = re.compile(r"\s*([1-9][0-9]{3})\s*(?:[A-Za-z]{2})?\s*")
 MAX_PENDING_APPLICATIONS = 1

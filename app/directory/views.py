@@ -11,7 +11,7 @@ from app.directory import bp, services
 from app.directory.forms import NetworkApplicationForm
 from app.extensions import db
 from app.networks.models import Network
-from app.networks.services import disciplines_query
+from app.networks.services.memberships import disciplines_query
 
 
 @bp.route("/netwerken")

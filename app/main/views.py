@@ -11,7 +11,7 @@ from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.extensions import db
 from app.main import bp
-from app.networks import services as network_services
+from app.networks.services import memberships as network_services
 from app.referrer import services as referrer_services
 
 

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("networks", __name__)
 
-from app.networks import member_views, profile_views, views  # noqa: E402, F401
+from app.networks.views import home, members, profile  # noqa: E402, F401

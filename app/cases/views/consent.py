@@ -27,8 +27,8 @@ from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks.member_services import safe_cell
 from app.networks.models import Membership, Role
+from app.networks.services.members import safe_cell
 from app.quality.evidence import EvidenceError, stored_path
 
 OVERVIEW_LIMIT = 200  # access-log rows on the printable page; the CSV export has them all

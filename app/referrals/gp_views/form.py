@@ -12,7 +12,7 @@ from app.core.i18n import current_locale
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Network
-from app.networks.services import disciplines_query
+from app.networks.services.memberships import disciplines_query
 from app.referrals import attachments, gp_bp, services
 from app.referrals.forms import (
     KEY_RE,

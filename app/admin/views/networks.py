@@ -6,8 +6,10 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, or_, select
 
-from app.admin import bp, erase, services
-from app.admin.forms import NetworkForm
+from app.admin import bp
+from app.admin.forms import EraseForm, NetworkForm
+from app.admin.services import erase
+from app.admin.services import networks as services
 from app.auth.models import User
 from app.auth.services import deactivate_user, reset_mfa
 from app.core import audit
@@ -107,7 +109,7 @@ def jobs():
 def erase_patient():
     """Erase one patient of one network for a legal request. The admin types ids and the legal reference
     and confirms by typing the patient number again; the result shows counts only, never patient data."""
-    form = erase.EraseForm()
+    form = EraseForm()
     if form.validate_on_submit():
         try:
             result = erase.erase_patient(network_id=form.network_id.data, patient_id=form.patient_id.data,

@@ -17,9 +17,11 @@ from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks import bp, member_services, services
-from app.networks.forms import AuditFilterForm, InviteMemberForm
+from app.networks import bp
+from app.networks.forms.network import AuditFilterForm, InviteMemberForm
 from app.networks.models import Membership, Role
+from app.networks.services import members as member_services
+from app.networks.services import memberships as services
 from app.quality.services import results_without_member
 
 

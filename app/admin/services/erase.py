@@ -17,10 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from sqlalchemy import delete, select
-from wtforms import IntegerField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.cases.models import (
     CareTeamMember,
@@ -41,7 +38,6 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.networks.models import Network
 from app.patients.models import Patient
 from app.quality.evidence import EvidenceError, stored_path
 from app.referrals.models import (
@@ -56,27 +52,6 @@ from app.referrals.models import (
 
 class EraseError(Exception):
     """The erasure cannot run; str() is the message for the platform admin (no patient data)."""
-
-
-class EraseForm(FlaskForm):
-    network_id = SelectField(_l("Network"), coerce=int, validators=[InputRequired()])
-    patient_id = IntegerField(_l("Patient number"), validators=[InputRequired(), NumberRange(min=1)],
-                              description=_l("The number the network's coordinator gives you (in the address "
-                                             "of the patient's page)."))
-    legal_reference = TextAreaField(_l("Legal reference"), validators=[DataRequired(), Length(max=500)],
-                                    description=_l("The court order or decision on the erasure request: "
-                                                   "case number, date, authority. Recorded in the audit log."))
-    confirm_patient_id = StringField(_l("Type the patient number again to confirm"),
-                                     validators=[DataRequired(), Length(max=20)])
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.network_id.choices = [(n.id, n.name) for n in db.session.scalars(select(Network)
-                                                                              .order_by(Network.name))]
-
-    def validate_confirm_patient_id(self, field):
-        if (field.data or "").strip() != str(self.patient_id.data or ""):
-            raise ValidationError(_l("The numbers differ. Type the patient number exactly as above."))
 
 
 @dataclass

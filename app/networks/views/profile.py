@@ -8,10 +8,11 @@ from sqlalchemy import select
 
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks import bp, profile_services
+from app.networks import bp
+from app.networks.forms.profile import ContactForm, NetworkProfileForm
 from app.networks.models import NetworkContact, Role
-from app.networks.profile_forms import ContactForm, NetworkProfileForm
-from app.networks.profile_services import CONTACT_FIELDS, PROFILE_FIELDS
+from app.networks.services import profile as profile_services
+from app.networks.services.profile import CONTACT_FIELDS, PROFILE_FIELDS
 
 
 def _get_contact_or_404(contact_id: int) -> NetworkContact:

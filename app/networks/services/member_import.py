@@ -26,9 +26,9 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.core.validators import is_valid_agb, is_valid_big, normalise_postcode
 from app.extensions import db
-from app.networks.member_forms import PHONE_RE, is_web_url
+from app.networks.forms.members import PHONE_RE, is_web_url
 from app.networks.models import Discipline, Membership, Network, Role
-from app.networks.services import invite_member
+from app.networks.services.memberships import invite_member
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 1000

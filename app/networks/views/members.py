@@ -11,9 +11,12 @@ from app.core.db import utcnow
 from app.core.i18n import current_locale
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks import bp, member_import, member_services, services
-from app.networks.member_forms import MemberImportForm, MemberProfileForm, TrainingRecordForm
+from app.networks import bp
+from app.networks.forms.members import MemberImportForm, MemberProfileForm, TrainingRecordForm
 from app.networks.models import Membership, Role, TrainingRecord
+from app.networks.services import member_import
+from app.networks.services import members as member_services
+from app.networks.services import memberships as services
 
 
 def _manageable_membership_or_404(membership_id: int) -> Membership:

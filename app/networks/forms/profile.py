@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange, Optiona
 
 from app.core.validators import NotInFuture
 from app.networks.models import ContactKind
-from app.networks.profile_services import (
+from app.networks.services.profile import (
     REFERRAL_NORM_MAX_DAYS,
     REFERRAL_NORM_MIN_DAYS,
     ServiceAreaError,

@@ -16,7 +16,7 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Role, TrainingRecord
-from app.networks.services import active_coordinator_count
+from app.networks.services.memberships import active_coordinator_count
 
 # The profile columns a member (or their coordinator) may edit; role is handled separately.
 PROFILE_FIELDS = ("agb_code", "big_number", "practice_name", "address", "postcode", "city", "phone",

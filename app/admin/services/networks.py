@@ -10,7 +10,7 @@ from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Network, NetworkStatus, Role
-from app.networks.services import invite_member
+from app.networks.services.memberships import invite_member
 
 
 class NetworkError(Exception):

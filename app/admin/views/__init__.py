@@ -1,0 +1,1 @@
+"""Platform administration pages: networks, users and jobs; approvals of applications."""

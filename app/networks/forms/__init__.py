@@ -1,0 +1,1 @@
+"""Network forms by workflow."""

@@ -1,0 +1,1 @@
+"""Network pages by workflow: home and audit log, members, the network profile."""
