@@ -24,7 +24,7 @@ from app.quality.evidence import stored_path
 from app.referrals import gp_bp
 from app.referrals import services as referral_services
 from app.referrals.models import Referral
-from app.referrer.services import is_verified_referrer
+from app.referrals.services import is_verified_referrer
 
 
 class QuestionForm(FlaskForm):

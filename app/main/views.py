@@ -13,6 +13,7 @@ from app.core.tenancy import all_networks
 from app.extensions import db
 from app.main import bp
 from app.networks.models import Membership
+from app.referrals import services as referral_services
 from app.referrer import services as referrer_services
 
 
@@ -34,7 +35,7 @@ def _referrer_context(profile) -> dict | None:
     if profile is None:
         return None
     if profile.kind is ReferrerKind.POH:
-        return {"gps": referrer_services.gps_for_referrer(current_user), "pending": [], "nurses": []}
+        return {"gps": referral_services.gps_for_referrer(current_user), "pending": [], "nurses": []}
     return {"gps": [], "pending": referrer_services.links_of_gp(profile, confirmed=False),
             "nurses": referrer_services.links_of_gp(profile, confirmed=True)}
 

@@ -1,5 +1,5 @@
 """The GP referral form (patient, medical context, request, consent, PDF letters), the referrer's small
-action forms, the controlled lists with their labels, and the conversions form <-> service."""
+action forms, and the conversions form <-> service (the controlled lists are in models.py)."""
 from __future__ import annotations
 
 import re
@@ -27,59 +27,18 @@ from app.core.form_fields import MultiCheckboxField, ScoreField
 from app.core.validators import BSN, NotInFuture, Postcode
 from app.networks.models import Discipline
 from app.referrals import attachments
-from app.referrals.models import Referral, Sex, TreatmentGoal, TreatmentPhase, Urgency, YesNoUnknown
-
-# --- controlled lists (codes are stored; labels are translated when shown) -----------------------
-
-SEX_CHOICES = ((Sex.FEMALE.value, _l("Female")), (Sex.MALE.value, _l("Male")), (Sex.OTHER.value, _l("Other")),
-               (Sex.UNKNOWN.value, _l("Unknown")))
-# Language names in their own language (not translated), so the patient's language is recognisable.
-LANGUAGE_CHOICES = (("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch"), ("tr", "Türkçe"),
-                    ("ar", "العربية"), ("other", _l("Another language")))
-TUMOUR_TYPES = (
-    ("breast", _l("Breast cancer")),
-    ("colorectal", _l("Colorectal cancer")),
-    ("lung", _l("Lung cancer")),
-    ("prostate", _l("Prostate cancer")),
-    ("skin", _l("Skin cancer or melanoma")),
-    ("haematological", _l("Haematological cancer (leukaemia, lymphoma, myeloma)")),
-    ("gynaecological", _l("Gynaecological cancer")),
-    ("head_neck", _l("Head and neck cancer")),
-    ("upper_gi", _l("Oesophagus, stomach or pancreas")),
-    ("urological", _l("Bladder or kidney cancer")),
-    ("brain", _l("Brain tumour")),
-    ("other", _l("Other kind of cancer")),
+from app.referrals.models import (
+    COMPLAINT_ITEMS,
+    GOAL_CHOICES,
+    LANGUAGE_CHOICES,
+    PHASE_CHOICES,
+    SEX_CHOICES,
+    TUMOUR_TYPES,
+    URGENCY_CHOICES,
+    YES_NO_UNKNOWN,
+    Referral,
+    Urgency,
 )
-PHASE_CHOICES = ((TreatmentPhase.IN_TREATMENT.value, _l("In treatment")),
-                 (TreatmentPhase.AFTER_TREATMENT.value, _l("After treatment")),
-                 (TreatmentPhase.PALLIATIVE.value, _l("Palliative phase")))
-GOAL_CHOICES = ((TreatmentGoal.CURATIVE.value, _l("Curative")), (TreatmentGoal.PALLIATIVE.value, _l("Palliative")))
-YES_NO_UNKNOWN = ((YesNoUnknown.YES.value, _l("Yes")), (YesNoUnknown.NO.value, _l("No")),
-                  (YesNoUnknown.UNKNOWN.value, _l("Unknown")))
-URGENCY_CHOICES = ((Urgency.ROUTINE.value, _l("Routine")), (Urgency.SOON.value, _l("Soon (within a week)")),
-                   (Urgency.URGENT.value, _l("Urgent (please also phone the network)")))
-DIMENSIONS = (("physical", _l("Physical")), ("psychological", _l("Psychological")), ("social", _l("Social")),
-              ("spiritual", _l("Spiritual (meaning)")))
-COMPLAINT_ITEMS = {
-    "physical": (("fatigue", _l("Fatigue")), ("pain", _l("Pain")), ("bowel", _l("Bowel problems or diarrhoea")),
-                 ("nutrition", _l("Nutrition or weight loss")), ("sexual", _l("Sexual problems")),
-                 ("fitness", _l("Reduced fitness")), ("sleep", _l("Sleep problems")),
-                 ("lymphoedema", _l("Lymphoedema")), ("neuropathy", _l("Neuropathy (tingling, numbness)"))),
-    "psychological": (("anxiety", _l("Anxiety")), ("low_mood", _l("Low mood")),
-                      ("fear_of_recurrence", _l("Fear of recurrence")),
-                      ("concentration", _l("Concentration or memory problems"))),
-    "social": (("work", _l("Work or reintegration")), ("relationship", _l("Relationship and partner")),
-               ("finances", _l("Finances")), ("family", _l("Family and children"))),
-    "spiritual": (("meaning", _l("Meaning and purpose")), ("faith", _l("Faith")),
-                  ("end_of_life", _l("Questions about the end of life"))),
-}
-# For showing a stored referral: code -> label per column (unknown codes are shown as stored).
-LABELS: dict[str, dict[str, Any]] = {
-    "sex": dict(SEX_CHOICES), "preferred_language": dict(LANGUAGE_CHOICES), "tumour_type": dict(TUMOUR_TYPES),
-    "treatment_phase": dict(PHASE_CHOICES), "treatment_goal": dict(GOAL_CHOICES),
-    "yes_no_unknown": dict(YES_NO_UNKNOWN), "urgency": dict(URGENCY_CHOICES), "dimension": dict(DIMENSIONS),
-    **{f"complaints_{dimension}": dict(items) for dimension, items in COMPLAINT_ITEMS.items()},
-}
 
 PHONE_RE = r"^\+?[0-9 ()\-.]{6,30}$"
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")

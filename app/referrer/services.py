@@ -1,7 +1,7 @@
 """Referrer accounts: self-registration, email verification, practice-nurse links. Callers commit.
 
-For the referral engineer: `is_verified_referrer(user)` says whether a user may refer at all, and
-`gps_for_referrer(user)` lists the GPs on whose behalf they may refer (a POH: confirmed links only).
+Who may refer (on whose behalf) is the referral domain's rule: app.referrals.services.is_verified_referrer
+and gps_for_referrer.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from app.core.db import utcnow
 from app.core.mail import queue_mail
 from app.core.security import hash_password
 from app.extensions import db
-from app.referrer.models import PracticeNurseLink
+from app.referrals.models import PracticeNurseLink
 
 
 class AGBTaken(Exception):
@@ -110,35 +110,6 @@ def verify_email(token: str) -> User:
         user.email_verified_at = utcnow()
     audit.record("user.email_verified", AuditAction.UPDATE, user_id=user.id, object_type="user", object_id=user.id)
     return user
-
-
-def is_verified_referrer(user) -> bool:
-    """May this user refer at all: active, a referrer profile, a confirmed email and two-step verification.
-
-    A POH additionally needs a confirmed GP (see gps_for_referrer) to refer on behalf of.
-    """
-    if user is None or not getattr(user, "is_authenticated", True):
-        return False
-    # Demo accounts skip two-step verification in development only (DEMO_MFA_BYPASS), as at sign-in.
-    second_factor = user.has_mfa or (user.is_demo and current_app.config.get("DEMO_MFA_BYPASS"))
-    return bool(user.active and user.gp_profile is not None and user.email_verified_at is not None
-                and second_factor)
-
-
-def gps_for_referrer(user) -> list[GPProfile]:
-    """The GPs on whose behalf *user* refers: a GP themself; a POH the GPs who confirmed the link and are
-    active with a confirmed email. Whether *user* may refer at all is is_verified_referrer(user)."""
-    profile = getattr(user, "gp_profile", None)
-    if profile is None:
-        return []
-    if profile.kind is ReferrerKind.GP:
-        return [profile]
-    return list(db.session.scalars(
-        select(GPProfile).join(PracticeNurseLink, PracticeNurseLink.gp_profile_id == GPProfile.id)
-        .join(User, User.id == GPProfile.user_id)
-        .where(PracticeNurseLink.poh_profile_id == profile.id, PracticeNurseLink.confirmed_at.is_not(None),
-               GPProfile.kind == ReferrerKind.GP, User.active.is_(True), User.email_verified_at.is_not(None))
-        .order_by(GPProfile.practice_name, GPProfile.id)).unique())
 
 
 def _norm(value: str | None) -> str:

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from app.referrals import gp_bp, services
 from app.referrals.models import Referral, ReferralStatus
-from app.referrer.services import is_verified_referrer
+from app.referrals.services import is_verified_referrer
 
 S = ReferralStatus
 

@@ -24,7 +24,7 @@ from app.referrals.forms import (
 )
 from app.referrals.gp_views._common import S, _own_referral, _require_referrer
 from app.referrals.models import Referral
-from app.referrer.services import gps_for_referrer
+from app.referrals.services import gps_for_referrer
 
 # --- access -------------------------------------------------------------------------------------
 

@@ -13,11 +13,10 @@ from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.extensions import db
 from app.referrals import attachments, gp_bp, services
-from app.referrals.forms import LABELS, AnswerForm, WithdrawForm
+from app.referrals.forms import AnswerForm, WithdrawForm
 from app.referrals.gp_views._common import S, _own_referral
-from app.referrals.models import Referral
-from app.referrals.services import Action, Side
-from app.referrer.services import gps_for_referrer, is_verified_referrer
+from app.referrals.models import LABELS, Referral
+from app.referrals.services import Action, Side, gps_for_referrer, is_verified_referrer
 
 # --- the list -----------------------------------------------------------------------------------
 
