@@ -11,10 +11,10 @@ from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.core.tenancy import all_networks
 from app.extensions import db
+from app.gp_portal.services import practice as practice_links
 from app.main import bp
 from app.networks.models import Membership
 from app.referrals import services as referral_services
-from app.referrer import services as referrer_services
 
 
 @bp.route("/")
@@ -36,8 +36,8 @@ def _referrer_context(profile) -> dict | None:
         return None
     if profile.kind is ReferrerKind.POH:
         return {"gps": referral_services.gps_for_referrer(current_user), "pending": [], "nurses": []}
-    return {"gps": [], "pending": referrer_services.links_of_gp(profile, confirmed=False),
-            "nurses": referrer_services.links_of_gp(profile, confirmed=True)}
+    return {"gps": [], "pending": practice_links.links_of_gp(profile, confirmed=False),
+            "nurses": practice_links.links_of_gp(profile, confirmed=True)}
 
 
 @bp.route("/locale", methods=["POST"])

@@ -366,7 +366,7 @@ def _notify_referrer(referral: Referral, network: Network) -> None:
     """Tell the GP (and a practice nurse who submitted) that there is an update; the mail names only the number."""
     recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
     recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
-    link = absolute_url("gp_referrals.detail", referral_id=referral.id)
+    link = absolute_url("gp_portal.detail", referral_id=referral.id)
     for user in recipients.values():
         if not user.active:
             continue

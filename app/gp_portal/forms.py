@@ -1,5 +1,7 @@
-"""The GP referral form (patient, medical context, request, consent, PDF letters), the referrer's small
-action forms, and the conversions form <-> service (the controlled lists are in models.py)."""
+"""The GP portal's forms: self-registration and practice links; the referral form (patient, medical
+context, request, consent, PDF letters) with its conversions form <-> service; the small action forms
+on a referral and the question to the case's central care provider. The controlled lists (codes and
+labels) are the referral domain's: app/referrals/models.py."""
 from __future__ import annotations
 
 import re
@@ -11,20 +13,31 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     FieldList,
     Form,
     FormField,
     HiddenField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
-from app.auth.models import GPProfile
+from app.auth.models import GPProfile, ReferrerKind
 from app.core.form_fields import MultiCheckboxField, ScoreField
-from app.core.validators import BSN, NotInFuture, Postcode
+from app.core.validators import BSN, AGBCode, NotInFuture, Postcode
 from app.networks.models import Discipline
 from app.referrals import attachments
 from app.referrals.models import (
@@ -49,9 +62,36 @@ _CHOOSE = ("", _l("Choose..."))
 _PHONE = Regexp(PHONE_RE, message=_l("Enter a phone number, for example 023 123 4567."))
 
 
+# --- registration and practice links ------------------------------------------------------------
+
+class RegistrationForm(FlaskForm):
+    full_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Work email address"), validators=[DataRequired(), Email(), Length(max=254)],
+                       description=_l("We send a link to this address to confirm it."))
+    kind = RadioField(_l("Your role"), default=ReferrerKind.GP.value, validators=[DataRequired()],
+                      choices=[(ReferrerKind.GP.value, _l("GP")),
+                               (ReferrerKind.POH.value, _l("Practice nurse (POH), referring on behalf of a GP"))])
+    agb_code = StringField(_l("Your AGB code"), validators=[DataRequired(), AGBCode()],
+                           description=_l("Your personal AGB code: 8 digits."),
+                           render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    practice_name = StringField(_l("Practice name"), validators=[DataRequired(), Length(max=200)])
+    city = StringField(_l("Practice town"), validators=[DataRequired(), Length(max=100)])
+    practice_agb = StringField(_l("AGB code of the practice (optional)"), validators=[Optional(), AGBCode()],
+                               render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    phone = StringField(_l("Phone number (optional)"), validators=[Optional(), Length(max=30)],
+                        render_kw={"autocomplete": "tel"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             description=_l("At least 12 characters. A sentence of a few words works well."))
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
 
 
+class LinkRequestForm(FlaskForm):
+    agb_code = StringField(_l("AGB code of the GP"), validators=[DataRequired(), AGBCode()],
+                           render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
+
+# --- the referral form ---------------------------------------------------------------------------
 
 class MedicationForm(Form):
     """One row of the medication overview (a plain Form: the outer form carries the CSRF token)."""
@@ -236,6 +276,12 @@ class AnswerForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     reason = TextAreaField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)],
                            description=_l("The network's coordinator reads this."))
+
+
+class QuestionForm(FlaskForm):
+    """The GP's question to the central care provider of the case behind their referral."""
+
+    body = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=5000)])
 
 
 class ConfirmForm(FlaskForm):
