@@ -65,21 +65,19 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
     from app.directory import bp as directory_bp
+    from app.gp_portal import bp as gp_portal_bp
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
     from app.networks import bp as networks_bp
     from app.patients import bp as patients_bp
     from app.quality import bp as quality_bp
     from app.referrals import bp as referrals_bp
-    from app.referrals import gp_bp as gp_referrals_bp
-    from app.referrer import bp as referrer_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
-    app.register_blueprint(referrer_bp, url_prefix="/verwijzer")
-    app.register_blueprint(gp_referrals_bp, url_prefix="/verwijzer/verwijzingen")
+    app.register_blueprint(gp_portal_bp, url_prefix="/verwijzer")
     app.register_blueprint(networks_bp, url_prefix="/n/<network_slug>")
     app.register_blueprint(patients_bp, url_prefix="/n/<network_slug>/patients")
     app.register_blueprint(quality_bp, url_prefix="/n/<network_slug>/quality")

@@ -40,7 +40,7 @@ from app.networks.models import (
     TrainingRecord,
 )
 from app.patients.models import Patient
-from app.referrer.models import PracticeNurseLink
+from app.referrals.models import PracticeNurseLink
 from config import TestingConfig
 
 PASSWORD = "correct horse battery staple"

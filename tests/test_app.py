@@ -122,11 +122,11 @@ def world():
                    "member_id": referrals["team_member"].id, "version": 1},
         "per_endpoint": {"auth.reset_password": {"token": reset_token},
                          "auth.accept_invitation": {"token": invite_token},
-                         "referrer.verify_email": {"token": verify_token},
-                         "gp_referrals.edit_draft": {"referral_id": referrals["draft"].id},
-                         "gp_referrals.discard_draft": {"referral_id": referrals["draft"].id},
-                         "gp_referrals.case_letter": {"referral_id": referrals["case_referral"].id},
-                         "gp_referrals.case_question": {"referral_id": referrals["case_referral"].id},
+                         "gp_portal.verify_email": {"token": verify_token},
+                         "gp_portal.edit_draft": {"referral_id": referrals["draft"].id},
+                         "gp_portal.discard_draft": {"referral_id": referrals["draft"].id},
+                         "gp_portal.case_letter": {"referral_id": referrals["case_referral"].id},
+                         "gp_portal.case_question": {"referral_id": referrals["case_referral"].id},
                          "cases.intake": {"referral_id": referrals["intake_referral"].id}},
     }
 

@@ -136,12 +136,12 @@ def audit_world():
             "cases.close": {"case_id": to_close.id},
             "cases.letter_edit": {"case_id": to_close.id, "letter_id": ids["draft_letter"]},
             "cases.letter_send": {"case_id": to_close.id, "letter_id": ids["draft_letter"]},
-            "gp_referrals.edit_draft": {"referral_id": w["draft"].id},
-            "gp_referrals.discard_draft": {"referral_id": draft2.id},
-            "gp_referrals.answer": {"referral_id": asked.id},
-            "gp_referrals.withdraw": {"referral_id": to_withdraw.id},
-            "gp_referrals.case_letter": {"referral_id": w["case_referral"].id},
-            "gp_referrals.case_question": {"referral_id": w["case_referral"].id},
+            "gp_portal.edit_draft": {"referral_id": w["draft"].id},
+            "gp_portal.discard_draft": {"referral_id": draft2.id},
+            "gp_portal.answer": {"referral_id": asked.id},
+            "gp_portal.withdraw": {"referral_id": to_withdraw.id},
+            "gp_portal.case_letter": {"referral_id": w["case_referral"].id},
+            "gp_portal.case_question": {"referral_id": w["case_referral"].id},
         },
         "posts": {
             "referrals.act": {"action": "acknowledge"},
@@ -164,12 +164,12 @@ def audit_world():
             "cases.letter_edit": {"body": "Geachte collega, ...", "action": "save"},
             "cases.letter_send": {"confirm": "y"},
             "cases.gp_thread": {"body": "Antwoord aan de huisarts"},
-            "gp_referrals.new": {"submission_key": "k" * 32, "action": "draft", "given_name": "Anna"},
-            "gp_referrals.edit_draft": {"action": "draft", "given_name": "Anna"},
-            "gp_referrals.discard_draft": {},
-            "gp_referrals.answer": {"text": "Hier is het antwoord"},
-            "gp_referrals.withdraw": {"reason": "Patiënt ziet ervan af"},
-            "gp_referrals.case_question": {"body": "Hoe gaat het met mijn patiënt?"},
+            "gp_portal.new": {"submission_key": "k" * 32, "action": "draft", "given_name": "Anna"},
+            "gp_portal.edit_draft": {"action": "draft", "given_name": "Anna"},
+            "gp_portal.discard_draft": {},
+            "gp_portal.answer": {"text": "Hier is het antwoord"},
+            "gp_portal.withdraw": {"reason": "Patiënt ziet ervan af"},
+            "gp_portal.case_question": {"body": "Hoe gaat het met mijn patiënt?"},
         },
     }
 
@@ -177,8 +177,8 @@ def audit_world():
 # Who requests a marked route (default: the coordinator): the GP's own pages, and a proposal only its member opens.
 REQUESTER = {"cases.proposal": "physio", "cases.team_respond": "physio"}
 # Lists across networks: the row names the network only when the list holds one network's referral.
-NO_SINGLE_NETWORK = {"gp_referrals.index"}
-GET_SHOWS_NO_PATIENT_DATA |= {"gp_referrals.new": "an empty referral form"}
+NO_SINGLE_NETWORK = {"gp_portal.index"}
+GET_SHOWS_NO_PATIENT_DATA |= {"gp_portal.new": "an empty referral form"}
 
 
 def _expected_patient(world: dict, rule, values: dict) -> int | None:
@@ -205,12 +205,12 @@ def test_every_patient_data_route_writes_an_audit_event(app, new_client, audit_w
     endpoints = _marked_endpoints(app)
     # The walk must cover at least the known routes (guards against the marker being lost).
     assert {"patients.index", "patients.create", "patients.detail", "referrals.detail", "cases.detail",
-            "cases.notes", "gp_referrals.detail"} <= set(endpoints)
+            "cases.notes", "gp_portal.detail"} <= set(endpoints)
     for endpoint in endpoints:
         rule = next(iter(app.url_map.iter_rules(endpoint)))
         values = {**world["values"], **world["per_endpoint"].get(endpoint, {})}
         url = _url(app, endpoint, values)
-        who = "gp" if endpoint.startswith("gp_referrals.") else REQUESTER.get(endpoint, "coordinator")
+        who = "gp" if endpoint.startswith("gp_portal.") else REQUESTER.get(endpoint, "coordinator")
         client, user = clients[who], world["users"][who]
         url_patient = _expected_patient(world, rule, values)
         network_id = None if endpoint in NO_SINGLE_NETWORK else network.id

@@ -9,13 +9,13 @@ from sqlalchemy import select
 
 from app.cases import letters as letter_service
 from app.cases import services
-from app.cases.gp import gp_case_summary
 from app.cases.models import Case, CaseMessage, Letter, NoteVisibility
 from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.core.jobs import run_inline_pending
 from app.core.tenancy import network_context
 from app.extensions import db
+from app.gp_portal.services.case import gp_case_summary
 from app.networks.models import Membership, Role
 from app.referrals.models import Referral, ReferralStatus
 from tests.case_factories import add_to_team, make_case, write_note
@@ -59,7 +59,7 @@ def summary(app, world) -> dict:
     referral = referral_of(world)
     with app.test_request_context(), network_context(referral.network_id):
         result = gp_case_summary(referral, log_read=False)
-        page = render_template("cases/_gp_case.html", gp_case=result)
+        page = render_template("gp_portal/_case.html", gp_case=result)
         db.session.rollback()
     return result, page
 
@@ -130,7 +130,7 @@ def test_no_case_no_summary(app, world):
                              coordinator=world["coordinator"].user)
     with app.test_request_context(), network_context(referral.network_id):
         assert gp_case_summary(referral) is None
-        assert render_template("cases/_gp_case.html", gp_case=None).strip() == ""
+        assert render_template("gp_portal/_case.html", gp_case=None).strip() == ""
 
 
 def test_the_summary_read_is_logged_with_the_referrer_basis(app, world):

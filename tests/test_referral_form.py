@@ -14,9 +14,9 @@ from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.core.tenancy import all_networks, network_context
 from app.extensions import db
+from app.gp_portal.forms import ReferralForm, submission_from_form
 from app.networks.models import Discipline, Role
 from app.referrals import services
-from app.referrals.forms import ReferralForm, submission_from_form
 from app.referrals.models import Referral, ReferralAttachment, ReferralMessage
 from app.referrals.models import ReferralStatus as S
 from tests.conftest import counted_statements, login_as, make_gp, make_member, make_network, make_practice_link

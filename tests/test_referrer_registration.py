@@ -15,8 +15,8 @@ from app.core.audit import AuditAction, AuditEvent, AuditOutcome
 from app.core.db import utcnow
 from app.core.jobs import Outbox
 from app.extensions import db
-from app.referrer.models import PracticeNurseLink
-from app.referrer.services import gps_for_referrer, is_verified_referrer
+from app.referrals.models import PracticeNurseLink
+from app.referrals.services import gps_for_referrer, is_verified_referrer
 from tests.conftest import login, login_as, make_gp, make_practice_link, make_user
 
 GOOD_PASSWORD = "een lange zin als wachtwoord"

@@ -114,24 +114,25 @@ OWN_NOT_200 = {
 }
 # The referrer's own referrals across networks (the only door across networks): URL argument -> kind.
 GP_ENDPOINTS: dict[str, dict[str, str]] = {
-    "gp_referrals.index": {},
-    "gp_referrals.new": {},
-    "gp_referrals.edit_draft": {"referral_id": "draft"},
-    "gp_referrals.discard_draft": {"referral_id": "draft"},
-    "gp_referrals.confirmation": {"referral_id": "referral"},
-    "gp_referrals.detail": {"referral_id": "referral"},
-    "gp_referrals.answer": {"referral_id": "referral"},
-    "gp_referrals.withdraw": {"referral_id": "referral"},
-    "gp_referrals.download": {"referral_id": "referral", "attachment_id": "attachment"},
-    "gp_referrals.case_letter": {"referral_id": "case_referral", "letter_id": "letter"},
-    "gp_referrals.case_question": {"referral_id": "case_referral"},
+    "gp_portal.index": {},
+    "gp_portal.new": {},
+    "gp_portal.edit_draft": {"referral_id": "draft"},
+    "gp_portal.discard_draft": {"referral_id": "draft"},
+    "gp_portal.confirmation": {"referral_id": "referral"},
+    "gp_portal.detail": {"referral_id": "referral"},
+    "gp_portal.answer": {"referral_id": "referral"},
+    "gp_portal.withdraw": {"referral_id": "referral"},
+    "gp_portal.download": {"referral_id": "referral", "attachment_id": "attachment"},
+    "gp_portal.case_letter": {"referral_id": "case_referral", "letter_id": "letter"},
+    "gp_portal.case_question": {"referral_id": "case_referral"},
 }
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
 GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
 # GP / practice-nurse accounts: not bound to a network (a link id is checked against the GP's own profile).
-GLOBAL_ENDPOINTS |= {"referrer.register", "referrer.verify_email", "referrer.resend_verification",
-                     "referrer.practice", "referrer.confirm_link", "referrer.refuse_link"}
+GP_ACCOUNT_ENDPOINTS = {"gp_portal.register", "gp_portal.verify_email", "gp_portal.resend_verification",
+                        "gp_portal.practice", "gp_portal.confirm_link", "gp_portal.refuse_link"}
+GLOBAL_ENDPOINTS |= GP_ACCOUNT_ENDPOINTS
 ADMIN_ENDPOINTS |= {"admin.approve_network", "admin.erase_patient"}
 GLOBAL_ENDPOINTS |= set(GP_ENDPOINTS)
 
@@ -275,8 +276,10 @@ def _gp_urls(app, objects: dict) -> list[tuple[str, str, str]]:
 
 
 def test_every_gp_route_is_walked(app):
-    gp_rules = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("gp_referrals.")}
-    assert gp_rules == set(GP_ENDPOINTS)
+    gp_rules = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("gp_portal.")}
+    # Every portal route is either an account page (no referral to reach) or walked below.
+    assert gp_rules - GP_ACCOUNT_ENDPOINTS == set(GP_ENDPOINTS)
+    assert GP_ACCOUNT_ENDPOINTS <= gp_rules
     for rule in app.url_map.iter_rules():
         if rule.endpoint in GP_ENDPOINTS:
             assert {a for a in rule.arguments if a != "slug"} == set(GP_ENDPOINTS[rule.endpoint]), rule.rule

@@ -26,7 +26,7 @@ from app.cases.models import ConsentMethod, ConsentPart, Intake
 from app.core.dates import local_today
 from app.core.form_fields import MultiCheckboxField, ScoreField
 from app.core.validators import NotInFuture
-from app.referrals.forms import COMPLAINT_ITEMS, DIMENSIONS
+from app.referrals.models import COMPLAINT_ITEMS, DIMENSIONS, YES_NO_UNKNOWN
 
 _TEXT = 10_000
 
@@ -317,8 +317,6 @@ class RespondForm(FlaskForm):
 
 def intake_labels() -> dict[str, Any]:
     """What the intake templates need to show stored codes as words (pass as **intake_labels())."""
-    from app.referrals.forms import YES_NO_UNKNOWN
-
     choices = dict(YES_NO_UNKNOWN)
 
     def choice_label(code: str | None) -> str:

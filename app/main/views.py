@@ -10,9 +10,10 @@ from app.cases.start_page import overdue_actions_for_user
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.extensions import db
+from app.gp_portal.services import practice as practice_links
 from app.main import bp
 from app.networks.services import memberships as network_services
-from app.referrer import services as referrer_services
+from app.referrals import services as referral_services
 
 
 @bp.route("/")
@@ -30,9 +31,9 @@ def _referrer_context(profile) -> dict | None:
     if profile is None:
         return None
     if profile.kind is ReferrerKind.POH:
-        return {"gps": referrer_services.gps_for_referrer(current_user), "pending": [], "nurses": []}
-    return {"gps": [], "pending": referrer_services.links_of_gp(profile, confirmed=False),
-            "nurses": referrer_services.links_of_gp(profile, confirmed=True)}
+        return {"gps": referral_services.gps_for_referrer(current_user), "pending": [], "nurses": []}
+    return {"gps": [], "pending": practice_links.links_of_gp(profile, confirmed=False),
+            "nurses": practice_links.links_of_gp(profile, confirmed=True)}
 
 
 @bp.route("/locale", methods=["POST"])

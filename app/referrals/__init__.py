@@ -1,7 +1,7 @@
-"""GP referrals: the network's inbox (coordinators) and the referrer's side (GPs and practice nurses)."""
+"""GP referrals: the domain (models, services), the network's inbox (coordinators), dashboard and reminders.
+The GP's and practice nurse's side is the GP portal (app/gp_portal), which builds on this package."""
 from flask import Blueprint
 
 bp = Blueprint("referrals", __name__)  # /n/<network_slug>/referrals: coordinators
-gp_bp = Blueprint("gp_referrals", __name__)  # /verwijzer/verwijzingen: the referrer's own referrals
 
-from app.referrals import gp_views, inbox_views  # noqa: E402, F401
+from app.referrals import inbox_views  # noqa: E402, F401

@@ -1,5 +1,5 @@
 """How the coordinator's pages show a referral: the GP form's codes as labels (the form's own
-vocabulary, forms.LABELS) and the acknowledgement norm in plain words ("1 day and 3 hours left")."""
+vocabulary, models.LABELS) and the acknowledgement norm in plain words ("1 day and 3 hours left")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -10,14 +10,13 @@ from flask_babel import ngettext
 
 from app.core.db import utcnow
 from app.core.workdays import time_left
-from app.referrals.forms import LABELS
-from app.referrals.models import Referral, ReferralStatus
+from app.referrals.models import LABELS, Referral, ReferralStatus
 
 DIMENSIONS = ("physical", "psychological", "social", "spiritual")
 
 
 def label(kind: str, code: str | None) -> str:
-    """The label of *code* in the GP form's list *kind* (forms.LABELS: "sex", "tumour_type",
+    """The label of *code* in the GP form's list *kind* (models.LABELS: "sex", "tumour_type",
     "yes_no_unknown", "urgency", "complaints_physical", ...). A code missing there (an older or newer
     choice) is shown as stored, so nothing the GP sent is hidden; an empty one as a dash."""
     if not code:

@@ -1,5 +1,7 @@
 """GP referrals: the referral itself (draft, then submitted), its status events, the GP-coordinator
-thread, the medication rows, the PDF attachments and the disciplines the GP asked for.
+thread, the medication rows, the PDF attachments and the disciplines the GP asked for; the controlled
+lists of the referral's content with their labels; and the referrer's practice-nurse links (who may
+refer on behalf of whom, see services.gps_for_referrer).
 
 A referral is owned by the network it was sent to. The GP reads it across networks only through
 services.referrals_of_referrer (the one named bypass for the GP's view).
@@ -21,10 +23,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.auth.models import GPProfile
+from app.core.db import NetworkScopedMixin, TimestampMixin, UTCDateTime, utcnow
 from app.core.types import enum_type
 from app.extensions import db
 
@@ -90,6 +94,59 @@ class Urgency(enum.StrEnum):
     ROUTINE = "routine"
     SOON = "soon"
     URGENT = "urgent"
+
+
+# --- controlled lists (codes are stored; labels are translated when shown) -----------------------
+
+SEX_CHOICES = ((Sex.FEMALE.value, _l("Female")), (Sex.MALE.value, _l("Male")), (Sex.OTHER.value, _l("Other")),
+               (Sex.UNKNOWN.value, _l("Unknown")))
+# Language names in their own language (not translated), so the patient's language is recognisable.
+LANGUAGE_CHOICES = (("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch"), ("tr", "Türkçe"),
+                    ("ar", "العربية"), ("other", _l("Another language")))
+TUMOUR_TYPES = (
+    ("breast", _l("Breast cancer")),
+    ("colorectal", _l("Colorectal cancer")),
+    ("lung", _l("Lung cancer")),
+    ("prostate", _l("Prostate cancer")),
+    ("skin", _l("Skin cancer or melanoma")),
+    ("haematological", _l("Haematological cancer (leukaemia, lymphoma, myeloma)")),
+    ("gynaecological", _l("Gynaecological cancer")),
+    ("head_neck", _l("Head and neck cancer")),
+    ("upper_gi", _l("Oesophagus, stomach or pancreas")),
+    ("urological", _l("Bladder or kidney cancer")),
+    ("brain", _l("Brain tumour")),
+    ("other", _l("Other kind of cancer")),
+)
+PHASE_CHOICES = ((TreatmentPhase.IN_TREATMENT.value, _l("In treatment")),
+                 (TreatmentPhase.AFTER_TREATMENT.value, _l("After treatment")),
+                 (TreatmentPhase.PALLIATIVE.value, _l("Palliative phase")))
+GOAL_CHOICES = ((TreatmentGoal.CURATIVE.value, _l("Curative")), (TreatmentGoal.PALLIATIVE.value, _l("Palliative")))
+YES_NO_UNKNOWN = ((YesNoUnknown.YES.value, _l("Yes")), (YesNoUnknown.NO.value, _l("No")),
+                  (YesNoUnknown.UNKNOWN.value, _l("Unknown")))
+URGENCY_CHOICES = ((Urgency.ROUTINE.value, _l("Routine")), (Urgency.SOON.value, _l("Soon (within a week)")),
+                   (Urgency.URGENT.value, _l("Urgent (please also phone the network)")))
+DIMENSIONS = (("physical", _l("Physical")), ("psychological", _l("Psychological")), ("social", _l("Social")),
+              ("spiritual", _l("Spiritual (meaning)")))
+COMPLAINT_ITEMS = {
+    "physical": (("fatigue", _l("Fatigue")), ("pain", _l("Pain")), ("bowel", _l("Bowel problems or diarrhoea")),
+                 ("nutrition", _l("Nutrition or weight loss")), ("sexual", _l("Sexual problems")),
+                 ("fitness", _l("Reduced fitness")), ("sleep", _l("Sleep problems")),
+                 ("lymphoedema", _l("Lymphoedema")), ("neuropathy", _l("Neuropathy (tingling, numbness)"))),
+    "psychological": (("anxiety", _l("Anxiety")), ("low_mood", _l("Low mood")),
+                      ("fear_of_recurrence", _l("Fear of recurrence")),
+                      ("concentration", _l("Concentration or memory problems"))),
+    "social": (("work", _l("Work or reintegration")), ("relationship", _l("Relationship and partner")),
+               ("finances", _l("Finances")), ("family", _l("Family and children"))),
+    "spiritual": (("meaning", _l("Meaning and purpose")), ("faith", _l("Faith")),
+                  ("end_of_life", _l("Questions about the end of life"))),
+}
+# For showing a stored referral: code -> label per column (unknown codes are shown as stored).
+LABELS: dict[str, dict[str, Any]] = {
+    "sex": dict(SEX_CHOICES), "preferred_language": dict(LANGUAGE_CHOICES), "tumour_type": dict(TUMOUR_TYPES),
+    "treatment_phase": dict(PHASE_CHOICES), "treatment_goal": dict(GOAL_CHOICES),
+    "yes_no_unknown": dict(YES_NO_UNKNOWN), "urgency": dict(URGENCY_CHOICES), "dimension": dict(DIMENSIONS),
+    **{f"complaints_{dimension}": dict(items) for dimension, items in COMPLAINT_ITEMS.items()},
+}
 
 
 class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
@@ -169,7 +226,7 @@ class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
     consent_confirmed_at: Mapped[datetime | None]
     consent_confirmed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    gp_profile: Mapped[GPProfile] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+    gp_profile: Mapped[GPProfile] = relationship(lazy="joined", innerjoin=True)
     submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id], lazy="joined",  # noqa: F821
                                               innerjoin=True)
     network: Mapped[Network] = relationship(foreign_keys="Referral.network_id", lazy="joined",  # noqa: F821
@@ -277,3 +334,22 @@ class ReferralAttachment(NetworkScopedMixin, TimestampMixin, db.Model):
     size: Mapped[int]
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     removed_at: Mapped[datetime | None]
+
+
+# --- referrers ---------------------------------------------------------------------------------------
+# GPProfile (the referrer side of a user, GP or practice nurse) is part of the user's identity in
+# app.auth.models; the link below decides on whose behalf a practice nurse refers.
+
+class PracticeNurseLink(db.Model):
+    """A POH asked to refer for a GP; it counts only once the GP confirmed it (confirmed_at)."""
+
+    __tablename__ = "practice_nurse_links"
+    __table_args__ = (UniqueConstraint("poh_profile_id", "gp_profile_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    poh_profile_id: Mapped[int] = mapped_column(ForeignKey("gp_profiles.id"), index=True)
+    gp_profile_id: Mapped[int] = mapped_column(ForeignKey("gp_profiles.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, server_default=func.now())
+    confirmed_at: Mapped[datetime | None]
+
+    poh: Mapped[GPProfile] = relationship(foreign_keys=[poh_profile_id], lazy="joined", innerjoin=True)
+    gp: Mapped[GPProfile] = relationship(foreign_keys=[gp_profile_id], lazy="joined", innerjoin=True)

@@ -5,6 +5,9 @@ Two doors decide who reaches a referral:
 - inside a network (coordinators), the tenant scope of the request;
 - for a GP or practice nurse, `referral_for_referrer` / `referrals_of_referrer`: the only reads
   across networks, always filtered by the referrer (the named `all_networks` bypass).
+
+Who may refer: `is_verified_referrer(user)` (at all) and `gps_for_referrer(user)` (on whose behalf;
+a practice nurse only for GPs who confirmed the link).
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.auth.models import GPProfile, User
+from app.auth.models import GPProfile, ReferrerKind, User
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
@@ -29,6 +33,7 @@ from app.extensions import db
 from app.networks.models import Membership, Network, Role
 from app.patients.models import Patient
 from app.referrals.models import (
+    PracticeNurseLink,
     Referral,
     ReferralDiscipline,
     ReferralEvent,
@@ -205,8 +210,6 @@ class NotYourGP(Exception):
 
 
 def _require_on_behalf_allowed(user: User, gp_profile: GPProfile) -> None:
-    from app.referrer.services import gps_for_referrer
-
     if gp_profile is None or gp_profile.id not in {p.id for p in gps_for_referrer(user)}:
         raise NotYourGP
 
@@ -363,7 +366,7 @@ def _notify_referrer(referral: Referral, network: Network) -> None:
     """Tell the GP (and a practice nurse who submitted) that there is an update; the mail names only the number."""
     recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
     recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
-    link = absolute_url("gp_referrals.detail", referral_id=referral.id)
+    link = absolute_url("gp_portal.detail", referral_id=referral.id)
     for user in recipients.values():
         if not user.active:
             continue
@@ -398,6 +401,39 @@ def get_for_network(referral_id: int, *, lock: bool = False) -> Referral:
         statement = statement.with_for_update(of=Referral).execution_options(populate_existing=True)
     return db.first_or_404(statement)
 
+
+# --- who may refer ------------------------------------------------------------------------------
+
+def is_verified_referrer(user) -> bool:
+    """May this user refer at all: active, a referrer profile, a confirmed email and two-step verification.
+
+    A POH additionally needs a confirmed GP (see gps_for_referrer) to refer on behalf of.
+    """
+    if user is None or not getattr(user, "is_authenticated", True):
+        return False
+    # Demo accounts skip two-step verification in development only (DEMO_MFA_BYPASS), as at sign-in.
+    second_factor = user.has_mfa or (user.is_demo and current_app.config.get("DEMO_MFA_BYPASS"))
+    return bool(user.active and user.gp_profile is not None and user.email_verified_at is not None
+                and second_factor)
+
+
+def gps_for_referrer(user) -> list[GPProfile]:
+    """The GPs on whose behalf *user* refers: a GP themself; a POH the GPs who confirmed the link and are
+    active with a confirmed email. Whether *user* may refer at all is is_verified_referrer(user)."""
+    profile = getattr(user, "gp_profile", None)
+    if profile is None:
+        return []
+    if profile.kind is ReferrerKind.GP:
+        return [profile]
+    return list(db.session.scalars(
+        select(GPProfile).join(PracticeNurseLink, PracticeNurseLink.gp_profile_id == GPProfile.id)
+        .join(User, User.id == GPProfile.user_id)
+        .where(PracticeNurseLink.poh_profile_id == profile.id, PracticeNurseLink.confirmed_at.is_not(None),
+               GPProfile.kind == ReferrerKind.GP, User.active.is_(True), User.email_verified_at.is_not(None))
+        .order_by(GPProfile.practice_name, GPProfile.id)).unique())
+
+
+# --- the referrer's reads across networks -------------------------------------------------------
 
 def _referrer_filter(user: User):
     profile = user.gp_profile

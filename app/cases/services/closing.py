@@ -94,7 +94,7 @@ def add_case_message(case: Case, actor: User, body: str, *, from_gp: bool) -> Ca
             queue_mail(to=gp.email, template="referral_update",
                        subject=_l("There is an update on referral %(number)s", number=referral.number),
                        locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
-                       network=network, link=absolute_url("gp_referrals.detail", referral_id=referral.id))
+                       network=network, link=absolute_url("gp_portal.detail", referral_id=referral.id))
     return row
 
 

@@ -1,5 +1,7 @@
-"""The GP referral form (patient, medical context, request, consent, PDF letters), the referrer's small
-action forms, the controlled lists with their labels, and the conversions form <-> service."""
+"""The GP portal's forms: self-registration and practice links; the referral form (patient, medical
+context, request, consent, PDF letters) with its conversions form <-> service; the small action forms
+on a referral and the question to the case's central care provider. The controlled lists (codes and
+labels) are the referral domain's: app/referrals/models.py."""
 from __future__ import annotations
 
 import re
@@ -11,75 +13,45 @@ from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
     DateField,
+    EmailField,
     FieldList,
     Form,
     FormField,
     HiddenField,
+    PasswordField,
     RadioField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
-from app.auth.models import GPProfile
+from app.auth.models import GPProfile, ReferrerKind
 from app.core.form_fields import MultiCheckboxField, ScoreField
-from app.core.validators import BSN, NotInFuture, Postcode
+from app.core.validators import BSN, AGBCode, NotInFuture, Postcode
 from app.networks.models import Discipline
 from app.referrals import attachments
-from app.referrals.models import Referral, Sex, TreatmentGoal, TreatmentPhase, Urgency, YesNoUnknown
-
-# --- controlled lists (codes are stored; labels are translated when shown) -----------------------
-
-SEX_CHOICES = ((Sex.FEMALE.value, _l("Female")), (Sex.MALE.value, _l("Male")), (Sex.OTHER.value, _l("Other")),
-               (Sex.UNKNOWN.value, _l("Unknown")))
-# Language names in their own language (not translated), so the patient's language is recognisable.
-LANGUAGE_CHOICES = (("nl", "Nederlands"), ("en", "English"), ("de", "Deutsch"), ("tr", "Türkçe"),
-                    ("ar", "العربية"), ("other", _l("Another language")))
-TUMOUR_TYPES = (
-    ("breast", _l("Breast cancer")),
-    ("colorectal", _l("Colorectal cancer")),
-    ("lung", _l("Lung cancer")),
-    ("prostate", _l("Prostate cancer")),
-    ("skin", _l("Skin cancer or melanoma")),
-    ("haematological", _l("Haematological cancer (leukaemia, lymphoma, myeloma)")),
-    ("gynaecological", _l("Gynaecological cancer")),
-    ("head_neck", _l("Head and neck cancer")),
-    ("upper_gi", _l("Oesophagus, stomach or pancreas")),
-    ("urological", _l("Bladder or kidney cancer")),
-    ("brain", _l("Brain tumour")),
-    ("other", _l("Other kind of cancer")),
+from app.referrals.models import (
+    COMPLAINT_ITEMS,
+    GOAL_CHOICES,
+    LANGUAGE_CHOICES,
+    PHASE_CHOICES,
+    SEX_CHOICES,
+    TUMOUR_TYPES,
+    URGENCY_CHOICES,
+    YES_NO_UNKNOWN,
+    Referral,
+    Urgency,
 )
-PHASE_CHOICES = ((TreatmentPhase.IN_TREATMENT.value, _l("In treatment")),
-                 (TreatmentPhase.AFTER_TREATMENT.value, _l("After treatment")),
-                 (TreatmentPhase.PALLIATIVE.value, _l("Palliative phase")))
-GOAL_CHOICES = ((TreatmentGoal.CURATIVE.value, _l("Curative")), (TreatmentGoal.PALLIATIVE.value, _l("Palliative")))
-YES_NO_UNKNOWN = ((YesNoUnknown.YES.value, _l("Yes")), (YesNoUnknown.NO.value, _l("No")),
-                  (YesNoUnknown.UNKNOWN.value, _l("Unknown")))
-URGENCY_CHOICES = ((Urgency.ROUTINE.value, _l("Routine")), (Urgency.SOON.value, _l("Soon (within a week)")),
-                   (Urgency.URGENT.value, _l("Urgent (please also phone the network)")))
-DIMENSIONS = (("physical", _l("Physical")), ("psychological", _l("Psychological")), ("social", _l("Social")),
-              ("spiritual", _l("Spiritual (meaning)")))
-COMPLAINT_ITEMS = {
-    "physical": (("fatigue", _l("Fatigue")), ("pain", _l("Pain")), ("bowel", _l("Bowel problems or diarrhoea")),
-                 ("nutrition", _l("Nutrition or weight loss")), ("sexual", _l("Sexual problems")),
-                 ("fitness", _l("Reduced fitness")), ("sleep", _l("Sleep problems")),
-                 ("lymphoedema", _l("Lymphoedema")), ("neuropathy", _l("Neuropathy (tingling, numbness)"))),
-    "psychological": (("anxiety", _l("Anxiety")), ("low_mood", _l("Low mood")),
-                      ("fear_of_recurrence", _l("Fear of recurrence")),
-                      ("concentration", _l("Concentration or memory problems"))),
-    "social": (("work", _l("Work or reintegration")), ("relationship", _l("Relationship and partner")),
-               ("finances", _l("Finances")), ("family", _l("Family and children"))),
-    "spiritual": (("meaning", _l("Meaning and purpose")), ("faith", _l("Faith")),
-                  ("end_of_life", _l("Questions about the end of life"))),
-}
-# For showing a stored referral: code -> label per column (unknown codes are shown as stored).
-LABELS: dict[str, dict[str, Any]] = {
-    "sex": dict(SEX_CHOICES), "preferred_language": dict(LANGUAGE_CHOICES), "tumour_type": dict(TUMOUR_TYPES),
-    "treatment_phase": dict(PHASE_CHOICES), "treatment_goal": dict(GOAL_CHOICES),
-    "yes_no_unknown": dict(YES_NO_UNKNOWN), "urgency": dict(URGENCY_CHOICES), "dimension": dict(DIMENSIONS),
-    **{f"complaints_{dimension}": dict(items) for dimension, items in COMPLAINT_ITEMS.items()},
-}
 
 PHONE_RE = r"^\+?[0-9 ()\-.]{6,30}$"
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -90,9 +62,36 @@ _CHOOSE = ("", _l("Choose..."))
 _PHONE = Regexp(PHONE_RE, message=_l("Enter a phone number, for example 023 123 4567."))
 
 
+# --- registration and practice links ------------------------------------------------------------
+
+class RegistrationForm(FlaskForm):
+    full_name = StringField(_l("Your full name"), validators=[DataRequired(), Length(max=200)])
+    email = EmailField(_l("Work email address"), validators=[DataRequired(), Email(), Length(max=254)],
+                       description=_l("We send a link to this address to confirm it."))
+    kind = RadioField(_l("Your role"), default=ReferrerKind.GP.value, validators=[DataRequired()],
+                      choices=[(ReferrerKind.GP.value, _l("GP")),
+                               (ReferrerKind.POH.value, _l("Practice nurse (POH), referring on behalf of a GP"))])
+    agb_code = StringField(_l("Your AGB code"), validators=[DataRequired(), AGBCode()],
+                           description=_l("Your personal AGB code: 8 digits."),
+                           render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    practice_name = StringField(_l("Practice name"), validators=[DataRequired(), Length(max=200)])
+    city = StringField(_l("Practice town"), validators=[DataRequired(), Length(max=100)])
+    practice_agb = StringField(_l("AGB code of the practice (optional)"), validators=[Optional(), AGBCode()],
+                               render_kw={"inputmode": "numeric", "autocomplete": "off"})
+    phone = StringField(_l("Phone number (optional)"), validators=[Optional(), Length(max=30)],
+                        render_kw={"autocomplete": "tel"})
+    password = PasswordField(_l("Password"), validators=[DataRequired()],
+                             description=_l("At least 12 characters. A sentence of a few words works well."))
+    confirm = PasswordField(_l("Repeat the password"),
+                            validators=[DataRequired(), EqualTo("password", message=_l("The passwords differ."))])
 
 
+class LinkRequestForm(FlaskForm):
+    agb_code = StringField(_l("AGB code of the GP"), validators=[DataRequired(), AGBCode()],
+                           render_kw={"inputmode": "numeric", "autocomplete": "off"})
 
+
+# --- the referral form ---------------------------------------------------------------------------
 
 class MedicationForm(Form):
     """One row of the medication overview (a plain Form: the outer form carries the CSRF token)."""
@@ -277,6 +276,12 @@ class AnswerForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     reason = TextAreaField(_l("Reason (optional)"), validators=[Optional(), Length(max=2000)],
                            description=_l("The network's coordinator reads this."))
+
+
+class QuestionForm(FlaskForm):
+    """The GP's question to the central care provider of the case behind their referral."""
+
+    body = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=5000)])
 
 
 class ConfirmForm(FlaskForm):

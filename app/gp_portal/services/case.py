@@ -3,7 +3,8 @@ the key moments, the sent letters and the question thread. Never note contents, 
 
 The GP is not a member of the network. The only door is
 `app.referrals.services.referral_for_referrer(current_user, referral_id)`; everything here runs
-inside `with referral_services.in_network(referral):` (the referral's network is the tenant).
+inside `with referral_services.in_network(referral):` (the referral's network is the tenant). Which
+case events a GP may see is the case domain's rule (`app.cases.services.timeline(case, gp_only=True)`).
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The GP's side of the case, on the referrer's blueprint (/verwijzer/verwijzingen/<referral_id>/...).
+"""The case behind a referral (/verwijzer/verwijzingen/<referral_id>/brieven|vraag): a sent letter, a question.
 
 The GP is not a network member: the only door is referral_services.referral_for_referrer (the GP of the
 referral or the practice nurse who typed it); everything else runs inside the referral's network. Anyone
@@ -10,45 +10,29 @@ import io
 
 from flask import abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
-from wtforms import TextAreaField
-from wtforms.validators import DataRequired, Length
 
-from app.cases import gp, letters, services
+from app.cases import letters, services
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.extensions import db
+from app.gp_portal import bp
+from app.gp_portal.forms import QuestionForm
+from app.gp_portal.services import case as gp_case
+from app.gp_portal.views._common import own_referral
 from app.quality.evidence import stored_path
-from app.referrals import gp_bp
 from app.referrals import services as referral_services
-from app.referrals.models import Referral
-from app.referrer.services import is_verified_referrer
 
 
-class QuestionForm(FlaskForm):
-    body = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=5000)])
-
-
-def _own_referral(referral_id: int) -> Referral:
-    if not is_verified_referrer(current_user):
-        abort(404)
-    referral = referral_services.referral_for_referrer(current_user, referral_id)
-    if referral is None:
-        abort(404)
-    return referral
-
-
-@gp_bp.route("/<int:referral_id>/brieven/<int:letter_id>")
+@bp.route("/verwijzingen/<int:referral_id>/brieven/<int:letter_id>")
 @login_required
 @patient_data
 def case_letter(referral_id: int, letter_id: int):
     """A sent letter of this referral's case: the stored PDF, or the letter as a page while it is made."""
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     with referral_services.in_network(referral):
-        case = gp.case_of_referral(referral) or abort(404)
-        letter = gp.sent_letter(case, letter_id) or abort(404)
+        case = gp_case.case_of_referral(referral) or abort(404)
+        letter = gp_case.sent_letter(case, letter_id) or abort(404)
         path = stored_path(letter.network_id, letter.pdf_storage) if letter.pdf_storage else None
         if path is not None and path.is_file():
             audit.record("letter.downloaded", AuditAction.EXPORT, patient_id=case.patient_id, object_type="letter",
@@ -61,24 +45,24 @@ def case_letter(referral_id: int, letter_id: int):
             return response
         audit.record("letter.viewed", AuditAction.READ, patient_id=case.patient_id, object_type="letter",
                      object_id=letter.id, basis="referrer", network_id=case.network_id)
-        html = render_template("cases/letter_view.html", letter=letter, **letters.letter_context(case))
+        html = render_template("gp_portal/letter_view.html", letter=letter, **letters.letter_context(case))
         db.session.commit()
     return html
 
 
-@gp_bp.route("/<int:referral_id>/vraag", methods=["POST"])
+@bp.route("/verwijzingen/<int:referral_id>/vraag", methods=["POST"])
 @login_required
 @patient_data
 def case_question(referral_id: int):
     """The GP asks the central care provider a question (the provider gets a mail without patient data)."""
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     form = QuestionForm()
     with referral_services.in_network(referral):
-        case = gp.case_of_referral(referral) or abort(404)
+        case = gp_case.case_of_referral(referral) or abort(404)
         if not form.validate_on_submit():
             for error in form.body.errors or [_("Write your question.")]:
                 flash(str(error), "error")
-            return redirect(url_for("gp_referrals.detail", referral_id=referral.id, _anchor="case-questions"))
+            return redirect(url_for("gp_portal.detail", referral_id=referral.id, _anchor="case-questions"))
         try:
             services.add_case_message(case, current_user, form.body.data, from_gp=True)
         except services.CaseRuleBroken as exc:
@@ -87,4 +71,4 @@ def case_question(referral_id: int):
         else:
             db.session.commit()
             flash(_("Your question is sent to the central care provider."), "success")
-    return redirect(url_for("gp_referrals.detail", referral_id=referral.id, _anchor="case-questions"))
+    return redirect(url_for("gp_portal.detail", referral_id=referral.id, _anchor="case-questions"))

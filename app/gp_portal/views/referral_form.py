@@ -1,4 +1,5 @@
-"""The referrer's referral form: a new referral, a draft to edit or discard, saving and submitting."""
+"""The referral form (/verwijzer/verwijzingen/nieuw|concept/...): a new referral, a draft to edit or discard,
+saving and submitting."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -11,10 +12,8 @@ from app.core.audit import patient_data
 from app.core.i18n import current_locale
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.networks.models import Network
-from app.networks.services.memberships import disciplines_query
-from app.referrals import attachments, gp_bp, services
-from app.referrals.forms import (
+from app.gp_portal import bp
+from app.gp_portal.forms import (
     KEY_RE,
     ConfirmForm,
     ReferralForm,
@@ -22,15 +21,17 @@ from app.referrals.forms import (
     form_data_from_referral,
     submission_from_form,
 )
-from app.referrals.gp_views._common import S, _own_referral, _require_referrer
+from app.gp_portal.views._common import S, own_referral, require_referrer
+from app.networks.models import Network
+from app.networks.services.memberships import disciplines_query
+from app.referrals import attachments, services
 from app.referrals.models import Referral
-from app.referrer.services import gps_for_referrer
 
 # --- access -------------------------------------------------------------------------------------
 
 def _own_draft(referral_id: int) -> Referral | None:
     """The user's own draft; None when it was submitted meanwhile (the caller redirects to it)."""
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     if referral.status is not S.DRAFT:
         return None
     if referral.submitted_by_id != current_user.id:
@@ -57,23 +58,23 @@ def _render_form(network: Network, form: ReferralForm, draft: Referral | None):
     rows = form.medications
     while len(rows) < rows.max_entries and sum(not (e.form.name.data or "").strip() for e in rows) < 2:
         rows.append_entry()
-    return render_template("gp_referrals/form.html", network=network, form=form, draft=draft,
+    return render_template("gp_portal/form.html", network=network, form=form, draft=draft,
                            stored=draft.attachments if draft is not None else [],
                            is_poh=current_user.gp_profile.is_poh)
 
 
 def _no_gp():
-    return render_template("gp_referrals/no_gp.html")
+    return render_template("gp_portal/no_gp.html")
 
 
-@gp_bp.route("/nieuw/<slug>", methods=["GET", "POST"])
+@bp.route("/verwijzingen/nieuw/<slug>", methods=["GET", "POST"])
 @login_required
 @patient_data
 def new(slug: str):
     """A new referral to the network *slug*; ?van=<id> copies one of the user's referrals (forwarded)."""
-    _require_referrer()
+    require_referrer()
     network = services.referable_network(slug[:60]) or abort(404)
-    gps = gps_for_referrer(current_user)
+    gps = services.gps_for_referrer(current_user)
     if not gps:
         return _no_gp()
     if request.method == "POST":
@@ -99,7 +100,7 @@ def _prefill() -> tuple[int | None, dict | None]:
     return source_id, data
 
 
-@gp_bp.route("/concept/<int:referral_id>", methods=["GET", "POST"])
+@bp.route("/verwijzingen/concept/<int:referral_id>", methods=["GET", "POST"])
 @login_required
 @patient_data
 def edit_draft(referral_id: int):
@@ -107,7 +108,7 @@ def edit_draft(referral_id: int):
     if draft is None:
         return redirect(url_for(".detail", referral_id=referral_id))
     network = services.referable_network(draft.network.slug) or abort(404)
-    gps = gps_for_referrer(current_user)
+    gps = services.gps_for_referrer(current_user)
     if not gps:
         return _no_gp()
     if request.method == "POST":
@@ -210,7 +211,7 @@ def _link_forwarded(referral: Referral, source_id: str | None) -> None:
         referral.forwarded_from_referral_id = source.id
 
 
-@gp_bp.route("/concept/<int:referral_id>/verwijderen", methods=["GET", "POST"])
+@bp.route("/verwijzingen/concept/<int:referral_id>/verwijderen", methods=["GET", "POST"])
 @login_required
 @patient_data
 def discard_draft(referral_id: int):
@@ -226,6 +227,6 @@ def discard_draft(referral_id: int):
             flash(_("The draft is discarded."), "success")
             return redirect(url_for(".index"))
         services.log_read(draft, basis="referrer")
-        html = render_template("gp_referrals/discard.html", draft=draft, form=form)
+        html = render_template("gp_portal/discard.html", draft=draft, form=form)
         db.session.commit()
     return html

@@ -1,4 +1,5 @@
-"""The referrer's pages: the list of own referrals, the confirmation, a referral, answering, withdrawing."""
+"""The own referrals (/verwijzer/verwijzingen/...): the list, the confirmation, a referral (with the case
+behind it), answering, withdrawing, the attached letters."""
 from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, url_for
@@ -12,23 +13,24 @@ from app.core.audit import AuditAction, patient_data
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.extensions import db
-from app.referrals import attachments, gp_bp, services
-from app.referrals.forms import LABELS, AnswerForm, WithdrawForm
-from app.referrals.gp_views._common import S, _own_referral
-from app.referrals.models import Referral
+from app.gp_portal import bp
+from app.gp_portal.forms import AnswerForm, WithdrawForm
+from app.gp_portal.services.case import gp_case_summary
+from app.gp_portal.views._common import S, own_referral
+from app.referrals import attachments, services
+from app.referrals.models import LABELS, Referral
 from app.referrals.services import Action, Side
-from app.referrer.services import gps_for_referrer, is_verified_referrer
 
 # --- the list -----------------------------------------------------------------------------------
 
-@gp_bp.route("/")
+@bp.route("/verwijzingen/")
 @login_required
 @patient_data
 def index():
     if current_user.gp_profile is None:
         abort(404)
-    if not is_verified_referrer(current_user):
-        return render_template("gp_referrals/index.html", verified=False, page=None, items=[])
+    if not services.is_verified_referrer(current_user):
+        return render_template("gp_portal/index.html", verified=False, page=None, items=[])
     page = paginate(services.referrals_of_referrer(current_user)
                     .options(joinedload(Referral.gp_profile).joinedload(GPProfile.user)))
     items = page.items
@@ -37,37 +39,34 @@ def index():
                  reason=f"{len(items)} results", patient_id=one.patient_id if one else None,
                  network_id=one.network_id if one else None)
     # Rendered before the commit: a commit expires the rows and the template would reload each one.
-    html = render_template("gp_referrals/index.html", verified=True, page=page, items=items,
-                           has_gp=bool(gps_for_referrer(current_user)))
+    html = render_template("gp_portal/index.html", verified=True, page=page, items=items,
+                           has_gp=bool(services.gps_for_referrer(current_user)))
     db.session.commit()
     return html
 
 
 # --- after sending ------------------------------------------------------------------------------
 
-@gp_bp.route("/<int:referral_id>/bevestiging")
+@bp.route("/verwijzingen/<int:referral_id>/bevestiging")
 @login_required
 def confirmation(referral_id: int):
     """Names the number and the network only (no patient data, so nothing to log)."""
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     if referral.status is S.DRAFT:
         return redirect(url_for(".edit_draft", referral_id=referral_id))
-    return render_template("gp_referrals/confirmation.html", referral=referral)
+    return render_template("gp_portal/confirmation.html", referral=referral)
 
 
-@gp_bp.route("/<int:referral_id>")
+@bp.route("/verwijzingen/<int:referral_id>")
 @login_required
 @patient_data
 def detail(referral_id: int):
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     if referral.status is S.DRAFT:
         return redirect(url_for(".edit_draft", referral_id=referral_id))
-    # Imported here: cases build on referrals (app.cases imports app.referrals at import time).
-    from app.cases.gp import gp_case_summary
-
     with services.in_network(referral):
         services.log_read(referral, basis="referrer")
-        html = render_template("gp_referrals/detail.html", referral=referral, labels=LABELS,
+        html = render_template("gp_portal/detail.html", referral=referral, labels=LABELS,
                                actions=services.actions_for(referral, Side.REFERRER), answer_form=AnswerForm(),
                                locale=current_locale(), gp_case=gp_case_summary(referral))
         db.session.commit()
@@ -87,11 +86,11 @@ def _transition(referral: Referral, action: Action, text: str, success: str):
     return redirect(url_for(".detail", referral_id=referral.id))
 
 
-@gp_bp.route("/<int:referral_id>/antwoorden", methods=["POST"])
+@bp.route("/verwijzingen/<int:referral_id>/antwoorden", methods=["POST"])
 @login_required
 @patient_data
 def answer(referral_id: int):
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     form = AnswerForm()
     if not form.validate_on_submit():
         for error in form.text.errors:
@@ -100,11 +99,11 @@ def answer(referral_id: int):
     return _transition(referral, Action.ANSWER, form.text.data, _("Your answer is sent to the network."))
 
 
-@gp_bp.route("/<int:referral_id>/intrekken", methods=["GET", "POST"])
+@bp.route("/verwijzingen/<int:referral_id>/intrekken", methods=["GET", "POST"])
 @login_required
 @patient_data
 def withdraw(referral_id: int):
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     form = WithdrawForm()
     if form.validate_on_submit():
         return _transition(referral, Action.WITHDRAW, form.reason.data or "", _("The referral is withdrawn."))
@@ -117,16 +116,16 @@ def withdraw(referral_id: int):
         return redirect(url_for(".detail", referral_id=referral_id))
     with services.in_network(referral):
         services.log_read(referral, basis="referrer")
-        html = render_template("gp_referrals/withdraw.html", referral=referral, form=form)
+        html = render_template("gp_portal/withdraw.html", referral=referral, form=form)
         db.session.commit()
     return html, 400 if form.errors else 200
 
 
-@gp_bp.route("/<int:referral_id>/bijlagen/<int:attachment_id>")
+@bp.route("/verwijzingen/<int:referral_id>/bijlagen/<int:attachment_id>")
 @login_required
 @patient_data
 def download(referral_id: int, attachment_id: int):
-    referral = _own_referral(referral_id)
+    referral = own_referral(referral_id)
     with services.in_network(referral):
         attachment = attachments.get(referral, attachment_id) or abort(404)
         response = attachments.send(attachment)

@@ -1,4 +1,4 @@
-"""GP and practice-nurse self-registration, email verification, practice links (/verwijzer/...)."""
+"""GP and practice-nurse self-registration and email verification (/verwijzer/registreren, /verwijzer/email/...)."""
 from __future__ import annotations
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
@@ -9,16 +9,14 @@ from app.auth import services as auth_services
 from app.auth.models import ReferrerKind, TokenPurpose
 from app.core.security import password_problem
 from app.extensions import db, limiter
-from app.referrer import bp, services
-from app.referrer.forms import LinkRequestForm, RegistrationForm
+from app.gp_portal import bp
+from app.gp_portal.forms import RegistrationForm
+from app.gp_portal.services import registration
+from app.gp_portal.views._common import user_key
 
 
 def _email_key() -> str:
     return "register:" + (request.form.get("email") or "").strip().lower()
-
-
-def _user_key() -> str:
-    return f"user:{current_user.get_id()}"
 
 
 @bp.route("/registreren", methods=["GET", "POST"])
@@ -35,14 +33,14 @@ def register():
         if problem := password_problem(form.password.data, forbidden_words=forbidden):
             form.password.errors.append(problem)
         else:
-            data = services.Registration(
+            data = registration.Registration(
                 full_name=form.full_name.data, email=email, kind=ReferrerKind(form.kind.data),
                 agb_code=form.agb_code.data, practice_name=form.practice_name.data, city=form.city.data,
                 password=form.password.data, practice_agb=form.practice_agb.data or None,
                 phone=form.phone.data or "")
             try:
-                services.register(data)
-            except services.AGBTaken:
+                registration.register(data)
+            except registration.AGBTaken:
                 db.session.rollback()
                 form.agb_code.errors.append(_(
                     "This AGB code is already registered. If it is yours, sign in or reset your password; "
@@ -50,8 +48,8 @@ def register():
             else:
                 db.session.commit()
                 # The same page whether the address was new or known (no account enumeration).
-                return render_template("referrer/check_mail.html")
-    return render_template("referrer/register.html", form=form), 400 if form.errors else 200
+                return render_template("gp_portal/check_mail.html")
+    return render_template("gp_portal/register.html", form=form), 400 if form.errors else 200
 
 
 @bp.route("/email/<token>", methods=["GET", "POST"])
@@ -62,90 +60,29 @@ def verify_email(token: str):
         if not row.user.active:
             raise auth_services.TokenInvalid
     except auth_services.TokenInvalid:
-        return render_template("referrer/verify_invalid.html"), 404
+        return render_template("gp_portal/verify_invalid.html"), 404
     if request.method == "POST":
-        services.verify_email(token)
+        registration.verify_email(token)
         db.session.commit()
         flash(_("Your email address is confirmed."), "success")
         if current_user.is_authenticated:
             return redirect(url_for("main.index"))
         flash(_("Sign in and set up two-step verification to continue."), "info")
         return redirect(url_for("auth.login"))
-    return render_template("referrer/verify_email.html", user=row.user)
+    return render_template("gp_portal/verify_email.html", user=row.user)
 
 
 @bp.route("/email/opnieuw", methods=["POST"])
 @login_required
-@limiter.limit(lambda: current_app.config["VERIFY_RESEND_LIMIT"], methods=["POST"], key_func=_user_key)
+@limiter.limit(lambda: current_app.config["VERIFY_RESEND_LIMIT"], methods=["POST"], key_func=user_key)
 def resend_verification():
     user = current_user._get_current_object()
     if user.gp_profile is None:
         abort(404)
     if user.email_verified_at is None:
-        services.send_verification(user)
+        registration.send_verification(user)
         db.session.commit()
         flash(_("We sent a new link to %(email)s. It works once, for 48 hours.", email=user.email), "info")
     else:
         flash(_("Your email address is already confirmed."), "info")
-    return redirect(url_for("main.index"))
-
-
-def _own_profile(kind: ReferrerKind):
-    profile = current_user.gp_profile
-    if profile is None or profile.kind is not kind:
-        abort(404)
-    return profile
-
-
-@bp.route("/praktijk", methods=["GET", "POST"])
-@login_required
-@limiter.limit("20 per hour", methods=["POST"], key_func=_user_key)
-def practice():
-    """A practice nurse asks to refer on behalf of a GP of the same practice."""
-    poh = _own_profile(ReferrerKind.POH)
-    form = LinkRequestForm()
-    if form.validate_on_submit():
-        try:
-            link = services.request_link(poh, form.agb_code.data)
-        except services.LinkRefused:
-            form.agb_code.errors.append(_(
-                "We found no GP of your practice with this AGB code. Check the code, or ask the GP to "
-                "register first."))
-        else:
-            db.session.commit()
-            if link.confirmed_at is None:
-                flash(_("Your request was sent. It counts once %(name)s confirms it.", name=link.gp.user.full_name),
-                      "success")
-            else:
-                flash(_("You already refer on behalf of %(name)s.", name=link.gp.user.full_name), "info")
-            return redirect(url_for("referrer.practice"))
-    return render_template("referrer/practice.html", form=form, links=services.links_of_poh(poh)), \
-        400 if form.errors else 200
-
-
-def _gp_link(link_id: int):
-    link = services.link_for_gp(_own_profile(ReferrerKind.GP), link_id)
-    if link is None:
-        abort(404)
-    return link
-
-
-@bp.route("/praktijk/<int:link_id>/bevestigen", methods=["POST"])
-@login_required
-def confirm_link(link_id: int):
-    link = _gp_link(link_id)
-    services.confirm_link(link)
-    db.session.commit()
-    flash(_("%(name)s may now refer on your behalf.", name=link.poh.user.full_name), "success")
-    return redirect(url_for("main.index"))
-
-
-@bp.route("/praktijk/<int:link_id>/weigeren", methods=["POST"])
-@login_required
-def refuse_link(link_id: int):
-    link = _gp_link(link_id)
-    name = link.poh.user.full_name
-    services.refuse_link(link)
-    db.session.commit()
-    flash(_("%(name)s does not refer on your behalf.", name=name), "info")
     return redirect(url_for("main.index"))

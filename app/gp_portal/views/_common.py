@@ -1,20 +1,21 @@
-"""Shared by the referrer's pages: the template helpers and the access check on a referral (404 if not own)."""
+"""Shared by the portal's pages: the template helpers, the rate-limit key and the access check on a
+referral (404 if not own)."""
 from __future__ import annotations
 
 from flask import abort
 from flask_login import current_user
 
-from app.referrals import gp_bp, services
+from app.gp_portal import bp
+from app.referrals import services
 from app.referrals.models import Referral, ReferralStatus
-from app.referrer.services import is_verified_referrer
 
 S = ReferralStatus
 
 
-@gp_bp.app_context_processor
+@bp.app_context_processor
 def _referrer_helpers():
     # The public network page shows "Refer a patient" only to those who may.
-    return {"is_verified_referrer": is_verified_referrer}
+    return {"is_verified_referrer": services.is_verified_referrer}
 
 
 def listed_patient_name(referral: Referral) -> str:
@@ -30,21 +31,26 @@ def listed_patient_name(referral: Referral) -> str:
     return f"{first('given_name')} {first('family_name')}".strip()
 
 
-@gp_bp.context_processor
+@bp.context_processor
 def _page_helpers():
     return {"patient_name": listed_patient_name}
 
 
 # --- access -------------------------------------------------------------------------------------
 
-def _require_referrer() -> None:
-    if not is_verified_referrer(current_user):
+def user_key() -> str:
+    """Rate limits per signed-in user."""
+    return f"user:{current_user.get_id()}"
+
+
+def require_referrer() -> None:
+    if not services.is_verified_referrer(current_user):
         abort(404)
 
 
-def _own_referral(referral_id: int) -> Referral:
+def own_referral(referral_id: int) -> Referral:
     """The referral when the current user is its GP or typed it; 404 for everyone else."""
-    _require_referrer()
+    require_referrer()
     referral = services.referral_for_referrer(current_user, referral_id)
     if referral is None:
         abort(404)

@@ -1,0 +1,11 @@
+"""The GP portal's pages, one module per workflow (all on the one blueprint app.gp_portal.bp, /verwijzer):
+
+- registration.py: self-registration, email verification (/verwijzer/registreren, /verwijzer/email/...);
+- practice.py: a practice nurse asks a GP of the practice, the GP confirms or refuses (/verwijzer/praktijk...);
+- referral_form.py: a new referral, a draft to edit or discard (/verwijzer/verwijzingen/nieuw|concept/...);
+- referrals.py: the own referrals, the confirmation, a referral, answering, withdrawing, the letters
+  attached to it (/verwijzer/verwijzingen/...);
+- case.py: the case behind a referral: a sent letter, a question to the central care provider;
+- _common.py: the template helpers and the access checks they share (someone else's referral: 404).
+"""
+from app.gp_portal.views import case, practice, referral_form, referrals, registration  # noqa: F401
