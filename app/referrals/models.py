@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
 
@@ -261,8 +262,8 @@ class ReferralMessage(NetworkScopedMixin, db.Model):
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
 
 
-class ReferralAttachment(NetworkScopedMixin, TimestampMixin, db.Model):
-    """A PDF letter sent with the referral, stored like evidence under UPLOAD_DIR/<network>/."""
+class ReferralAttachment(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):
+    """A PDF letter sent with the referral, stored under UPLOAD_DIR/<network>/ (core.storage)."""
 
     __tablename__ = "referral_attachments"
     __table_args__ = (
