@@ -9,6 +9,8 @@ import ast
 from itertools import pairwise
 from pathlib import Path
 
+import pytest
+
 CORE = Path(__file__).resolve().parent.parent / "app" / "core"
 ALLOWED = ("app.core", "app.extensions")
 
@@ -114,3 +116,27 @@ def test_no_import_cycle_among_core_modules():
     if cycle:
         steps = [f"app/core/{a}.py:{graph[a][b]} imports app.core.{b}" for a, b in pairwise(cycle)]
         raise AssertionError("import cycle among app/core modules:\n" + "\n".join(steps))
+
+
+def test_every_stored_file_model_names_one_of_its_columns(app):
+    """StoredFileMixin declares no column: each model's stored_file_column must be a real string column."""
+    from app.core.storage import StoredFileMixin
+    from app.extensions import db
+
+    models = {mapper.class_ for mapper in db.Model.registry.mappers if issubclass(mapper.class_, StoredFileMixin)}
+    assert {model.__name__ for model in models} >= {"Evidence", "SelfCheckSnapshot", "ReferralAttachment", "Letter",
+                                                    "Consent"}
+    for model in models:
+        column = model.__table__.c.get(model.stored_file_column)
+        assert column is not None, f"{model.__name__}.stored_file_column names no column"
+        assert "network_id" in model.__table__.c, f"{model.__name__} keeps files per network"
+
+
+@pytest.mark.parametrize("bad", ["", "../x", "AB12", "ab12/..", "ab 12"])
+def test_stored_path_refuses_a_name_the_server_did_not_make(app, bad):
+    from app.core.storage import StorageError, stored_path
+
+    with app.app_context():
+        assert stored_path(1, "ab12").name == "ab12"
+        with pytest.raises(StorageError):
+            stored_path(1, bad)
