@@ -49,14 +49,17 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    # Core imports no feature: the lookups it needs and the worker's app factory are handed in here.
+    from app.core import mail  # noqa: F401 - registers the mail job handler
     from app.core.jobs import register_jobs
     from app.core.security import register_security
     from app.core.templating import register_templating
     from app.core.tenancy import register_tenancy
+    from app.networks.services import active_membership, network_by_slug
 
-    register_tenancy(app)
-    register_security(app)
-    register_jobs(app)
+    register_tenancy(app, load_network=network_by_slug)
+    register_security(app, load_membership=active_membership)
+    register_jobs(app, app_factory=create_app)
     register_templating(app)
 
 

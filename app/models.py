@@ -1,5 +1,5 @@
 """Imports every feature's models so mappers and Alembic see them all."""
-from app.auth.models import AccountToken, GPProfile, RecoveryCode, User, UserSession  # noqa: F401
+from app.auth.models import AccountToken, GPProfile, RecoveryCode, User  # noqa: F401
 from app.cases.models import (  # noqa: F401
     CareTeamMember,
     Case,
@@ -17,6 +17,7 @@ from app.cases.models import (  # noqa: F401
 )
 from app.core.audit import AuditEvent  # noqa: F401
 from app.core.jobs import Outbox  # noqa: F401
+from app.core.security import UserSession  # noqa: F401
 from app.meetings.models import Attendance, Meeting  # noqa: F401
 from app.networks.models import (  # noqa: F401
     Discipline,

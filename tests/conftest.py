@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import event, select, text
 
 from app import create_app
-from app.auth.models import GPProfile, ReferrerKind, User, UserSession
+from app.auth.models import GPProfile, ReferrerKind, User
 from app.core.db import utcnow
-from app.core.security import hash_password, hash_token
+from app.core.security import UserSession, hash_password, hash_token
 from app.core.tenancy import network_context
 from app.extensions import db, limiter
 from app.meetings.models import Attendance, Meeting, MeetingKind

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from app.core.db import utcnow
+from app.core.storage import store_bytes
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership
-from app.quality.evidence import store_bytes
 from app.quality.models import Evidence, SelfCheckSnapshot, SnapshotPdfStatus
 from app.quality.services import current_criteria_set
 

@@ -18,11 +18,11 @@ from app.cases.models import Case, ConsentMethod, ConsentPart, Letter, NoteVisib
 from app.core import audit
 from app.core.audit import AuditAction, AuditEvent, AuditLogIsAppendOnly, AuditOutcome, verify_chain
 from app.core.db import utcnow
+from app.core.storage import store_bytes
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.patients.models import Patient
-from app.quality.evidence import store_bytes
 from app.referrals.models import Referral, ReferralStatus
 from tests.case_factories import give_consent, make_case, write_note
 from tests.conftest import IS_POSTGRES, login_as, make_gp, make_member, make_network, make_patient

@@ -23,11 +23,11 @@ from argon2 import PasswordHasher, Type, extract_parameters
 from sqlalchemy import select, text
 from werkzeug.routing.converters import AnyConverter
 
-from app.auth.models import AccountToken, RecoveryCode, TokenPurpose, User, UserSession
+from app.auth.models import AccountToken, RecoveryCode, TokenPurpose, User
 from app.auth.services import issue_token
 from app.core.audit import AuditAction, AuditEvent, AuditOutcome
 from app.core.jobs import Outbox
-from app.core.security import hash_password, hash_token, password_hasher
+from app.core.security import UserSession, hash_password, hash_token, password_hasher
 from app.extensions import db
 from app.networks.models import Role
 from config import ProductionConfig

@@ -12,10 +12,10 @@ from app.cases.models import Case, CaseEvent, CaseEventKind, Letter, LetterKind
 from app.core.audit import AuditAction, AuditEvent, AuditOutcome
 from app.core.db import utcnow
 from app.core.jobs import Outbox, run_inline_pending
+from app.core.storage import stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
-from app.quality.evidence import stored_path
 from tests.case_factories import add_to_team, make_case
 from tests.conftest import login_as, make_gp, make_member, make_network
 from tests.test_jobs import MailSink

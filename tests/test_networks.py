@@ -11,9 +11,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from app.auth.models import GPProfile, User, UserSession
+from app.auth.models import GPProfile, User
 from app.core.audit import AuditEvent
 from app.core.jobs import Outbox
+from app.core.security import UserSession
 from app.core.tenancy import all_networks, network_context
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, NetworkStatus, Role

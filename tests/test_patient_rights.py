@@ -15,10 +15,10 @@ from app.cases.models import Case, Consent, ConsentMethod, ConsentPart, Letter, 
 from app.core.audit import AuditAction, AuditEvent
 from app.core.db import utcnow
 from app.core.jobs import run_inline_pending
+from app.core.storage import store_bytes, stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
-from app.quality.evidence import store_bytes, stored_path
 from app.referrals.models import Referral, ReferralAttachment, ReferralMessage
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.conftest import login_as, make_gp, make_member, make_network, make_user

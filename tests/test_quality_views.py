@@ -396,7 +396,7 @@ def test_a_failed_pdf_job_says_so_and_can_be_retried(coo, noord, monkeypatch):
 
 
 def test_the_pdf_renderer_fetches_nothing():
-    from app.quality.pdf import NoFetching, html_to_pdf
+    from app.core.pdf import NoFetching, html_to_pdf
 
     with pytest.raises(ValueError):
         NoFetching().fetch("file:///etc/passwd")

@@ -20,10 +20,10 @@ from sqlalchemy import select
 from app.core.audit import AuditAction, AuditEvent
 from app.core.db import utcnow
 from app.core.jobs import Outbox
+from app.core.storage import store_bytes
 from app.core.tenancy import all_networks, network_context
 from app.extensions import db
 from app.networks.models import Network, Role
-from app.quality.evidence import store_bytes
 from app.referrals.models import Referral, ReferralAttachment, ReferralEvent, ReferralStatus
 from tests.conftest import counted_statements, login_as, make_gp, make_member, make_network, make_practice_link
 from tests.referral_factories import make_referral

@@ -1,4 +1,4 @@
-"""Accounts: users, server-side sessions, recovery codes, one-time tokens, the GP profile."""
+"""Accounts: users, recovery codes, one-time tokens, the GP profile (server-side sessions: app.core.security)."""
 from __future__ import annotations
 
 import enum
@@ -39,22 +39,6 @@ class User(UserMixin, TimestampMixin, db.Model):
     @property
     def has_mfa(self) -> bool:
         return self.mfa_enabled_at is not None and self.totp_secret is not None
-
-
-class UserSession(db.Model):
-    """Server-side session: the cookie holds only a random id; revoking the row ends the session."""
-
-    __tablename__ = "user_sessions"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    created_at: Mapped[datetime]
-    last_seen_at: Mapped[datetime]
-    mfa_verified_at: Mapped[datetime | None]
-    revoked_at: Mapped[datetime | None]
-    ip_address: Mapped[str] = mapped_column(String(45), default="")
-
-    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
 
 
 class RecoveryCode(db.Model):

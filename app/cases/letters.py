@@ -17,10 +17,9 @@ from app.core.audit import AuditAction
 from app.core.db import utcnow
 from app.core.jobs import enqueue, job_handler
 from app.core.mail import absolute_url, queue_mail
+from app.core.pdf import html_to_pdf
 from app.extensions import db
 from app.networks.models import Network
-from app.quality.evidence import store_bytes, stored_path
-from app.quality.pdf import html_to_pdf
 from app.referrals.models import Referral
 
 
@@ -46,7 +45,7 @@ def pdf_path(letter: Letter) -> Path | None:
     """The stored PDF file, or None while it is being made (or when the file is missing)."""
     if not pdf_ready(letter):
         return None
-    path = stored_path(letter.network_id, letter.pdf_storage)
+    path = letter.stored_file_path()
     return path if path.is_file() else None
 
 
@@ -131,5 +130,5 @@ def render_letter_pdf(payload: dict[str, Any]) -> None:
                                  .where(Case.id == letter.case_id))
     with force_locale(referral.gp_profile.user.locale or "nl"):
         html = letter_html(letter)
-    letter.pdf_storage = store_bytes(letter.network_id, html_to_pdf(html))
+    letter.store_file(html_to_pdf(html))
     db.session.flush()

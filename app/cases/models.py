@@ -16,6 +16,7 @@ from sqlalchemy import JSON, Boolean, Date, ForeignKey, ForeignKeyConstraint, In
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
 
@@ -190,10 +191,11 @@ class ConsentPart(enum.StrEnum):
                     "proms": _l("Questionnaires (distress thermometer)")}[self.value])
 
 
-class Consent(NetworkScopedMixin, TimestampMixin, db.Model):
+class Consent(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):
     """The patient's consent to share, for a purpose, with named members, for some parts, maybe until a
     date. Withdrawn, never deleted; a change is a new row."""
 
+    stored_file_column = "document_storage"  # the signed document, a PDF (core.storage)
     __tablename__ = "consents"
     __table_args__ = (
         UniqueConstraint("network_id", "id"),
@@ -351,8 +353,10 @@ class LetterKind(enum.StrEnum):
         return str({"intake": _l("Letter after the intake"), "closing": _l("Closing letter")}[self.value])
 
 
-class Letter(NetworkScopedMixin, TimestampMixin, db.Model):
+class Letter(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):
     """A letter to the GP: generated from the data, editable while a draft, stored as PDF when sent."""
+
+    stored_file_column = "pdf_storage"  # the sent letter as PDF (core.storage)
 
     __tablename__ = "letters"
     __table_args__ = (

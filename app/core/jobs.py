@@ -4,6 +4,10 @@ enqueue() writes an Outbox row in the caller's transaction, so the work is never
 Redis is down; after commit the row is pushed to RQ (REDIS_URL set) or run at the end of the
 request (embedded default). relay_pending() re-offers rows that were not delivered. Consumers
 are idempotent: a delivered row is never run twice.
+
+Core imports no feature: handlers register themselves with @job_handler when their module is
+imported (create_app imports them), and the app factory an RQ work horse needs is given by
+register_jobs.
 """
 from __future__ import annotations
 
@@ -164,6 +168,7 @@ def relay_pending(*, older_than: timedelta = timedelta(seconds=30)) -> int:
     return len(ids)
 
 
+_app_factory: Callable[[], Flask] | None = None
 _worker_app: Flask | None = None
 _worker_pid: int | None = None
 
@@ -177,8 +182,10 @@ class _job_app_context:  # noqa: N801 - used like a function
         if has_app_context():
             return
         if _worker_app is None or _worker_pid != os.getpid():
-            from app import create_app
-            _worker_app, _worker_pid = create_app(), os.getpid()
+            if _app_factory is None:
+                raise RuntimeError("no app factory for jobs: create the app (register_jobs) first, "
+                                   "e.g. run the worker with `flask worker`")
+            _worker_app, _worker_pid = _app_factory(), os.getpid()
         self._ctx = _worker_app.app_context()
         self._ctx.push()
 
@@ -188,8 +195,11 @@ class _job_app_context:  # noqa: N801 - used like a function
             self._ctx.pop()
 
 
-def register_jobs(app: Flask) -> None:
-    from app.core import mail  # noqa: F401 - registers the mail handler
+def register_jobs(app: Flask, *, app_factory: Callable[[], Flask]) -> None:
+    """Run inline jobs at the end of a request; *app_factory* builds the app inside an RQ work horse
+    that has none (the process that called create_app forks the work horses, so they inherit it)."""
+    global _app_factory
+    _app_factory = app_factory
 
     @app.after_request
     def _run_inline_jobs(response):

@@ -1,4 +1,7 @@
-"""Mail: rendered in the request (no patient data by design), sent by a job over SMTP."""
+"""Mail: rendered in the request (no patient data by design), sent by a job over SMTP.
+
+Importing this module registers the "mail" job handler (create_app imports it in register_request_hooks).
+"""
 from __future__ import annotations
 
 import smtplib

@@ -1,17 +1,24 @@
-"""Who is asking: passwords, server-side sessions, the MFA gate, network membership and roles."""
+"""Who is asking: passwords, server-side sessions, the MFA gate, network membership and roles.
+
+Core imports no feature: the session model lives here (it is infrastructure, table user_sessions),
+and the membership lookup for the gate is passed in by create_app (register_security).
+"""
 from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core import audit
 from app.core.db import utcnow
@@ -69,10 +76,25 @@ def password_problem(password: str, *, forbidden_words: tuple[str, ...] = ()) ->
 
 # --- server-side sessions -------------------------------------------------------------------
 
+class UserSession(db.Model):
+    """Server-side session: the cookie holds only a random id; revoking the row ends the session."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    mfa_verified_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    ip_address: Mapped[str] = mapped_column(String(45), default="")
+
+    # The account (app.auth.models.User), resolved by name in the mapper registry: core imports no feature.
+    user: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+
+
 def start_session(user, *, mfa_verified: bool) -> None:
     """Start a new server-side session (a fresh id at login and again after MFA)."""
-    from app.auth.models import UserSession
-
     end_current_session()
     token = secrets.token_urlsafe(32)
     now = utcnow()
@@ -85,8 +107,6 @@ def start_session(user, *, mfa_verified: bool) -> None:
 
 
 def end_current_session() -> None:
-    from app.auth.models import UserSession
-
     token = session.get("sid")
     if token:
         db.session.execute(update(UserSession).where(UserSession.token_hash == hash_token(token),
@@ -97,16 +117,12 @@ def end_current_session() -> None:
 
 def end_all_sessions(user_id: int) -> None:
     """Revoke every session of a user: password change, MFA reset, deactivation."""
-    from app.auth.models import UserSession
-
     db.session.execute(update(UserSession).where(UserSession.user_id == user_id,
                                                  UserSession.revoked_at.is_(None))
                        .values(revoked_at=utcnow()))
 
 
 def _load_session():
-    from app.auth.models import UserSession
-
     token = session.get("sid")
     if not token:
         return None
@@ -180,9 +196,13 @@ def require_platform_admin(view):
     return wrapped
 
 
-def register_security(app: Flask) -> None:
-    from app.networks.models import Membership
+# Looks up the active membership of (network_id, user_id), or None; given by register_security.
+MembershipLoader = Callable[[int, int], Any]
 
+
+def register_security(app: Flask, *, load_membership: MembershipLoader) -> None:
+    """The gate before every request. *load_membership(network_id, user_id)* returns the user's active
+    membership of the network or None (the networks feature provides it; core does not know the model)."""
     login_manager.login_view = "auth.login"
     login_manager.login_message = None
 
@@ -202,9 +222,7 @@ def register_security(app: Flask) -> None:
         if g.get("network_requested") and network is None:
             abort(404)
         if network is not None:
-            g.membership = db.session.scalar(select(Membership).where(
-                Membership.network_id == network.id, Membership.user_id == current_user.id,
-                Membership.is_active.is_(True)))
+            g.membership = load_membership(network.id, current_user.id)
             if g.membership is None:
                 # NEN 7513: a refused access attempt is logged (own commit), then answered 404.
                 from app.core.audit import deny

@@ -2,20 +2,21 @@
 
 Layers: the network comes from the URL and must match a membership (security.py); a
 do_orm_execute listener adds the network criteria to every SELECT of a scoped class; a
-before_flush listener refuses writes of rows belonging to another network.
+before_flush listener refuses writes of rows belonging to another network. Core imports no
+feature: the lookup of a network by its slug is passed in by create_app (register_tenancy).
 """
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from flask import Flask, g, has_app_context
-from sqlalchemy import event, select
+from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from app.core.db import NetworkScopedMixin
-from app.extensions import db
 
 _job_network: contextvars.ContextVar[int | None] = contextvars.ContextVar("job_network", default=None)
 
@@ -84,8 +85,9 @@ def _refuse_cross_network_writes(session: Session, flush_context, instances) -> 
                                     f"written in network {network_id}")
 
 
-def register_tenancy(app: Flask) -> None:
-    from app.networks.models import Network
+def register_tenancy(app: Flask, *, load_network: Callable[[str], Any]) -> None:
+    """URL processors for /n/<network_slug>/...: *load_network(slug)* returns the network or None
+    (the networks feature provides it; core does not know the model)."""
 
     @app.url_value_preprocessor
     def _pull_network(endpoint, values):
@@ -95,7 +97,7 @@ def register_tenancy(app: Flask) -> None:
         if slug is not None and "\x00" not in slug:  # PostgreSQL refuses NUL; such a slug is unknown
             # An unknown slug is answered by the gate in security.py, the same way as a network
             # the user is not a member of, so that slugs are not confirmed to outsiders.
-            g.network = db.session.scalar(select(Network).where(Network.slug == slug))
+            g.network = load_network(slug)
 
     @app.url_defaults
     def _push_network(endpoint, values):

@@ -1,10 +1,9 @@
 """Patient list (a search is logged), registration and detail: coordinators only for now."""
 from __future__ import annotations
 
-import io
 import json
 
-from flask import Response, flash, g, redirect, render_template, send_file, url_for
+from flask import Response, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -13,13 +12,14 @@ from app.cases.export import patient_export
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.pagination import paginate
+from app.core.pdf import html_to_pdf
 from app.core.security import require_membership
+from app.core.storage import send_bytes
 from app.extensions import db
 from app.networks.models import Role
 from app.patients import bp, services
 from app.patients.forms import PatientForm, PatientSearchForm
 from app.patients.models import Patient
-from app.quality.pdf import html_to_pdf
 
 SEARCH_LIMIT = 50
 
@@ -108,7 +108,4 @@ def export_pdf(patient_id: int):
     data = _export(patient_id, "pdf")
     pdf = html_to_pdf(render_template("patients/export_pdf.html", data=data))
     db.session.commit()
-    response = send_file(io.BytesIO(pdf), mimetype="application/pdf", as_attachment=True,
-                         download_name=f"patient-{patient_id}-export.pdf", max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_bytes(pdf, mimetype="application/pdf", download_name=f"patient-{patient_id}-export.pdf")

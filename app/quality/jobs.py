@@ -8,12 +8,11 @@ from flask_babel import force_locale
 
 from app.auth.models import User
 from app.core.jobs import job_handler
+from app.core.pdf import html_to_pdf
 from app.extensions import db
 from app.networks.models import Network
 from app.quality.checks import Status
-from app.quality.evidence import store_bytes
 from app.quality.models import SelfCheckSnapshot, SnapshotPdfStatus
-from app.quality.pdf import html_to_pdf
 
 
 def _progress(snapshot: SelfCheckSnapshot, status: SnapshotPdfStatus, percent: int) -> None:
@@ -48,7 +47,7 @@ def render_snapshot_pdf(payload: dict[str, Any]) -> None:
         _progress(snapshot, SnapshotPdfStatus.RUNNING, 50)
         pdf = html_to_pdf(html)
         _progress(snapshot, SnapshotPdfStatus.RUNNING, 90)
-        snapshot.pdf_storage_name = store_bytes(snapshot.network_id, pdf)
+        snapshot.store_file(pdf)
         snapshot.pdf_status, snapshot.pdf_progress = SnapshotPdfStatus.DONE, 100
         db.session.flush()  # the outbox commits this together with marking its row done
     except Exception:

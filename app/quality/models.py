@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
 
@@ -56,7 +57,7 @@ class Criterion(db.Model):
         return self.title_en if locale == "en" else self.title_nl
 
 
-class Evidence(NetworkScopedMixin, TimestampMixin, db.Model):
+class Evidence(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):
     """A text or an uploaded file for one criterion code; files live outside the web root."""
 
     __tablename__ = "evidence"
@@ -81,8 +82,10 @@ class SnapshotPdfStatus(enum.StrEnum):
     FAILED = "failed"
 
 
-class SelfCheckSnapshot(NetworkScopedMixin, db.Model):
+class SelfCheckSnapshot(StoredFileMixin, NetworkScopedMixin, db.Model):
     """A frozen self-check: results and evidence list never change after creation (flush guard)."""
+
+    stored_file_column = "pdf_storage_name"  # the PDF report (core.storage)
 
     __tablename__ = "self_check_snapshots"
     __table_args__ = (UniqueConstraint("network_id", "id"),

@@ -1,9 +1,7 @@
 """The NVPO self-check page, evidence, snapshots and their PDF report (/n/<slug>/quality/...)."""
 from __future__ import annotations
 
-import io
-
-from flask import Response, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
@@ -12,6 +10,7 @@ from app.auth.models import User
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.core.security import require_membership
+from app.core.storage import send_stored
 from app.extensions import db
 from app.networks.models import Role
 from app.quality import bp, services
@@ -23,7 +22,6 @@ from app.quality.evidence import (
     get_evidence,
     record_download,
     remove_evidence,
-    stored_path,
 )
 from app.quality.forms import ConfirmForm, FreezeForm, build_evidence_forms, evidence_form
 from app.quality.models import CriteriaSet, SelfCheckSnapshot, SnapshotPdfStatus
@@ -108,9 +106,8 @@ def _index_url(criteria_set: CriteriaSet, anchor: str | None = None) -> str:
 @login_required
 @require_membership()
 def evidence_download(evidence_id: int):
-    # Files are at most 10 MB: read into memory, so no file handle outlives the request.
     evidence = get_evidence(evidence_id) or abort(404)
-    path = stored_path(evidence.network_id, evidence.storage_name) if evidence.storage_name else None
+    path = evidence.stored_file_path()
     if path is not None and not path.is_file():
         abort(404)
     record_download(evidence)
@@ -118,11 +115,10 @@ def evidence_download(evidence_id: int):
     if path is None:  # text-only evidence downloads as a text file
         response = Response(evidence.text, mimetype="text/plain")
         response.headers["Content-Disposition"] = f"attachment; filename=evidence-{evidence_id}.txt"
-    else:
-        response = send_file(io.BytesIO(path.read_bytes()), mimetype=evidence.content_type, as_attachment=True,
-                             download_name=evidence.file_name or f"evidence-{evidence_id}", max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+    return send_stored(path, mimetype=evidence.content_type,
+                       download_name=evidence.file_name or f"evidence-{evidence_id}")
 
 
 @bp.route("/evidence/<int:evidence_id>/remove", methods=["GET", "POST"])
@@ -202,15 +198,12 @@ def snapshot_pdf(snapshot_id: int):
 @require_membership()
 def snapshot_pdf_download(snapshot_id: int):
     snapshot = _get_snapshot_or_404(snapshot_id)
-    if snapshot.pdf_status is not SnapshotPdfStatus.DONE or not snapshot.pdf_storage_name:
+    if snapshot.pdf_status is not SnapshotPdfStatus.DONE or not snapshot.storage_key:
         abort(404)
-    path = stored_path(snapshot.network_id, snapshot.pdf_storage_name)
+    path = snapshot.stored_file_path()
     if not path.is_file():
         abort(404)
     services.record_pdf_download(snapshot)
     db.session.commit()
     name = f"self-check-{g.network.slug}-{snapshot.taken_at:%Y-%m-%d}-{snapshot.id}.pdf"
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
-                         download_name=name, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_stored(path, mimetype="application/pdf", download_name=name)

@@ -1,14 +1,11 @@
-"""PDF letters sent with a referral: checked by their first bytes, stored like quality evidence
+"""PDF letters sent with a referral: checked by their first bytes, stored by app/core/storage.py
 (UPLOAD_DIR/<network_id>/<random hex>), every addition and download audit-logged.
 
 Run inside the referral's network (`services.in_network(referral)`); callers commit.
 """
 from __future__ import annotations
 
-import io
-import os
-
-from flask import Response, abort, g, has_request_context, send_file
+from flask import Response, abort, g, has_request_context
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
@@ -17,11 +14,18 @@ from app.auth.models import User
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
+from app.core.storage import (
+    MAX_UPLOAD_BYTES,
+    PDF,
+    read_upload,
+    safe_display_name,
+    send_stored,
+    sniff_content_type,
+    store_bytes,
+)
 from app.extensions import db
-from app.quality.evidence import MAX_EVIDENCE_BYTES, sniff_content_type, store_bytes, stored_path
 from app.referrals.models import Referral, ReferralAttachment
 
-PDF = "application/pdf"
 MAX_ATTACHMENTS = 10  # per referral
 
 
@@ -31,9 +35,7 @@ class AttachmentError(ValueError):
 
 def display_name(filename: str | None) -> str:
     """The name shown and offered on download: printable, without a path, always ending in .pdf."""
-    base = os.path.basename((filename or "").replace("\\", "/")).strip()
-    base = "".join(c for c in base if c.isprintable() and c not in '"<>')[:150]
-    return (os.path.splitext(base)[0] or "bijlage") + ".pdf"  # the extension follows the checked type
+    return safe_display_name(filename, default_stem="bijlage", content_type=PDF)
 
 
 def read_pdf(upload: FileStorage) -> bytes:
@@ -41,11 +43,11 @@ def read_pdf(upload: FileStorage) -> bytes:
     so the form can check a file and the view store it afterwards."""
     name = display_name(upload.filename)
     upload.stream.seek(0)
-    data = upload.stream.read(MAX_EVIDENCE_BYTES + 1)
+    data = read_upload(upload.stream, MAX_UPLOAD_BYTES)
     upload.stream.seek(0)
-    if len(data) > MAX_EVIDENCE_BYTES:
+    if len(data) > MAX_UPLOAD_BYTES:
         raise AttachmentError(_("%(name)s is larger than %(mb)d MB. Attach a smaller file.", name=name,
-                                mb=MAX_EVIDENCE_BYTES // (1024 * 1024)))
+                                mb=MAX_UPLOAD_BYTES // (1024 * 1024)))
     if not data:
         raise AttachmentError(_("%(name)s is empty.", name=name))
     # The first bytes decide, never the name or the browser's content type.
@@ -92,18 +94,14 @@ def _basis() -> str:
 
 def send(attachment: ReferralAttachment) -> Response:
     """The file as a download; records the download (the caller commits before returning the response)."""
-    path = stored_path(attachment.network_id, attachment.storage_name)
+    path = attachment.stored_file_path()
     if not path.is_file():
         abort(404)
     patient_id = db.session.scalar(select(Referral.patient_id).where(Referral.id == attachment.referral_id))
     audit.record("referral.attachment_downloaded", AuditAction.EXPORT, patient_id=patient_id,
                  object_type="referral_attachment", object_id=attachment.id, basis=_basis(),
                  reason=f"referral {attachment.referral_id}")
-    # At most 10 MB: read into memory, so no file handle outlives the request.
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype=PDF, as_attachment=True,
-                         download_name=attachment.filename, max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_stored(path, mimetype=PDF, download_name=attachment.filename)
 
 
 def remove(attachment: ReferralAttachment) -> None:
@@ -120,4 +118,4 @@ def purge_draft(referral: Referral) -> None:
         db.session.delete(row)
     db.session.flush()
     for row in rows:
-        stored_path(row.network_id, row.storage_name).unlink(missing_ok=True)
+        row.delete_stored_file()

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import GPProfile
 from app.core.db import NetworkScopedMixin, TimestampMixin, UTCDateTime, utcnow
+from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
 
@@ -318,8 +319,8 @@ class ReferralMessage(NetworkScopedMixin, db.Model):
     author: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
 
 
-class ReferralAttachment(NetworkScopedMixin, TimestampMixin, db.Model):
-    """A PDF letter sent with the referral, stored like evidence under UPLOAD_DIR/<network>/."""
+class ReferralAttachment(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):
+    """A PDF letter sent with the referral, stored under UPLOAD_DIR/<network>/ (core.storage)."""
 
     __tablename__ = "referral_attachments"
     __table_args__ = (

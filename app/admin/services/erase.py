@@ -36,10 +36,10 @@ from app.cases.models import (
 )
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.storage import StorageError, stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.patients.models import Patient
-from app.quality.evidence import EvidenceError, stored_path
 from app.referrals.models import (
     Referral,
     ReferralAttachment,
@@ -137,7 +137,7 @@ def erase_patient(*, network_id: int, patient_id: int, legal_reference: str) -> 
                 continue
             try:
                 files.append(stored_path(network_id, name))
-            except EvidenceError:
+            except StorageError:
                 continue
         counts["files"] = len(files)
         summary = ", ".join(f"{table} {count}" for table, count in counts.items() if count)

@@ -7,7 +7,7 @@ import csv
 import io
 from datetime import date, datetime, time, timedelta
 
-from flask import Response, abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -26,10 +26,10 @@ from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditActi
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.security import require_membership
+from app.core.storage import PDF, send_stored
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.networks.services.members import safe_cell
-from app.quality.evidence import EvidenceError, stored_path
 
 OVERVIEW_LIMIT = 200  # access-log rows on the printable page; the CSV export has them all
 EXPORT_LIMIT = 100_000
@@ -181,21 +181,14 @@ def consent_withdraw(case_id: int, consent_id: int):
 def consent_document(case_id: int, consent_id: int):
     case, access = load_case(case_id, coordinator_only=True)
     consent = _consent_of(case, consent_id)
-    try:
-        path = stored_path(consent.network_id, consent.document_storage) if consent.document_storage else None
-    except EvidenceError:
-        path = None
-    if path is None or not path.is_file():
+    path = consent.stored_file()  # None without a document, for a bad stored name or a missing file
+    if path is None:
         db.session.commit()
         abort(404)
     audit.record("consent.document_downloaded", AuditAction.EXPORT, patient_id=case.patient_id,
                  object_type="consent", object_id=consent.id, basis=access.basis[:60])
     db.session.commit()
-    # At most 10 MB: read into memory, so no file handle outlives the request.
-    response = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
-                         download_name=consent.document_name or f"toestemming-{consent.id}.pdf", max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return send_stored(path, mimetype=PDF, download_name=consent.document_name or f"toestemming-{consent.id}.pdf")
 
 
 # --- the overview for the patient: consents and who looked ----------------------------------------------------

@@ -19,9 +19,9 @@ from app.core import audit
 from app.core.audit import patient_data
 from app.core.dates import local_today
 from app.core.security import require_membership
+from app.core.storage import MAX_UPLOAD_BYTES, PDF, read_upload, sniff_content_type, store_bytes
 from app.extensions import db
 from app.networks.models import Membership, Role
-from app.quality.evidence import MAX_EVIDENCE_BYTES, sniff_content_type, store_bytes
 
 # --- recording consent from a form -------------------------------------------------------------------
 
@@ -32,13 +32,13 @@ def store_consent_document(form: ConsentFieldsForm, network_id: int) -> tuple[st
     upload = form.consent_document.data
     if upload is None or not getattr(upload, "filename", ""):
         return "", ""
-    data = upload.stream.read(MAX_EVIDENCE_BYTES + 1)
+    data = read_upload(upload.stream, MAX_UPLOAD_BYTES)
     message = None
-    if len(data) > MAX_EVIDENCE_BYTES:
-        message = _("The file is larger than %(mb)d MB. Upload a smaller file.", mb=MAX_EVIDENCE_BYTES // 2**20)
+    if len(data) > MAX_UPLOAD_BYTES:
+        message = _("The file is larger than %(mb)d MB. Upload a smaller file.", mb=MAX_UPLOAD_BYTES // 2**20)
     elif not data:
         message = _("The file is empty.")
-    elif sniff_content_type(data[:16]) != "application/pdf":
+    elif sniff_content_type(data[:16]) != PDF:
         message = _("Only a PDF file is accepted; this file is not a PDF.")
     if message:
         form.consent_document.errors = [*form.consent_document.errors, message]

@@ -6,21 +6,19 @@ else, a referral without a case, a draft letter or another case's letter: 404.
 """
 from __future__ import annotations
 
-import io
-
-from flask import abort, flash, redirect, render_template, send_file, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.cases import letters, services
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
+from app.core.storage import PDF, send_stored
 from app.extensions import db
 from app.gp_portal import bp
 from app.gp_portal.forms import QuestionForm
 from app.gp_portal.services import case as gp_case
 from app.gp_portal.views._common import own_referral
-from app.quality.evidence import stored_path
 from app.referrals import services as referral_services
 
 
@@ -33,16 +31,13 @@ def case_letter(referral_id: int, letter_id: int):
     with referral_services.in_network(referral):
         case = gp_case.case_of_referral(referral) or abort(404)
         letter = gp_case.sent_letter(case, letter_id) or abort(404)
-        path = stored_path(letter.network_id, letter.pdf_storage) if letter.pdf_storage else None
+        path = letter.stored_file_path()
         if path is not None and path.is_file():
             audit.record("letter.downloaded", AuditAction.EXPORT, patient_id=case.patient_id, object_type="letter",
                          object_id=letter.id, basis="referrer", network_id=case.network_id)
             name = f"{referral.number}-{letter.kind.value}-{letter.id}.pdf"
             db.session.commit()
-            response = send_file(io.BytesIO(path.read_bytes()), mimetype="application/pdf", as_attachment=True,
-                                 download_name=name, max_age=0)
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            return response
+            return send_stored(path, mimetype=PDF, download_name=name)
         audit.record("letter.viewed", AuditAction.READ, patient_id=case.patient_id, object_type="letter",
                      object_id=letter.id, basis="referrer", network_id=case.network_id)
         html = render_template("gp_portal/letter_view.html", letter=letter, **letters.letter_context(case))

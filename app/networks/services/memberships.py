@@ -97,3 +97,16 @@ def set_membership_active(membership: Membership, *, active: bool) -> None:
         membership.deactivate()
     audit.record("membership.reactivated" if active else "membership.deactivated", AuditAction.UPDATE,
                  object_type="membership", object_id=membership.id)
+
+
+# --- the lookups create_app hands to core (core imports no feature) -----------------------------
+
+def network_by_slug(slug: str) -> Network | None:
+    """The network named in a URL, or None (the URL processor of app.core.tenancy)."""
+    return db.session.scalar(select(Network).where(Network.slug == slug))
+
+
+def active_membership(network_id: int, user_id: int) -> Membership | None:
+    """The user's active membership of the network, or None (the gate of app.core.security)."""
+    return db.session.scalar(select(Membership).where(
+        Membership.network_id == network_id, Membership.user_id == user_id, Membership.is_active.is_(True)))

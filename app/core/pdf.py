@@ -1,4 +1,7 @@
-"""HTML to PDF with WeasyPrint, with every outside resource refused (no network, no local files)."""
+"""HTML to PDF with WeasyPrint, with every outside resource refused (no network, no local files).
+
+Shared infrastructure: the self-check report, letters to the GP and the patient export render here.
+"""
 from __future__ import annotations
 
 from weasyprint import HTML
@@ -6,7 +9,7 @@ from weasyprint.urls import URLFetcher
 
 
 class NoFetching(URLFetcher):
-    """The report is self-contained: a URL in user text must never make the renderer fetch anything."""
+    """A document is self-contained: a URL in user text must never make the renderer fetch anything."""
 
     def fetch(self, url, headers=None):
         raise ValueError(f"fetching is disabled in reports: {url[:80]}")
