@@ -16,7 +16,8 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.cases import gp, letters, services
+from app.cases import gp, services
+from app.cases.services import letters
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.extensions import db

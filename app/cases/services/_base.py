@@ -71,3 +71,22 @@ def case_for_referral(referral_id: int) -> Case | None:
 
 def get_case(case_id: int) -> Case | None:
     return db.session.scalar(select(Case).where(Case.id == case_id))
+
+
+# --- the intake versions (read; the workflow is in intake.py) ------------------------------------------
+
+def intakes_of(referral_id: int) -> list[Intake]:
+    return list(db.session.scalars(select(Intake).where(Intake.referral_id == referral_id)
+                                   .order_by(Intake.version)))
+
+
+def current_intake(referral_id: int) -> Intake | None:
+    """The latest completed version (what the care team reads)."""
+    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
+                                                  Intake.status == IntakeStatus.COMPLETED)
+                             .order_by(Intake.version.desc()).limit(1))
+
+
+def draft_intake(referral_id: int) -> Intake | None:
+    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
+                                                  Intake.status == IntakeStatus.DRAFT))

@@ -17,9 +17,9 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.cases import bp, services
-from app.cases import letters as letter_service
 from app.cases.access import CaseAccess
 from app.cases.models import Case, Letter
+from app.cases.services import letters as letter_service
 from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
