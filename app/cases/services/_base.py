@@ -5,7 +5,8 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.cases.models import (
+from app.cases.models import (  # noqa: F401 (INTAKE_FIELDS: re-exported for the services package)
+    INTAKE_FIELDS,
     Case,
     CaseEvent,
     CaseEventKind,
@@ -19,8 +20,6 @@ from app.extensions import db
 from app.networks.models import Membership
 
 PROM_INTERVAL_MONTHS = 3
-INTAKE_FIELDS = frozenset({"held_on", "story", "problems", "practical", "distress_score", "distress_problems",
-                           "goals", "partner_situation", "sharing_wishes"})
 
 
 class CaseRuleBroken(Exception):

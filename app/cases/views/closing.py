@@ -10,8 +10,8 @@ from flask_login import current_user, login_required
 
 from app.cases import bp, services
 from app.cases.access import CaseAccess, case_access
+from app.cases.forms import CloseCaseForm, ClosePartForm
 from app.cases.models import Case, ConsentPart, TeamStatus
-from app.cases.notes_forms import CloseCaseForm, ClosePartForm
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core.audit import patient_data

@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.cases import bp, services
 from app.cases.access import CaseAccess, note_visible, visible_notes
+from app.cases.forms import ActionForm, NoteEditForm, NoteForm
 from app.cases.models import CareTeamMember, Case, CaseAction, ConsentPart, Note, NoteVisibility, TeamStatus
-from app.cases.notes_forms import ActionForm, NoteEditForm, NoteForm
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core import audit

@@ -9,8 +9,8 @@ from flask_login import current_user, login_required
 from app.cases import bp, services
 from app.cases import proms as lastmeter  # registers the reminder job handler
 from app.cases.access import CaseAccess
+from app.cases.forms import PromForm
 from app.cases.models import Case, ConsentPart
-from app.cases.notes_forms import PromForm
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core.audit import patient_data
