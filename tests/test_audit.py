@@ -12,9 +12,9 @@ from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from app.auth.models import User
-from app.cases import letters
 from app.cases import services as case_services
 from app.cases.models import Case, ConsentMethod, ConsentPart, Letter, NoteVisibility
+from app.cases.services import letters
 from app.core import audit
 from app.core.audit import AuditAction, AuditEvent, AuditLogIsAppendOnly, AuditOutcome, verify_chain
 from app.core.db import utcnow

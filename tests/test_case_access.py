@@ -205,3 +205,125 @@ def test_the_list_query_and_the_door_agree(casus):
         services.close_part(row, casus["dietician2"].user, "Klaar")
         db.session.commit()
     compare()
+
+
+# --- what each viewer may do: every ability of the door, as a table --------------------------------------
+
+def _make_central(casus, who: str) -> None:
+    with network_context(casus["zk"].id):
+        services.set_central(db.session.get(Case, casus["case"].id), casus["coordinator"].user,
+                             db.session.get(Membership, casus[who].id), "Vast aanspreekpunt")
+        db.session.commit()
+
+
+def _withdraw_sexologist(casus) -> None:
+    with network_context(casus["zk"].id):
+        consent = db.session.get(type(casus["sexologist_consent"]), casus["sexologist_consent"].id)
+        services.withdraw_consent(consent, casus["coordinator"].user, "Patiënt wil dit niet meer")
+        db.session.commit()
+
+
+def _close_part(casus, who: str) -> None:
+    with network_context(casus["zk"].id):
+        row = services.active_team_member(db.session.get(Case, casus["case"].id), casus[who].id)
+        services.close_part(row, casus[who].user, "Klaar")
+        db.session.commit()
+
+
+def _close_case(casus) -> None:
+    for who in ("dietician", "dietician2", "sexologist"):
+        _close_part(casus, who)
+    with network_context(casus["zk"].id):
+        services.close_case(db.session.get(Case, casus["case"].id), casus["coordinator"].user,
+                            db.session.get(Membership, casus["coordinator"].id), "Zorg afgerond")
+        db.session.commit()
+
+
+def _deactivate(casus, who: str) -> None:
+    with network_context(casus["zk"].id):
+        db.session.get(Membership, casus[who].id).deactivate()
+        db.session.commit()
+
+
+# viewer kind -> (who looks, what happened first). The coordinator is the central care provider unless a
+# kind says otherwise; every member on the team has consent for every part unless a kind says otherwise.
+VIEWERS = {
+    "coordinator, central": ("coordinator", None),
+    "coordinator, not central": ("coordinator", lambda c: _make_central(c, "dietician")),
+    "member on the team, all parts": ("dietician", None),
+    "member on the team, central": ("dietician", lambda c: _make_central(c, "dietician")),
+    "member on the team, intake only": (
+        "physio", lambda c: add_to_team(c["case"], c["coordinator"].user, c["physio"], parts={ConsentPart.INTAKE})),
+    "member after withdrawal": ("sexologist", _withdraw_sexologist),
+    "proposed member": ("physio", lambda c: add_to_team(c["case"], c["coordinator"].user, c["physio"], accept=False)),
+    "member who closed their part": ("dietician2", lambda c: _close_part(c, "dietician2")),
+    "deactivated member": ("sexologist", lambda c: _deactivate(c, "sexologist")),
+    "member not on the team": ("physio", None),
+    "member of another network": ("other_network", None),
+    "GP (no membership)": ("gp", None),
+    "closed case, coordinator": ("coordinator", _close_case),
+    "closed case, member who was on it": ("dietician", _close_case),
+}
+
+ALL, INTAKE_ONLY, NONE = frozenset(ConsentPart), frozenset({ConsentPart.INTAKE}), frozenset()
+COLUMNS = ("may_see_case", "visible_parts", "may_write_notes", "may_edit_own_notes", "may_add_actions",
+           "may_record_measurements", "may_propose", "may_respond_to_proposal", "may_set_central_care_provider",
+           "may_send_letters", "may_see_closing", "may_close_case", "may_close_part", "may_record_consent",
+           "may_correct_intake")
+o, X = False, True  # o: may not, X: may
+# Written by hand, one row per viewer kind, one column per ability (in the order of COLUMNS):
+#                                      see  parts                 note edit act  prom prop resp cent lett shcl clca clpa cons corr
+ABILITY_TABLE = {
+    "coordinator, central":             (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   X,   o,   X,   X),
+    "coordinator, not central":         (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   o,   o,   X,   X),
+    "member on the team, all parts":    (X, ALL,                  X,   X,   X,   X,   X,   o,   o,   o,   X,   o,   X,   o,   o),
+    "member on the team, central":      (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   X,   o,   o,   o),
+    "member on the team, intake only":  (X, INTAKE_ONLY,          o,   o,   X,   o,   X,   o,   o,   o,   X,   o,   X,   o,   o),
+    "member after withdrawal":          (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "proposed member":                  (o, NONE,                 o,   o,   o,   o,   o,   X,   o,   o,   o,   o,   o,   o,   o),
+    "member who closed their part":     (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "deactivated member":               (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "member not on the team":           (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "member of another network":        (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "GP (no membership)":               (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "closed case, coordinator":         (X, ALL,                  o,   X,   o,   o,   o,   o,   o,   X,   o,   o,   o,   X,   X),
+    "closed case, member who was on it": (o, NONE,                o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+}
+
+
+def test_the_ability_table_has_every_ability_and_every_viewer():
+    from app.cases.access import ABILITIES
+
+    assert set(COLUMNS) == set(ABILITIES)
+    assert set(ABILITY_TABLE) == set(VIEWERS)
+    assert all(len(row) == len(COLUMNS) for row in ABILITY_TABLE.values())
+
+
+@pytest.mark.parametrize("kind", list(ABILITY_TABLE))
+def test_ability_table(casus, kind):
+    who, before = VIEWERS[kind]
+    if before is not None:
+        before(casus)
+    access, _notes = _access(casus, who)
+    got = {column: getattr(access, column) for column in COLUMNS}
+    assert got == dict(zip(COLUMNS, ABILITY_TABLE[kind], strict=True))
+    # The per-part question agrees with the set of visible parts.
+    assert {part for part in ConsentPart if access.may_see(part)} == access.visible_parts
+
+
+def test_per_object_abilities(casus):
+    """Editing a note is the author's; marking a next step done is its owner's or the coordinator's."""
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        services.add_action(case, casus["coordinator"].user, description="Bellen", owner=db.session.get(
+            Membership, casus["dietician"].id), due_on=date.today())
+        db.session.commit()
+        [action] = services.actions_of(case)
+    note = casus["notes"][NoteVisibility.TEAM]  # written by the dietician
+    expected = {"dietician": (True, True), "dietician2": (False, False), "coordinator": (False, True),
+                "physio": (False, False)}
+    for who, (edits, completes) in expected.items():
+        access, _notes = _access(casus, who)
+        with network_context(casus["zk"].id):
+            assert access.may_edit_note(db.session.get(Note, note.id)) is edits, who
+            assert access.may_complete_action(action) is completes, who

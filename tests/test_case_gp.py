@@ -7,9 +7,9 @@ import pytest
 from flask import render_template
 from sqlalchemy import select
 
-from app.cases import letters as letter_service
 from app.cases import services
 from app.cases.models import Case, CaseMessage, Letter, NoteVisibility
+from app.cases.services import letters as letter_service
 from app.core.audit import AuditEvent
 from app.core.db import utcnow
 from app.core.jobs import run_inline_pending

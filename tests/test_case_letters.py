@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app.cases import letters as letter_service
 from app.cases import services
 from app.cases.models import Case, CaseEvent, CaseEventKind, Letter, LetterKind
+from app.cases.services import letters as letter_service
 from app.core.audit import AuditAction, AuditEvent, AuditOutcome
 from app.core.db import utcnow
 from app.core.jobs import Outbox, run_inline_pending

@@ -9,9 +9,9 @@ from datetime import date
 import pytest
 from sqlalchemy import func, or_, select
 
-from app.cases import letters as letter_service
 from app.cases import services
 from app.cases.models import Case, Consent, ConsentMethod, ConsentPart, Letter, Note, NoteVisibility
+from app.cases.services import letters as letter_service
 from app.core.audit import AuditAction, AuditEvent
 from app.core.db import utcnow
 from app.core.jobs import run_inline_pending

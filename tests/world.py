@@ -11,8 +11,9 @@ from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app.auth.models import User
-from app.cases import letters, services
+from app.cases import services
 from app.cases.models import Case, Letter, Note, NoteVisibility
+from app.cases.services import letters
 from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db

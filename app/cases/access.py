@@ -13,17 +13,26 @@ checks them as a table. The rules (shared/DESIGN.md "Access"):
 - anyone else, including every user of another network: no access (the route answers 404).
 
 Withdrawal needs no cache to expire: every request asks again.
+
+What a viewer may DO is asked here too: CaseAccess carries named abilities (may_propose, may_send_letters,
+may_close_part, ...; ABILITIES lists them), computed from the viewer, the case, their care-team row and the
+live consents. Views and templates only ask them. An ability that acts on the case "now" includes the case
+being open; a view that answers a closed case with a message rather than a 404 checks `case_open` for that.
+The services still check the state rules and have the last word.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.cases.models import (
     CareTeamMember,
     Case,
+    CaseAction,
+    CaseStatus,
     Consent,
     ConsentMember,
     ConsentPart,
@@ -38,8 +47,19 @@ from app.networks.models import MembershipDiscipline, Role
 ALL_PARTS = frozenset(ConsentPart)
 
 
+# The named abilities of CaseAccess (tests/test_case_access.py has a column for each).
+ABILITIES = (
+    "may_see_case", "visible_parts", "may_write_notes", "may_edit_own_notes", "may_add_actions",
+    "may_record_measurements", "may_propose", "may_respond_to_proposal", "may_set_central_care_provider",
+    "may_send_letters", "may_see_closing", "may_close_case", "may_close_part", "may_record_consent",
+    "may_correct_intake",
+)
+
+
 @dataclass(frozen=True)
 class CaseAccess:
+    """What one membership may see of one case, and do in it, now. Build it with case_access()."""
+
     allowed: bool
     as_coordinator: bool = False
     team_member: CareTeamMember | None = None
@@ -48,9 +68,120 @@ class CaseAccess:
     basis: str = ""
     discipline_ids: frozenset[int] = field(default_factory=frozenset)
     membership_id: int | None = None
+    case_open: bool = False
+    is_central: bool = False
 
-    def sees(self, part: ConsentPart) -> bool:
+    # --- seeing -------------------------------------------------------------------------------------------
+
+    @property
+    def may_see_case(self) -> bool:
+        return self.allowed
+
+    @property
+    def visible_parts(self) -> frozenset[ConsentPart]:
+        return self.parts if self.allowed else frozenset()
+
+    def may_see(self, part: ConsentPart | str) -> bool:
         return self.allowed and part in self.parts
+
+    sees = may_see
+
+    # --- writing ------------------------------------------------------------------------------------------
+
+    @property
+    def _on_team(self) -> bool:
+        """On the care team now: accepted and not left."""
+        return self.team_member is not None and self.team_member.status is TeamStatus.ACTIVE
+
+    @property
+    def _writer(self) -> bool:
+        """The coordinator and active members of the care team write in a case."""
+        return self.allowed and (self.as_coordinator or self._on_team)
+
+    @property
+    def may_write_notes(self) -> bool:
+        return self._writer and self.case_open and self.may_see(ConsentPart.NOTES)
+
+    @property
+    def may_edit_own_notes(self) -> bool:
+        """A writer changes their own notes (the service refuses anyone else's)."""
+        return self._writer and self.may_see(ConsentPart.NOTES)
+
+    def may_edit_note(self, note: Note) -> bool:
+        return self.may_edit_own_notes and note.author_membership_id == self.membership_id
+
+    @property
+    def may_add_actions(self) -> bool:
+        return self._writer and self.case_open
+
+    def may_complete_action(self, action: CaseAction) -> bool:
+        """The owner of an open next step or the coordinator marks it done."""
+        return (self.allowed and action.done_at is None
+                and (self.as_coordinator or action.owner_membership_id == self.membership_id))
+
+    @property
+    def may_record_measurements(self) -> bool:
+        return self._writer and self.case_open and self.may_see(ConsentPart.PROMS)
+
+    def write_refusal(self) -> str | None:
+        """Why this viewer may not write (notes, next steps, measurements) in the case now, or None."""
+        if not self._writer:
+            return str(_l("Only the coordinator and members of the care team write in a case."))
+        if not self.case_open:
+            return str(_l("The case is closed."))
+        return None
+
+    # --- the care team ------------------------------------------------------------------------------------
+
+    @property
+    def may_propose(self) -> bool:
+        """The coordinator or an active member of the care team involves a colleague while the case is open."""
+        return self._writer and self.case_open
+
+    @property
+    def may_set_central_care_provider(self) -> bool:
+        return self.allowed and self.case_open and (self.as_coordinator or self.is_central)
+
+    @property
+    def may_send_letters(self) -> bool:
+        """Letters to the GP and the GP's question thread: the coordinator and the central care provider."""
+        return self.allowed and (self.as_coordinator or self.is_central)
+
+    # --- closing ------------------------------------------------------------------------------------------
+
+    @property
+    def may_see_closing(self) -> bool:
+        return self.allowed and self.case_open
+
+    @property
+    def may_close_case(self) -> bool:
+        """The central care provider closes the case (once every other part is closed: the service checks)."""
+        return self.allowed and self.case_open and self.is_central
+
+    @property
+    def may_close_part(self) -> bool:
+        """An active member closes their own part; the central care provider closes the whole case instead."""
+        return self.allowed and self.case_open and self._on_team and not self.is_central
+
+    def close_part_refusal(self) -> str | None:
+        if not (self.allowed and self.case_open and self._on_team):
+            return str(_l("Only a member on the team can close their part."))
+        if self.is_central:
+            return str(_l("You are the central care provider: close the whole case, or hand the central role to a "
+                          "colleague first."))
+        return None
+
+    # --- the coordinator's work ---------------------------------------------------------------------------
+
+    @property
+    def may_record_consent(self) -> bool:
+        """Recording and withdrawing consent, its documents, the patient's overview and export."""
+        return self.allowed and self.as_coordinator
+
+    @property
+    def may_correct_intake(self) -> bool:
+        """Starting and continuing a correction of the intake (and seeing its draft)."""
+        return self.allowed and self.as_coordinator
 
 
 DENIED = CaseAccess(allowed=False)
@@ -85,15 +216,26 @@ def member_cases_query(membership):
                    covered_now(membership.id, Case.id)))
 
 
+def sees_every_case(membership) -> bool:
+    """The coordinator sees every case of the network (the list and the door); a member only their own."""
+    return membership is not None and membership.role is Role.COORDINATOR
+
+
+def may_do_intake(membership) -> bool:
+    """The intake (before there is a case) is the coordinator's."""
+    return sees_every_case(membership)
+
+
 def case_access(case: Case | None, membership, *, today: date | None = None) -> CaseAccess:
     """What *membership* (g.membership) may see of *case* right now."""
     if case is None or membership is None or not membership.is_active or membership.network_id != case.network_id:
         return DENIED
     disciplines = frozenset(db.session.scalars(select(MembershipDiscipline.discipline_id).where(
         MembershipDiscipline.membership_id == membership.id)))
-    if membership.role is Role.COORDINATOR:
+    state = {"case_open": case.status is CaseStatus.ACTIVE, "is_central": case.central_membership_id == membership.id}
+    if sees_every_case(membership):
         return CaseAccess(allowed=True, as_coordinator=True, parts=ALL_PARTS, discipline_ids=disciplines,
-                          membership_id=membership.id, basis="coordinator: referral consent")
+                          membership_id=membership.id, basis="coordinator: referral consent", **state)
     team_member = db.session.scalar(select(CareTeamMember).where(
         CareTeamMember.case_id == case.id, CareTeamMember.membership_id == membership.id,
         CareTeamMember.status.in_((TeamStatus.ACTIVE, TeamStatus.PROPOSED))).order_by(CareTeamMember.id.desc()))
@@ -106,10 +248,10 @@ def case_access(case: Case | None, membership, *, today: date | None = None) -> 
     if team_member.status is TeamStatus.PROPOSED:
         return CaseAccess(allowed=False, team_member=team_member, may_respond_to_proposal=True,
                           membership_id=membership.id, discipline_ids=disciplines,
-                          basis=f"proposed; consent {consents[0].id}")
+                          basis=f"proposed; consent {consents[0].id}", **state)
     return CaseAccess(allowed=True, team_member=team_member, parts=parts, discipline_ids=disciplines,
                       membership_id=membership.id,
-                      basis="care team; consent " + ",".join(str(c.id) for c in consents))
+                      basis="care team; consent " + ",".join(str(c.id) for c in consents), **state)
 
 
 def note_visible(note: Note, access: CaseAccess) -> bool:
@@ -127,7 +269,7 @@ def note_visible(note: Note, access: CaseAccess) -> bool:
 
 def visible_notes(case: Case, access: CaseAccess) -> list[Note]:
     """The notes of *case* that *access* may read, newest first (one query whatever their number)."""
-    if not access.sees(ConsentPart.NOTES):
+    if not access.may_see(ConsentPart.NOTES):
         return []
     notes = db.session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.created_at.desc(),
                                                                                   Note.id.desc()))

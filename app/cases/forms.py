@@ -1,8 +1,11 @@
 """Forms of the case pages: the intake, its correction, proposing a colleague (with the consent when none
-covers them yet), recording and withdrawing consent, setting the central care provider, and the
-Lastmeter problem list (also for the distress-thermometer page: import LASTMETER_GROUPS from here).
+covers them yet), recording and withdrawing consent, setting the central care provider; notes, next
+actions, the distress thermometer and closing.
 
-Choices that depend on the network (members, the care team) are filled in by the view."""
+The controlled lists (Lastmeter problems, practical domains, note visibilities, ...) are domain data in
+app.cases.models; choices that depend on the network (members, the care team) are filled in by the view.
+Field names are unique across the forms of one page. Dates are judged in the networks' zone; the services
+judge the rules again and have the last word."""
 from __future__ import annotations
 
 import secrets
@@ -20,50 +23,38 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from app.cases.models import ConsentMethod, ConsentPart, Intake
+from app.cases import proms
+from app.cases.models import (
+    INTAKE_FIELDS,
+    LASTMETER_GROUPS,
+    LASTMETER_LABELS,
+    NOTE_VISIBILITY_CHOICES,
+    PRACTICAL_DOMAINS,
+    ConsentMethod,
+    ConsentPart,
+    Intake,
+    NoteVisibility,
+    lastmeter_label,
+)
 from app.core.dates import local_today
 from app.core.form_fields import MultiCheckboxField, ScoreField
-from app.core.validators import NotInFuture
+from app.core.validators import NotInFuture, NotInPast
+from app.networks.models import Membership
 from app.referrals.models import COMPLAINT_ITEMS, DIMENSIONS, YES_NO_UNKNOWN
 
 _TEXT = 10_000
+MAX_NOTE = 20000
+MAX_SUMMARY = 5000
 
-# --- controlled lists --------------------------------------------------------------------------------
+# --- choices and labels ------------------------------------------------------------------------------
 
-# The practical domains of the intake (free text each), in the order they are asked.
-PRACTICAL_DOMAINS = (("work", _l("Work")), ("finances", _l("Finances")), ("housing", _l("Housing")),
-                     ("transport", _l("Transport")), ("household", _l("Household")))
-
-# The Lastmeter (Dutch distress thermometer) problem list, by group. Codes are stored; labels are shown.
-LASTMETER_GROUPS = (
-    ("practical", _l("Practical problems"), (
-        ("housing", _l("Housing")), ("finances_insurance", _l("Finances or insurance")),
-        ("work_school", _l("Work or school")), ("transport", _l("Transport")), ("childcare", _l("Childcare")),
-        ("household", _l("Household")))),
-    ("family", _l("Family and social problems"), (
-        ("partner", _l("Dealing with your partner")), ("children", _l("Dealing with your children")),
-        ("family_friends", _l("Dealing with family or friends")))),
-    ("emotional", _l("Emotional problems"), (
-        ("worry", _l("Worry")), ("fears", _l("Fears")), ("sadness", _l("Sadness")),
-        ("depression", _l("Depression")), ("nervousness", _l("Nervousness")),
-        ("memory_concentration", _l("Memory or concentration")), ("loneliness", _l("Loneliness")),
-        ("loss_of_interest", _l("Loss of interest in usual activities")))),
-    ("spiritual", _l("Spiritual or religious problems"), (
-        ("meaning", _l("Meaning of life")), ("faith", _l("Faith")))),
-    ("physical", _l("Physical problems"), (
-        ("pain", _l("Pain")), ("nausea", _l("Nausea")), ("fatigue", _l("Fatigue")), ("sleep", _l("Sleep")),
-        ("mobility", _l("Getting around")), ("washing_dressing", _l("Washing and dressing")),
-        ("appearance", _l("Appearance")), ("breathing", _l("Breathing")), ("mouth", _l("Mouth sores")),
-        ("eating", _l("Eating")), ("digestion", _l("Indigestion")), ("constipation", _l("Constipation")),
-        ("diarrhoea", _l("Diarrhoea")), ("urination", _l("Urination")), ("fever", _l("Fever")),
-        ("skin", _l("Dry or itchy skin")), ("tingling", _l("Tingling in hands or feet")),
-        ("swelling", _l("Swelling")), ("sexuality", _l("Sexuality")))),
-)
-LASTMETER_LABELS = {code: label for _, _, items in LASTMETER_GROUPS for code, label in items}
+# The referral form owns the complaint lists; the intake shows its codes with the same words.
 COMPLAINT_LABELS = {dimension: dict(items) for dimension, items in COMPLAINT_ITEMS.items()}
 DIMENSION_LABELS = dict(DIMENSIONS)
+
+
 def method_choices() -> list[tuple[str, str]]:
     return [(m.value, m.label) for m in ConsentMethod]  # built per form: the labels follow the request's language
 
@@ -72,19 +63,9 @@ def part_choices() -> list[tuple[str, str]]:
     return [(p.value, p.label) for p in ConsentPart]
 
 
-def lastmeter_label(code: str) -> str:
-    """The label of a Lastmeter problem code; an unknown code is shown readably."""
-    label = LASTMETER_LABELS.get(code)
-    return str(label) if label is not None else code.replace("_", " ")
-
-
 def complaint_label(dimension: str, code: str) -> str:
     label = COMPLAINT_LABELS.get(dimension, {}).get(code)
     return str(label) if label is not None else code.replace("_", " ")
-
-
-
-
 
 
 def _text(label, max_length: int = _TEXT, **kwargs):
@@ -219,8 +200,6 @@ class IntakeForm(FlaskForm):
 
 
 def _intake_values(intake: Intake) -> dict[str, Any]:
-    from app.cases.services import INTAKE_FIELDS
-
     return {name: getattr(intake, name) for name in INTAKE_FIELDS}
 
 
@@ -327,3 +306,81 @@ def intake_labels() -> dict[str, Any]:
 
     return {"dimensions": DIMENSIONS, "practical_domains": PRACTICAL_DOMAINS, "lastmeter_groups": LASTMETER_GROUPS,
             "complaint_label": complaint_label, "lastmeter_label": lastmeter_label, "choice_label": choice_label}
+
+
+# --- notes -----------------------------------------------------------------------------------------
+
+class NoteForm(FlaskForm):
+    body = TextAreaField(_l("New note"), validators=[DataRequired(message=_l("Write the note.")),
+                                                     Length(max=MAX_NOTE)])
+    visibility = RadioField(_l("Who may read it"), default=NoteVisibility.TEAM.value,
+                            validators=[InputRequired(message=_l("Choose who may read the note."))])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.visibility.choices = [(visibility.value, label) for visibility, label in NOTE_VISIBILITY_CHOICES]
+
+
+class NoteEditForm(FlaskForm):
+    note_body = TextAreaField(_l("Text"), validators=[DataRequired(message=_l("Write the note.")),
+                                                      Length(max=MAX_NOTE)],
+                              description=_l("The earlier text is kept as a version."))
+
+
+# --- next actions ----------------------------------------------------------------------------------
+
+class ActionForm(FlaskForm):
+    description = StringField(_l("Next step"), validators=[DataRequired(message=_l("Describe the next step.")),
+                                                           Length(max=500)])
+    owner = SelectField(_l("Who does it"), coerce=int, validate_choice=True,
+                        validators=[InputRequired(message=_l("Choose who does it."))])
+    due_on = DateField(_l("Due date"), validators=[
+        InputRequired(message=_l("Choose the due date.")),
+        NotInPast(_l("The due date cannot be in the past."))])
+
+    def __init__(self, *args, owners: list[tuple[Membership, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner.choices = [(membership.id, label) for membership, label in owners]
+
+
+# --- distress thermometer --------------------------------------------------------------------------
+
+class PromForm(FlaskForm):
+    score = ScoreField(_l("Score (0 to 10)"), render_kw={"inputmode": "numeric", "autocomplete": "off"},
+                       validators=[InputRequired(message=_l("Enter the score from 0 to 10.")),
+                                   NumberRange(min=0, max=proms.MAX_SCORE,
+                                               message=_l("Enter a whole number from 0 to 10."))],
+                       description=_l("0 means no distress, 10 extreme distress; 4 or more suggests discussing a "
+                                      "referral."))
+    measured_on = DateField(_l("Date of the measurement"), validators=[
+        InputRequired(message=_l("Choose the date of the measurement.")),
+        NotInFuture(_l("This date cannot be in the future."))])
+    problems = MultiCheckboxField(_l("Problems the patient marked"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.problems.choices = proms.problem_choices()
+
+
+# --- closing ---------------------------------------------------------------------------------------
+
+class ClosePartForm(FlaskForm):
+    part_summary = TextAreaField(_l("Summary of your part"),
+                                 validators=[DataRequired(message=_l("Write a short summary of your part.")),
+                                             Length(max=MAX_SUMMARY)],
+                                 description=_l("What you did and what you advise; it goes into the closing "
+                                                "letter to the GP."))
+    part_confirm = BooleanField(
+        _l("I confirm that my part is finished; afterwards I no longer see this case"),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you close your part."))])
+
+
+class CloseCaseForm(FlaskForm):
+    case_summary = TextAreaField(_l("Closing summary"),
+                                 validators=[DataRequired(message=_l("Write a closing summary.")),
+                                             Length(max=MAX_SUMMARY)],
+                                 description=_l("It goes into the closing letter to the GP, which you can still "
+                                                "edit before it is sent."))
+    case_confirm = BooleanField(
+        _l("I confirm that the care of this patient in the network has ended"),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you close the case."))])

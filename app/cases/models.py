@@ -428,3 +428,54 @@ class CaseEvent(NetworkScopedMixin, db.Model):
     detail: Mapped[str] = mapped_column(String(300), default="")
 
     actor: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
+
+
+# --- controlled lists of the case (codes are stored; labels are shown) ---------------------------------
+
+# The fields of an intake version (what a correction copies, what a save may set).
+INTAKE_FIELDS = frozenset({"held_on", "story", "problems", "practical", "distress_score", "distress_problems",
+                           "goals", "partner_situation", "sharing_wishes"})
+
+# How the note form offers the visibilities (longer than NoteVisibility.label, shown on a note).
+NOTE_VISIBILITY_CHOICES = (
+    (NoteVisibility.TEAM, _l("The care team (everyone on it who may read notes)")),
+    (NoteVisibility.DISCIPLINE, _l("Only my discipline")),
+    (NoteVisibility.PRIVATE, _l("Only me")),
+)
+
+# The practical domains of the intake (free text each), in the order they are asked.
+PRACTICAL_DOMAINS = (("work", _l("Work")), ("finances", _l("Finances")), ("housing", _l("Housing")),
+                     ("transport", _l("Transport")), ("household", _l("Household")))
+
+# The Lastmeter (Dutch distress thermometer) problem list, by group. Codes are stored; labels are shown.
+LASTMETER_GROUPS = (
+    ("practical", _l("Practical problems"), (
+        ("housing", _l("Housing")), ("finances_insurance", _l("Finances or insurance")),
+        ("work_school", _l("Work or school")), ("transport", _l("Transport")), ("childcare", _l("Childcare")),
+        ("household", _l("Household")))),
+    ("family", _l("Family and social problems"), (
+        ("partner", _l("Dealing with your partner")), ("children", _l("Dealing with your children")),
+        ("family_friends", _l("Dealing with family or friends")))),
+    ("emotional", _l("Emotional problems"), (
+        ("worry", _l("Worry")), ("fears", _l("Fears")), ("sadness", _l("Sadness")),
+        ("depression", _l("Depression")), ("nervousness", _l("Nervousness")),
+        ("memory_concentration", _l("Memory or concentration")), ("loneliness", _l("Loneliness")),
+        ("loss_of_interest", _l("Loss of interest in usual activities")))),
+    ("spiritual", _l("Spiritual or religious problems"), (
+        ("meaning", _l("Meaning of life")), ("faith", _l("Faith")))),
+    ("physical", _l("Physical problems"), (
+        ("pain", _l("Pain")), ("nausea", _l("Nausea")), ("fatigue", _l("Fatigue")), ("sleep", _l("Sleep")),
+        ("mobility", _l("Getting around")), ("washing_dressing", _l("Washing and dressing")),
+        ("appearance", _l("Appearance")), ("breathing", _l("Breathing")), ("mouth", _l("Mouth sores")),
+        ("eating", _l("Eating")), ("digestion", _l("Indigestion")), ("constipation", _l("Constipation")),
+        ("diarrhoea", _l("Diarrhoea")), ("urination", _l("Urination")), ("fever", _l("Fever")),
+        ("skin", _l("Dry or itchy skin")), ("tingling", _l("Tingling in hands or feet")),
+        ("swelling", _l("Swelling")), ("sexuality", _l("Sexuality")))),
+)
+LASTMETER_LABELS = {code: label for _, _, items in LASTMETER_GROUPS for code, label in items}
+
+
+def lastmeter_label(code: str) -> str:
+    """The label of a Lastmeter problem code; an unknown code is shown readably."""
+    label = LASTMETER_LABELS.get(code)
+    return str(label) if label is not None else code.replace("_", " ")

@@ -22,8 +22,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app.cases.access import case_access
-from app.cases.forms import LASTMETER_GROUPS
-from app.cases.models import Case, CaseStatus, ConsentPart, PromMeasurement
+from app.cases.models import LASTMETER_GROUPS, Case, CaseStatus, ConsentPart, PromMeasurement
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.dates import local_today
@@ -56,7 +55,7 @@ class ProblemCategory:
         return frozenset(code for code, _label in self.items)
 
 
-# The Lastmeter's problem list, by category: the one list the intake also uses (app.cases.forms). The stored
+# The Lastmeter's problem list, by category: the one list the intake also uses (app.cases.models). The stored
 # codes are the item codes; they never change (labels may), so old measurements keep their meaning.
 PROBLEM_CATEGORIES: tuple[ProblemCategory, ...] = tuple(
     ProblemCategory(code, label, items) for code, label, items in LASTMETER_GROUPS)

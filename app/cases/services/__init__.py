@@ -3,7 +3,9 @@
 Who may do what is checked by the views through app.cases.access; the services check the state
 rules (a completed intake is never changed, a hand-off needs consent first, ...) and raise
 CaseRuleBroken with a message for the user. Every change is audit-logged here with the patient.
-The modules are split by workflow; import the names from this package.
+The modules are split by workflow; import the names from this package. Letters to the GP have their own
+namespace: app.cases.services.letters. The submodules import each other directly (never this package),
+so they form no import loop (tests/test_cases_layering.py).
 """
 from app.cases.services._base import (  # noqa: F401
     INTAKE_FIELDS,
@@ -12,17 +14,17 @@ from app.cases.services._base import (  # noqa: F401
     CompletedIntakeIsFinal,
     add_event,
     case_for_referral,
+    current_intake,
     discipline_names,
+    draft_intake,
     get_case,
+    intakes_of,
 )
 from app.cases.services.closing import add_case_message, case_messages, close_case, close_part, timeline  # noqa: F401
 from app.cases.services.intake import (  # noqa: F401
     complete_intake,
     correct_intake,
-    current_intake,
     default_held_on,
-    draft_intake,
-    intakes_of,
     prefill_from_referral,
     save_intake,
     start_intake,

@@ -5,7 +5,8 @@ from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
 from app.auth.models import User
-from app.cases.models import (
+from app.cases.models import (  # noqa: F401 (INTAKE_FIELDS: re-exported for the services package)
+    INTAKE_FIELDS,
     Case,
     CaseEvent,
     CaseEventKind,
@@ -19,8 +20,6 @@ from app.extensions import db
 from app.networks.models import Membership
 
 PROM_INTERVAL_MONTHS = 3
-INTAKE_FIELDS = frozenset({"held_on", "story", "problems", "practical", "distress_score", "distress_problems",
-                           "goals", "partner_situation", "sharing_wishes"})
 
 
 class CaseRuleBroken(Exception):
@@ -71,3 +70,22 @@ def case_for_referral(referral_id: int) -> Case | None:
 
 def get_case(case_id: int) -> Case | None:
     return db.session.scalar(select(Case).where(Case.id == case_id))
+
+
+# --- the intake versions (read; the workflow is in intake.py) ------------------------------------------
+
+def intakes_of(referral_id: int) -> list[Intake]:
+    return list(db.session.scalars(select(Intake).where(Intake.referral_id == referral_id)
+                                   .order_by(Intake.version)))
+
+
+def current_intake(referral_id: int) -> Intake | None:
+    """The latest completed version (what the care team reads)."""
+    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
+                                                  Intake.status == IntakeStatus.COMPLETED)
+                             .order_by(Intake.version.desc()).limit(1))
+
+
+def draft_intake(referral_id: int) -> Intake | None:
+    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
+                                                  Intake.status == IntakeStatus.DRAFT))

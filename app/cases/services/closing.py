@@ -6,6 +6,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases.models import (
+    GP_VISIBLE_EVENTS,
     CareTeamMember,
     Case,
     CaseEvent,
@@ -19,6 +20,7 @@ from app.cases.services._base import (
     add_event,
     record_audit,
 )
+from app.cases.services.letters import draft_letter
 from app.cases.services.team import active_team_member, team
 from app.core.audit import AuditAction
 from app.core.db import utcnow
@@ -65,8 +67,7 @@ def close_case(case: Case, actor: User, actor_membership: Membership, summary: s
     if referral.status is ReferralStatus.IN_CARE:
         referral_services.transition(referral, referral_services.Action.CLOSE, actor=actor,
                                      side=referral_services.Side.NETWORK)
-    from app.cases import letters
-    letters.draft_letter(case, actor, kind="closing")
+    draft_letter(case, actor, kind="closing")
 
 
 # --- the GP's thread with the central care provider ---------------------------------------------------
@@ -104,7 +105,6 @@ def case_messages(case: Case) -> list[CaseMessage]:
 
 
 def timeline(case: Case, *, gp_only: bool = False) -> list[CaseEvent]:
-    from app.cases.models import GP_VISIBLE_EVENTS
     statement = select(CaseEvent).where(CaseEvent.case_id == case.id)
     if gp_only:
         statement = statement.where(CaseEvent.kind.in_(GP_VISIBLE_EVENTS))

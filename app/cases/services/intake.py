@@ -23,8 +23,11 @@ from app.cases.services._base import (
     CaseRuleBroken,
     add_event,
     case_for_referral,
+    current_intake,
+    draft_intake,
     record_audit,
 )
+from app.cases.services.letters import draft_letter
 from app.core.audit import AuditAction
 from app.core.dates import local_today, shift_months
 from app.core.db import utcnow
@@ -32,23 +35,6 @@ from app.extensions import db
 from app.networks.models import Membership
 from app.referrals import services as referral_services
 from app.referrals.models import Referral, ReferralStatus
-
-
-def intakes_of(referral_id: int) -> list[Intake]:
-    return list(db.session.scalars(select(Intake).where(Intake.referral_id == referral_id)
-                                   .order_by(Intake.version)))
-
-
-def current_intake(referral_id: int) -> Intake | None:
-    """The latest completed version (what the care team reads)."""
-    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
-                                                  Intake.status == IntakeStatus.COMPLETED)
-                             .order_by(Intake.version.desc()).limit(1))
-
-
-def draft_intake(referral_id: int) -> Intake | None:
-    return db.session.scalar(select(Intake).where(Intake.referral_id == referral_id,
-                                                  Intake.status == IntakeStatus.DRAFT))
 
 
 def prefill_from_referral(referral: Referral) -> dict[str, Any]:
@@ -146,8 +132,7 @@ def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -
         referral_services.transition(referral, referral_services.Action.PLAN_INTAKE, actor=actor, side=side,
                                      intake_on=intake.held_on or local_today())
     referral_services.transition(referral, referral_services.Action.START_CARE, actor=actor, side=side)
-    from app.cases import letters
-    letters.draft_letter(case, actor, kind="intake")
+    draft_letter(case, actor, kind="intake")
     return case
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
+from app.cases.access import covering_consents
 from app.cases.models import (
     CareTeamMember,
     Case,
@@ -116,7 +117,6 @@ def consents_of(case: Case) -> list[Consent]:
 
 
 def _covered(case: Case, membership_id: int) -> bool:
-    from app.cases.access import covering_consents
     return bool(covering_consents(case, membership_id))
 
 

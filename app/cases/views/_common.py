@@ -11,17 +11,18 @@ from app.core.audit import AuditAction
 
 
 def load_case(case_id: int, *, part: ConsentPart | None = None, allow_proposed: bool = False,
-              coordinator_only: bool = False) -> tuple[Case, CaseAccess]:
+              need: str | None = None) -> tuple[Case, CaseAccess]:
     """The case of the current network that g.membership may see now (and *part* of it), or a logged 404.
 
     allow_proposed: a proposed member may open the proposal (accept / decline) while consent covers them.
+    need: the name of an ability of CaseAccess (e.g. "may_record_consent") the route requires.
     """
     case = services.get_case(case_id)
     if case is None:
         audit.deny("case.access_denied", object_type="case", object_id=case_id, reason="no such case")
     access = case_access(case, g.membership)
     permitted = access.allowed or (allow_proposed and access.may_respond_to_proposal)
-    if coordinator_only and not access.as_coordinator:
+    if need is not None and not getattr(access, need):
         permitted = False
     if permitted and part is not None and not access.sees(part):
         permitted = False

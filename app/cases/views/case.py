@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.cases import bp, services
-from app.cases.access import covered_now, member_cases_query
+from app.cases.access import covered_now, member_cases_query, sees_every_case
 from app.cases.forms import CentralForm, CorrectionForm, intake_labels
 from app.cases.models import (
     CareTeamMember,
@@ -101,21 +101,6 @@ def _active_first(statement):
                               Case.id.desc())
 
 
-def may_propose(case: Case, access) -> bool:
-    """The coordinator or an active member of the care team may involve a colleague while the case is open."""
-    if case.status is not CaseStatus.ACTIVE or not access.allowed:
-        return False
-    return access.as_coordinator or (access.team_member is not None
-                                     and access.team_member.status is TeamStatus.ACTIVE)
-
-
-def may_set_central(case: Case, access) -> bool:
-    return (case.status is CaseStatus.ACTIVE and access.allowed
-            and (access.as_coordinator or access.membership_id == case.central_membership_id))
-
-
-
-
 # --- the list ------------------------------------------------------------------------------------------
 
 @bp.route("/", methods=["GET"])
@@ -123,7 +108,7 @@ def may_set_central(case: Case, access) -> bool:
 @require_membership()
 @patient_data
 def index():
-    if g.membership.role is Role.COORDINATOR:
+    if sees_every_case(g.membership):
         return _coordinator_index()
     return _member_index()
 
@@ -195,29 +180,28 @@ def detail(case_id: int):
 def render_detail(case: Case, access, *, central_form: CentralForm | None = None, correction_form=None) -> str:
     team = team_of(case)
     history = services.central_history(case)
-    sees_intake = access.sees(ConsentPart.INTAKE)
+    sees_intake = access.may_see(ConsentPart.INTAKE)
     versions = services.intakes_of(case.referral_id) if sees_intake else []
     completed = [v for v in versions if v.status is IntakeStatus.COMPLETED]
     intake = completed[-1] if completed else None
-    draft = next((v for v in versions if v.status is IntakeStatus.DRAFT), None) if access.as_coordinator else None
+    draft = next((v for v in versions if v.status is IntakeStatus.DRAFT), None) if access.may_correct_intake else None
     events = services.timeline(case)
     team_by_membership = {row.membership_id: row for row in team}
     names = memberships_by_id({c.membership_id for c in history} - set(team_by_membership))
     names.update({row.membership_id: row.membership for row in team})
     users = users_by_id([*(row.proposed_by_id for row in team), *(c.changed_by_id for c in history),
                          *((intake.completed_by_id, intake.created_by_id) if intake else ())])
-    may_central = may_set_central(case, access)
-    if may_central and central_form is None:
+    if access.may_set_central_care_provider and central_form is None:
         central_form = CentralForm(formdata=None, membership_id=case.central_membership_id)
     if central_form is not None:
         central_form.membership_id.choices = central_choices(case, team)
-    if access.as_coordinator and correction_form is None:
+    if access.may_correct_intake and correction_form is None:
         correction_form = CorrectionForm(formdata=None)
     log_read(case, access, "detail")
     return render_template(
         "cases/detail.html", case=case, access=access, patient=case.patient, team=team, history=history,
         names=names, users=users, intake=intake, versions=completed, draft=draft, events=events,
-        sees_intake=sees_intake, may_propose=may_propose(case, access), may_central=may_central,
+        sees_intake=sees_intake,
         central_form=central_form, correction_form=correction_form, locale=current_locale(),
         discipline_names=member_discipline_names, event_kind_label=event_kind_label, **intake_labels())
 

@@ -9,19 +9,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.cases import bp, services
-from app.cases.access import CaseAccess
-from app.cases.models import CareTeamMember, Case, CaseStatus, ConsentPart, TeamStatus
-from app.cases.notes_forms import CloseCaseForm, ClosePartForm
+from app.cases.access import CaseAccess, case_access
+from app.cases.forms import CloseCaseForm, ClosePartForm
+from app.cases.models import Case, ConsentPart, TeamStatus
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core.audit import patient_data
 from app.core.security import require_membership
 from app.extensions import db
-
-
-def _own_part(access: CaseAccess) -> CareTeamMember | None:
-    row = access.team_member
-    return row if row is not None and row.status is TeamStatus.ACTIVE else None
 
 
 @bp.route("/<int:case_id>/afsluiten", methods=["GET", "POST"])
@@ -41,13 +36,10 @@ def close(case_id: int):
             elif what == "part":
                 if not part_form.validate_on_submit():
                     return _page(case, access, part_form, case_form, status=400)
-                row = _own_part(access)
-                if row is None or case.status is not CaseStatus.ACTIVE:
-                    raise CaseRuleBroken(_("Only a member on the team can close their part."))
-                if case.central_membership_id == g.membership.id:
-                    raise CaseRuleBroken(_("You are the central care provider: close the whole case, or hand the "
-                                           "central role to a colleague first."))
-                services.close_part(row, current_user, part_form.part_summary.data)
+                refusal = access.close_part_refusal()
+                if refusal is not None:
+                    raise CaseRuleBroken(refusal)
+                services.close_part(access.team_member, current_user, part_form.part_summary.data)
             else:
                 flash(_("Choose what you want to close."), "error")
                 return _page(case, access, part_form, case_form, status=400)
@@ -59,7 +51,7 @@ def close(case_id: int):
         if what == "case":
             flash(_("The case is closed. The referral is closed too, and the closing letter to the GP is ready "
                     "as a draft."), "success")
-            if access.as_coordinator:
+            if case_access(case, g.membership).may_send_letters:  # asked again: a member who closed it has left
                 return redirect(url_for("cases.letters", case_id=case.id), code=303)
         else:
             flash(_("Your part is closed. You no longer see this case."), "success")
@@ -71,15 +63,11 @@ def _page(case: Case, access: CaseAccess, part_form: ClosePartForm, case_form: C
           status: int = 200):
     """Who still has an open part, and the form this viewer may use (rendered before the commit)."""
     team = services.team(case)
-    is_central = case.central_membership_id == g.membership.id
-    active = case.status is CaseStatus.ACTIVE
     open_parts = [row for row in team if row.status in (TeamStatus.ACTIVE, TeamStatus.PROPOSED)
                   and row.membership_id != case.central_membership_id]
     log_read(case, access, "closing")
     html = render_template("cases/close.html", case=case, access=access, team=team, open_parts=open_parts,
-                           part_form=part_form, case_form=case_form, is_central=is_central,
-                           may_close_case=active and is_central,
-                           may_close_part=active and not is_central and _own_part(access) is not None,
-                           shows_summaries=access.sees(ConsentPart.NOTES), central=case.central)
+                           part_form=part_form, case_form=case_form,
+                           shows_summaries=access.may_see(ConsentPart.NOTES), central=case.central)
     db.session.commit()
     return html, status

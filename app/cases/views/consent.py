@@ -1,6 +1,6 @@
 """Case routes: the patient's consents (record, withdraw, the signed document), and the printable overview and
 CSV export for the patient: the consents and who looked at their data (the NEN 7513 access log).
-Coordinators only: load_case(..., coordinator_only=True)."""
+Coordinators only: load_case(..., need="may_record_consent")."""
 from __future__ import annotations
 
 import csv
@@ -105,7 +105,7 @@ def _member_choices() -> list[tuple[int, str]]:
 @require_membership()
 @patient_data
 def consents(case_id: int):
-    case, access = load_case(case_id, coordinator_only=True)
+    case, access = load_case(case_id, need="may_record_consent")
     form = ConsentForm()
     form.members.choices = _member_choices()
     status = 200
@@ -147,7 +147,7 @@ def _consent_of(case: Case, consent_id: int) -> Consent:
 @patient_data
 def consent_withdraw(case_id: int, consent_id: int):
     """GET asks for confirmation and a reason; POST withdraws. Access ends at the covered members' next request."""
-    case, access = load_case(case_id, coordinator_only=True)
+    case, access = load_case(case_id, need="may_record_consent")
     consent = _consent_of(case, consent_id)
     if consent.withdrawn_at is not None:
         flash(_("This consent was withdrawn already."), "info")
@@ -179,7 +179,7 @@ def consent_withdraw(case_id: int, consent_id: int):
 @require_membership()
 @patient_data
 def consent_document(case_id: int, consent_id: int):
-    case, access = load_case(case_id, coordinator_only=True)
+    case, access = load_case(case_id, need="may_record_consent")
     consent = _consent_of(case, consent_id)
     path = consent.stored_file()  # None without a document, for a bad stored name or a missing file
     if path is None:
@@ -227,7 +227,7 @@ def _labels() -> dict:
 @patient_data
 def consent_overview(case_id: int):
     """A printable page for the patient: their consents and who looked at their data."""
-    case, access = load_case(case_id, coordinator_only=True)
+    case, access = load_case(case_id, need="may_record_consent")
     since, until = _period()
     log_read(case, access, "consent_overview")
     listed = _consents(case)
@@ -245,7 +245,7 @@ def consent_overview(case_id: int):
 @patient_data
 def consent_export(case_id: int):
     """The overview as CSV: UTF-8 with BOM, semicolons, no cell a spreadsheet would run as a formula."""
-    case, access = load_case(case_id, coordinator_only=True)
+    case, access = load_case(case_id, need="may_record_consent")
     since, until = _period()
     audit.record("case.consent_exported", AuditAction.EXPORT, patient_id=case.patient_id, object_type="case",
                  object_id=case.id, basis=access.basis[:60])

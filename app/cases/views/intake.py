@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.cases import bp, services
+from app.cases.access import may_do_intake
 from app.cases.forms import CorrectionForm, IntakeForm, intake_labels
 from app.cases.models import ConsentPart, Intake, IntakeStatus
 from app.cases.services import CaseRuleBroken
@@ -18,7 +19,6 @@ from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks.models import Role
 from app.patients.models import Patient
 from app.referrals.models import Referral, ReferralStatus
 
@@ -33,7 +33,7 @@ def intake(referral_id: int):
     """The coordinator's intake: a summary of what the GP sent, then the patient's story and the rest.
 
     GET changes nothing (the form is prefilled from the referral); the first save creates the draft."""
-    if g.membership.role is not Role.COORDINATOR:
+    if not may_do_intake(g.membership):
         audit.deny("case.intake_denied", object_type="referral", object_id=referral_id, reason="not a coordinator")
     referral = db.session.scalar(select(Referral).where(Referral.id == referral_id,
                                                         Referral.status != ReferralStatus.DRAFT))
@@ -98,7 +98,7 @@ def intake_version(case_id: int, version: int):
     case, access = load_case(case_id, part=ConsentPart.INTAKE)
     versions = services.intakes_of(case.referral_id)
     shown = next((v for v in versions if v.version == version), None)
-    if shown is not None and shown.status is IntakeStatus.DRAFT and access.as_coordinator:
+    if shown is not None and shown.status is IntakeStatus.DRAFT and access.may_correct_intake:
         return redirect(url_for("cases.intake", referral_id=case.referral_id))
     if shown is None or shown.status is not IntakeStatus.COMPLETED:
         audit.deny("case.access_denied", patient_id=case.patient_id, object_type="intake",
@@ -121,7 +121,7 @@ def intake_version(case_id: int, version: int):
 @patient_data
 def intake_correct(case_id: int):
     """Start a correction: a new draft version, a copy of the current one, edited on the intake page."""
-    case, access = load_case(case_id, coordinator_only=True)
+    case, access = load_case(case_id, need="may_correct_intake")
     form = CorrectionForm()
     if not form.validate_on_submit():
         html = render_detail(case, access, correction_form=form)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-from flask import abort, flash, g, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,9 +17,9 @@ from wtforms import BooleanField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from app.cases import bp, services
-from app.cases import letters as letter_service
 from app.cases.access import CaseAccess
 from app.cases.models import Case, Letter
+from app.cases.services import letters as letter_service
 from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
@@ -47,7 +47,7 @@ class AnswerForm(FlaskForm):
 def _load(case_id: int) -> tuple[Case, CaseAccess]:
     """The case, for its coordinator or its central care provider; a logged 404 for everyone else."""
     case, access = load_case(case_id)
-    if not (access.as_coordinator or case.central_membership_id == g.membership.id):
+    if not access.may_send_letters:
         audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
                    reason="letters: neither coordinator nor central care provider")
     return case, access
@@ -76,8 +76,7 @@ def letters(case_id: int):
     rows = letter_service.letters_of(case)
     log_read(case, access, "letters")
     html = render_template("cases/letters.html", case=case, access=access, letters=rows,
-                           busy=any(_waiting(letter) for letter in rows), waiting=_waiting,
-                           is_central=case.central_membership_id == g.membership.id)
+                           busy=any(_waiting(letter) for letter in rows), waiting=_waiting)
     db.session.commit()
     return html
 

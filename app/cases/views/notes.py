@@ -16,8 +16,8 @@ from sqlalchemy import select
 
 from app.cases import bp, services
 from app.cases.access import CaseAccess, note_visible, visible_notes
-from app.cases.models import CareTeamMember, Case, CaseAction, CaseStatus, ConsentPart, Note, NoteVisibility, TeamStatus
-from app.cases.notes_forms import ActionForm, NoteEditForm, NoteForm
+from app.cases.forms import ActionForm, NoteEditForm, NoteForm
+from app.cases.models import CareTeamMember, Case, CaseAction, ConsentPart, Note, NoteVisibility, TeamStatus
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core import audit
@@ -29,24 +29,6 @@ from app.extensions import db
 from app.networks.models import Discipline, Membership, Role
 
 NOTES_PER_PAGE = 25
-
-
-def may_write(access: CaseAccess) -> bool:
-    """The coordinator and active members of the care team write in a case (notes, actions, measurements)."""
-    if not access.allowed:
-        return False
-    if access.as_coordinator:
-        return True
-    return access.team_member is not None and access.team_member.status is TeamStatus.ACTIVE
-
-
-def refuse_write(case: Case, access: CaseAccess) -> str | None:
-    """Why the current member may not write in *case* now, or None."""
-    if not may_write(access):
-        return _("Only the coordinator and members of the care team write in a case.")
-    if case.status is not CaseStatus.ACTIVE:
-        return _("The case is closed.")
-    return None
 
 
 @dataclass(frozen=True)
@@ -96,7 +78,7 @@ def notes(case_id: int):
     case, access = load_case(case_id, part=ConsentPart.NOTES)
     form = NoteForm()
     if request.method == "POST":
-        refusal = refuse_write(case, access)
+        refusal = access.write_refusal()
         if refusal is not None:
             flash(refusal, "error")
             return _notes_page(case, access, form, status=400)
@@ -121,8 +103,7 @@ def _notes_page(case: Case, access: CaseAccess, form: NoteForm, *, status: int =
     page = ListPage.of(visible_notes(case, access), NOTES_PER_PAGE)
     log_read(case, access, "notes")
     html = render_template("cases/notes.html", case=case, access=access, form=form, page=page,
-                           discipline_text=_discipline_text(page.items), may_write=refuse_write(case, access) is None,
-                           member_id=access.membership_id)
+                           discipline_text=_discipline_text(page.items))
     db.session.commit()
     return html, status
 
@@ -138,31 +119,29 @@ def note_edit(case_id: int, note_id: int):
         # Not confirmed to exist: a note the viewer may not read looks like a missing one.
         audit.deny("case.note_access_denied", patient_id=case.patient_id, object_type="note", object_id=note_id,
                    reason="no such note" if note is None else f"not visible ({note.visibility.value})")
-    is_author = note.author_membership_id == g.membership.id
     if request.method == "POST":
         form = NoteEditForm()
         if not form.validate_on_submit():
-            return _note_page(case, access, note, form, is_author, status=400)
+            return _note_page(case, access, note, form, status=400)
         try:
-            if not may_write(access):
+            if not access.may_edit_own_notes:
                 raise CaseRuleBroken(_("Only the coordinator and members of the care team write in a case."))
             services.edit_note(note, current_user, g.membership, form.note_body.data)
         except CaseRuleBroken as exc:
             db.session.rollback()
             flash(str(exc), "error")
-            return _note_page(case, access, note, form, is_author, status=400)
+            return _note_page(case, access, note, form, status=400)
         db.session.commit()
         flash(_("The note is changed; the earlier text is kept."), "success")
         return redirect(url_for("cases.note_edit", case_id=case.id, note_id=note_id), code=303)
-    return _note_page(case, access, note, NoteEditForm(note_body=note.body), is_author)
+    return _note_page(case, access, note, NoteEditForm(note_body=note.body))
 
 
-def _note_page(case: Case, access: CaseAccess, note: Note, form: NoteEditForm, is_author: bool, *,
-               status: int = 200):
+def _note_page(case: Case, access: CaseAccess, note: Note, form: NoteEditForm, *, status: int = 200):
     versions = services.note_versions(note)
     log_read(case, access, "note", object_type="note", object_id=note.id)
     html = render_template("cases/notes_edit.html", case=case, access=access, note=note, versions=versions,
-                           form=form, is_author=is_author and may_write(access),
+                           form=form,
                            discipline_text=_discipline_text([note]))
     db.session.commit()
     return html, status
@@ -195,7 +174,7 @@ def actions(case_id: int):
     if request.method == "GET" and g.membership.id in {m.id for m, _label in owners}:
         form.owner.data = g.membership.id
     if request.method == "POST":
-        refusal = refuse_write(case, access)
+        refusal = access.write_refusal()
         if refusal is not None:
             flash(refusal, "error")
             return _actions_page(case, access, form, status=400)
@@ -219,15 +198,9 @@ def _actions_page(case: Case, access: CaseAccess, form: ActionForm, *, status: i
     rows = services.actions_of(case)
     log_read(case, access, "actions")
     html = render_template("cases/actions.html", case=case, access=access, form=form, rows=rows,
-                           today=local_today(), may_write=refuse_write(case, access) is None,
-                           may_complete=lambda row: _may_complete(row, access))
+                           today=local_today())
     db.session.commit()
     return html, status
-
-
-def _may_complete(row: CaseAction, access: CaseAccess) -> bool:
-    """The owner of the step or the coordinator marks it done."""
-    return row.done_at is None and (access.as_coordinator or row.owner_membership_id == access.membership_id)
 
 
 @bp.route("/<int:case_id>/acties/<int:action_id>/klaar", methods=["POST"])
@@ -244,7 +217,7 @@ def action_done(case_id: int, action_id: int):
     if row.done_at is not None:
         flash(_("This step was done already."), "info")
         return back
-    if not _may_complete(row, access):
+    if not access.may_complete_action(row):
         audit.record("case_action.done_refused", AuditAction.UPDATE, outcome=AuditOutcome.DENIED,
                      patient_id=case.patient_id, object_type="case_action", object_id=row.id,
                      reason="not the owner or the coordinator")

@@ -9,11 +9,10 @@ from flask_login import current_user, login_required
 from app.cases import bp, services
 from app.cases import proms as lastmeter  # registers the reminder job handler
 from app.cases.access import CaseAccess
+from app.cases.forms import PromForm
 from app.cases.models import Case, ConsentPart
-from app.cases.notes_forms import PromForm
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
-from app.cases.views.notes import refuse_write
 from app.core.audit import patient_data
 from app.core.dates import local_today
 from app.core.security import require_membership
@@ -28,7 +27,7 @@ def proms(case_id: int):
     case, access = load_case(case_id, part=ConsentPart.PROMS)
     form = PromForm()
     if request.method == "POST":
-        refusal = refuse_write(case, access)
+        refusal = access.write_refusal()
         if refusal is not None:
             flash(refusal, "error")
             return _page(case, access, form, status=400)
@@ -55,6 +54,6 @@ def _page(case: Case, access: CaseAccess, form: PromForm, *, status: int = 200):
                            measurements=list(reversed(measurements)), latest=measurements[-1] if measurements else None,
                            chart=lastmeter.trend_chart_svg(measurements) if measurements else None,
                            categories=lastmeter.PROBLEM_CATEGORIES, problem_label=lastmeter.problem_label,
-                           threshold=lastmeter.THRESHOLD, may_write=refuse_write(case, access) is None)
+                           threshold=lastmeter.THRESHOLD)
     db.session.commit()
     return html, status

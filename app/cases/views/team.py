@@ -11,7 +11,7 @@ from app.auth.models import User
 from app.cases import bp, services
 from app.cases.access import covering_consents
 from app.cases.forms import CentralForm, ConsentFieldsForm, ProposeForm, RespondForm
-from app.cases.models import CareTeamMember, Case, CaseStatus, Consent, ConsentMember, TeamStatus
+from app.cases.models import CareTeamMember, Case, Consent, ConsentMember, TeamStatus
 from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.cases.views.case import central_choices, member_discipline_names, render_detail, team_of, users_by_id
@@ -89,7 +89,7 @@ def proposal(case_id: int):
     log_read(case, access, "proposal", object_type="care_team_member",
              object_id=rows[0].id if len(rows) == 1 else None)
     html = render_template("cases/proposal.html", case=case, access=access, patient=case.patient, rows=rows,
-                           consents=consents, users=users, own=access.may_respond_to_proposal,
+                           consents=consents, users=users,
                            form=RespondForm(formdata=None), discipline_names=member_discipline_names)
     db.session.commit()
     return html
@@ -152,11 +152,10 @@ def _covered_ids(case: Case) -> set[int]:
 @patient_data
 def team_propose(case_id: int):
     case, access = load_case(case_id)
-    if not (access.as_coordinator or (access.team_member is not None
-                                      and access.team_member.status is TeamStatus.ACTIVE)):
-        audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
-                   reason="propose: not on the care team")
-    if case.status is not CaseStatus.ACTIVE:
+    if not access.may_propose:
+        if access.case_open:
+            audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
+                       reason="propose: not on the care team")
         flash(_("The case is closed."), "error")
         return redirect(url_for("cases.detail", case_id=case.id))
     candidates = _candidates(case)
@@ -224,7 +223,7 @@ def _propose(case: Case, form: ProposeForm, chosen: Membership | None) -> bool:
 @patient_data
 def central_set(case_id: int):
     case, access = load_case(case_id)
-    if not (access.as_coordinator or access.membership_id == case.central_membership_id):
+    if not access.may_set_central_care_provider and access.case_open:  # closed: the service says so
         audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
                    reason="set central: not coordinator or central care provider")
     form = CentralForm()

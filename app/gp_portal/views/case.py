@@ -10,7 +10,8 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.cases import letters, services
+from app.cases import services
+from app.cases.services import letters
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.storage import PDF, send_stored

@@ -12,6 +12,9 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases.models import Case, CaseEventKind, Letter, LetterKind
+from app.cases.services._base import add_event, current_intake
+from app.cases.services.team import team
+from app.cases.services.work import proms_of
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
@@ -55,12 +58,10 @@ def letter_context(case: Case) -> dict[str, Any]:
 
 
 def _context(case: Case) -> dict[str, Any]:
-    from app.cases import services
-
     referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
-    return {"case": case, "referral": referral, "intake": services.current_intake(case.referral_id),
-            "team": services.team(case), "network": db.session.get(Network, case.network_id),
-            "proms": services.proms_of(case)}
+    return {"case": case, "referral": referral, "intake": current_intake(case.referral_id),
+            "team": team(case), "network": db.session.get(Network, case.network_id),
+            "proms": proms_of(case)}
 
 
 def draft_letter(case: Case, actor: User, *, kind: str) -> Letter:
@@ -94,14 +95,12 @@ def _patient_id(letter: Letter) -> int:
 
 def send_letter(letter: Letter, actor: User) -> None:
     """Mark sent, render the PDF in a job, tell the GP (the mail names only the referral number)."""
-    from app.cases import services
-
     if letter.sent_at is not None:
         raise LetterRuleBroken(_l("This letter was sent already."))
     letter.sent_at, letter.sent_by_id = utcnow(), actor.id
     case = db.session.scalar(select(Case).where(Case.id == letter.case_id))
     referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
-    services.add_event(case, actor, CaseEventKind.LETTER_SENT, letter.kind.value)
+    add_event(case, actor, CaseEventKind.LETTER_SENT, letter.kind.value)
     audit.record("letter.sent", AuditAction.UPDATE, patient_id=case.patient_id, object_type="letter",
                  object_id=letter.id, user_id=actor.id)
     enqueue("letter_pdf", {"letter_id": letter.id}, network_id=letter.network_id)
