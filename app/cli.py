@@ -1,4 +1,5 @@
-"""CLI: flask worker, outbox-relay, remind-self-checks, remind-referral-norms, seed-demo, create-admin, translate."""
+"""CLI: flask worker, outbox-relay, seed-demo, create-admin, translate; and each
+feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
 
 import os
@@ -30,7 +31,7 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("outbox-relay")
     @click.option("--loop", is_flag=True, help="Keep relaying every 30 seconds.")
     def outbox_relay(loop: bool) -> None:
-        """Hand undelivered outbox rows to the queue again (run from cron or with --loop)."""
+        """Hand undelivered outbox rows to the queue again now (run every minute, or with --loop)."""
         from app.core.jobs import relay_pending
 
         while True:
@@ -39,28 +40,6 @@ def register_cli(app: Flask) -> None:
             if not loop:
                 break
             time.sleep(30)
-
-    @app.cli.command("remind-self-checks")
-    def remind_self_checks() -> None:
-        """Queue the yearly self-check reminder for every due network (run daily from cron)."""
-        from app.core.jobs import run_inline_pending
-        from app.meetings.reminders import enqueue_due_reminders
-
-        network_ids = enqueue_due_reminders()
-        db.session.commit()
-        run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
-        click.echo(f"queued {len(network_ids)} self-check reminder(s)")
-
-    @app.cli.command("remind-referral-norms")
-    def remind_referral_norms() -> None:
-        """Remind coordinators of referrals nearly or already past the acknowledgement norm (run hourly)."""
-        from app.core.jobs import run_inline_pending
-        from app.referrals.reminders import enqueue_norm_reminders
-
-        network_ids = enqueue_norm_reminders()
-        db.session.commit()
-        run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
-        click.echo(f"queued {len(network_ids)} referral norm reminder(s)")
 
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
@@ -107,5 +86,11 @@ def register_cli(app: Flask) -> None:
     def translate_compile() -> None:
         _pybabel("compile", "-d", "translations", "--use-fuzzy")
 
-    from app.cases.proms import register_prom_cli
-    register_prom_cli(app)  # flask remind-proms
+    # Each feature's periodic job by hand: flask remind-self-checks, remind-referral-norms, remind-proms.
+    from app.cases import jobs as case_jobs
+    from app.meetings import jobs as meeting_jobs
+    from app.referrals import jobs as referral_jobs
+
+    for feature_jobs in (meeting_jobs, referral_jobs, case_jobs):
+        feature_jobs.register_cli(app)
+

@@ -4,4 +4,4 @@ from flask import Blueprint
 bp = Blueprint("referrals", __name__)  # /n/<network_slug>/referrals: coordinators
 gp_bp = Blueprint("gp_referrals", __name__)  # /verwijzer/verwijzingen: the referrer's own referrals
 
-from app.referrals import gp_views, inbox_views  # noqa: E402, F401
+from app.referrals import gp_views, inbox_views, jobs  # noqa: E402, F401 - jobs registers its job handler
