@@ -1,4 +1,4 @@
-"""CLI: flask worker, outbox-relay, seed-demo, create-admin, translate; and each
+"""CLI: flask worker, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin, translate; and each
 feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
 
@@ -28,10 +28,25 @@ def register_cli(app: Flask) -> None:
         queue = get_queue()
         Worker([queue], connection=queue.connection).work(with_scheduler=True, burst=burst)
 
+    @app.cli.command("scheduler")
+    def scheduler() -> None:
+        """Run the periodic jobs of app/schedule.py: with REDIS_URL, RQ's cron scheduler enqueues them for
+        `flask worker`; without it, they run in this process."""
+        from app.schedule import SCHEDULE, InProcessScheduler
+
+        for job in SCHEDULE:
+            click.echo(f"{job.name}: every {job.every} ({job.func})")
+        db.session.remove()
+        if not current_app.config.get("REDIS_URL"):
+            click.echo("no REDIS_URL: the jobs run in this process")
+            InProcessScheduler(current_app._get_current_object()).loop()
+            return
+        _run_cron_scheduler()
+
     @app.cli.command("outbox-relay")
     @click.option("--loop", is_flag=True, help="Keep relaying every 30 seconds.")
     def outbox_relay(loop: bool) -> None:
-        """Hand undelivered outbox rows to the queue again now (run every minute, or with --loop)."""
+        """Hand undelivered outbox rows to the queue again now (`flask scheduler` does it every minute)."""
         from app.core.jobs import relay_pending
 
         while True:
@@ -94,3 +109,18 @@ def register_cli(app: Flask) -> None:
     for feature_jobs in (meeting_jobs, referral_jobs, case_jobs):
         feature_jobs.register_cli(app)
 
+
+def _run_cron_scheduler() -> None:
+    """RQ's cron scheduler until SIGINT/SIGTERM; when Redis goes away it starts again after a pause
+    (rather than exiting, which would stop every process under honcho)."""
+    from redis.exceptions import RedisError
+
+    from app.schedule import build_cron_scheduler
+
+    while True:
+        try:
+            build_cron_scheduler().start()  # returns on SIGINT/SIGTERM
+            return
+        except RedisError as exc:
+            click.echo(f"scheduler: Redis unavailable ({type(exc).__name__}); retrying in 10 seconds", err=True)
+            time.sleep(10)
