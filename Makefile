@@ -25,8 +25,9 @@ translations: $(BIN)/python
 
 run: pdf-deps install translations
 	APP_ENV=development $(BIN)/flask db upgrade
+	@echo "Demo accounts (again any time: flask demo-accounts):"
 	@APP_ENV=development $(BIN)/flask seed-demo
-	@echo "Demo mail is shown at http://localhost:5000/dev/mail"
+	@echo "Demo mail is shown at http://localhost:5000/dev/mail; the periodic jobs run inside flask run"
 	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
 
 # Production on one machine (README "Production on one machine"): the environment must name PostgreSQL

@@ -64,6 +64,14 @@ def register_cli(app: Flask) -> None:
         for line in load_demo():
             click.echo(line)
 
+    @app.cli.command("demo-accounts")
+    def demo_accounts() -> None:
+        """Print every demo account (email, role, network) and the demo password."""
+        from app.demo import accounts_table
+
+        for line in accounts_table():
+            click.echo(line)
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Platform admin")
