@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run test install install-test system-deps pdf-deps translations lint clean
+.PHONY: run prod test install install-prod install-test system-deps pdf-deps translations lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,9 @@ $(BIN)/python:
 
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
+
+install-prod: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[prod]'
 
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]'
@@ -22,9 +25,19 @@ translations: $(BIN)/python
 
 run: pdf-deps install translations
 	APP_ENV=development $(BIN)/flask db upgrade
+	@echo "Demo accounts (again any time: flask demo-accounts):"
 	@APP_ENV=development $(BIN)/flask seed-demo
-	@echo "Demo mail is shown at http://localhost:5000/dev/mail"
+	@echo "Demo mail is shown at http://localhost:5000/dev/mail; the periodic jobs run inside flask run"
 	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+# Production on one machine (README "Production on one machine"): the environment must name PostgreSQL
+# (DATABASE_URL), Redis (REDIS_URL), SECRET_KEY, MAIL_URL and BASE_URL. Migrates, then runs the Procfile.
+prod: pdf-deps install-prod translations
+	@for var in SECRET_KEY DATABASE_URL REDIS_URL BASE_URL; do \
+	  [ -n "$${!var:-}" ] || { echo "set $$var first (README: Production on one machine)"; exit 1; }; \
+	done
+	APP_ENV=production $(BIN)/flask db upgrade
+	APP_ENV=production PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 # WeasyPrint (the self-check PDF report) needs Pango and a font; `make run` needs them too.
 pdf-deps:

@@ -8,6 +8,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 
 
+def _flag(name: str, default: bool) -> bool:
+    """An on/off environment variable (1/true/yes/on), *default* when unset."""
+    value = os.environ.get(name)
+    return default if value is None else value.strip().lower() in ("1", "true", "yes", "on")
+
+
 class Config:
     APP_ENV = "production"
     SECRET_KEY = os.environ.get("SECRET_KEY")
@@ -55,6 +61,8 @@ class Config:
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(BASE_DIR / "instance" / "uploads")
     JOB_RETRY_INTERVALS = (10, 60, 300)  # seconds between RQ retries of a failed job
+    # Run the periodic jobs (app/schedule.py) in a thread of `flask run` instead of `flask scheduler`.
+    IN_PROCESS_SCHEDULER = _flag("IN_PROCESS_SCHEDULER", False)
 
     @classmethod
     def check(cls) -> None:
@@ -81,6 +89,9 @@ class DevelopmentConfig(Config):
     MAIL_URL = os.environ.get("MAIL_URL", "")  # empty: mail is kept in the local outbox page only
     DEMO_MFA_BYPASS = True
     HSTS = False
+    # Without Redis there is no `flask scheduler`: `flask run` runs the schedule itself, so a demo sends
+    # its reminders too.
+    IN_PROCESS_SCHEDULER = _flag("IN_PROCESS_SCHEDULER", Config.REDIS_URL is None)
 
 
 class TestingConfig(Config):
@@ -94,6 +105,7 @@ class TestingConfig(Config):
     MAIL_URL = os.environ.get("TEST_MAIL_URL", "")
     HSTS = False
     JOB_QUEUE_NAME = "netwerkzorg-test"
+    IN_PROCESS_SCHEDULER = False  # a test starts one itself when it needs it
 
 
 CONFIGS: dict[str, type[Config]] = {

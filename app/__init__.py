@@ -27,6 +27,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_error_handlers(app)
     from app.cli import register_cli
     register_cli(app)
+    from app.schedule import register_scheduler
+    register_scheduler(app)  # only in `flask run`, when IN_PROCESS_SCHEDULER is on
     from app.core.transaction import register_transaction
     register_transaction(app)  # last: its after_request runs first
     return app

@@ -1,4 +1,5 @@
-"""CLI: flask worker, outbox-relay, remind-self-checks, remind-referral-norms, seed-demo, create-admin, translate."""
+"""CLI: flask worker, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin, translate; and each
+feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
 
 import os
@@ -27,10 +28,25 @@ def register_cli(app: Flask) -> None:
         queue = get_queue()
         Worker([queue], connection=queue.connection).work(with_scheduler=True, burst=burst)
 
+    @app.cli.command("scheduler")
+    def scheduler() -> None:
+        """Run the periodic jobs of app/schedule.py: with REDIS_URL, RQ's cron scheduler enqueues them for
+        `flask worker`; without it, they run in this process."""
+        from app.schedule import SCHEDULE, InProcessScheduler
+
+        for job in SCHEDULE:
+            click.echo(f"{job.name}: every {job.every} ({job.func})")
+        db.session.remove()
+        if not current_app.config.get("REDIS_URL"):
+            click.echo("no REDIS_URL: the jobs run in this process")
+            InProcessScheduler(current_app._get_current_object()).loop()
+            return
+        _run_cron_scheduler()
+
     @app.cli.command("outbox-relay")
     @click.option("--loop", is_flag=True, help="Keep relaying every 30 seconds.")
     def outbox_relay(loop: bool) -> None:
-        """Hand undelivered outbox rows to the queue again (run from cron or with --loop)."""
+        """Hand undelivered outbox rows to the queue again now (`flask scheduler` does it every minute)."""
         from app.core.jobs import relay_pending
 
         while True:
@@ -40,34 +56,20 @@ def register_cli(app: Flask) -> None:
                 break
             time.sleep(30)
 
-    @app.cli.command("remind-self-checks")
-    def remind_self_checks() -> None:
-        """Queue the yearly self-check reminder for every due network (run daily from cron)."""
-        from app.core.jobs import run_inline_pending
-        from app.meetings.reminders import enqueue_due_reminders
-
-        network_ids = enqueue_due_reminders()
-        db.session.commit()
-        run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
-        click.echo(f"queued {len(network_ids)} self-check reminder(s)")
-
-    @app.cli.command("remind-referral-norms")
-    def remind_referral_norms() -> None:
-        """Remind coordinators of referrals nearly or already past the acknowledgement norm (run hourly)."""
-        from app.core.jobs import run_inline_pending
-        from app.referrals.reminders import enqueue_norm_reminders
-
-        network_ids = enqueue_norm_reminders()
-        db.session.commit()
-        run_inline_pending()  # without REDIS_URL the jobs run here; with it, the worker runs them
-        click.echo(f"queued {len(network_ids)} referral norm reminder(s)")
-
     @app.cli.command("seed-demo")
     def seed_demo() -> None:
         """Load the demo networks and accounts (idempotent: a second run changes nothing)."""
         from app.demo import load_demo
 
         for line in load_demo():
+            click.echo(line)
+
+    @app.cli.command("demo-accounts")
+    def demo_accounts() -> None:
+        """Print every demo account (email, role, network) and the demo password."""
+        from app.demo import accounts_table
+
+        for line in accounts_table():
             click.echo(line)
 
     @app.cli.command("create-admin")
@@ -107,5 +109,26 @@ def register_cli(app: Flask) -> None:
     def translate_compile() -> None:
         _pybabel("compile", "-d", "translations", "--use-fuzzy")
 
-    from app.cases.proms import register_prom_cli
-    register_prom_cli(app)  # flask remind-proms
+    # Each feature's periodic job by hand: flask remind-self-checks, remind-referral-norms, remind-proms.
+    from app.cases import jobs as case_jobs
+    from app.meetings import jobs as meeting_jobs
+    from app.referrals import jobs as referral_jobs
+
+    for feature_jobs in (meeting_jobs, referral_jobs, case_jobs):
+        feature_jobs.register_cli(app)
+
+
+def _run_cron_scheduler() -> None:
+    """RQ's cron scheduler until SIGINT/SIGTERM; when Redis goes away it starts again after a pause
+    (rather than exiting, which would stop every process under honcho)."""
+    from redis.exceptions import RedisError
+
+    from app.schedule import build_cron_scheduler
+
+    while True:
+        try:
+            build_cron_scheduler().start()  # returns on SIGINT/SIGTERM
+            return
+        except RedisError as exc:
+            click.echo(f"scheduler: Redis unavailable ({type(exc).__name__}); retrying in 10 seconds", err=True)
+            time.sleep(10)

@@ -2,6 +2,7 @@
 disciplines, GPs with practices and one patient each. Idempotent: a second run adds nothing."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from app.patients.models import Patient
 
 DEMO_PASSWORD = "demo-wachtwoord-2026"  # noqa: S105 - demo accounts only; printed by make run
 DOMAIN = "demo.netwerkzorg.nl"
+ADMIN = ("admin", "Platform Beheer")
 
 NETWORKS = [
     {
@@ -99,6 +101,34 @@ GPS = [
     ("hans.willems", "Hans Willems", "01234567", "Huisartsenpraktijk Heemstede", "Heemstede"),
     ("annemiek.brinkhuis", "Annemiek Brinkhuis", "01765432", "Huisartsenpraktijk Enschede-Zuid", "Enschede"),
 ]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    email: str
+    role: str
+    network: str
+
+
+def demo_accounts() -> list[DemoAccount]:
+    """Every demo account that load_demo() creates, read from the same data (ADMIN, NETWORKS, GPS)."""
+    accounts = [DemoAccount(f"{ADMIN[0]}@{DOMAIN}", "platform admin", "(platform: /admin/)")]
+    for spec in NETWORKS:
+        for login, _name, role, codes, _practice, _city in spec["people"]:
+            accounts.append(DemoAccount(f"{login}@{DOMAIN}", f"{role.value} ({', '.join(codes)})",
+                                        f"{spec['name']} (/n/{spec['slug']}/)"))
+    for login, _name, _agb, practice, city in GPS:
+        accounts.append(DemoAccount(f"{login}@{DOMAIN}", "GP", f"(refers to any network; {practice}, {city})"))
+    return accounts
+
+
+def accounts_table() -> list[str]:
+    """demo_accounts() as a plain-text table, and the one password."""
+    rows = [("email", "role", "network")] + [(a.email, a.role, a.network) for a in demo_accounts()]
+    widths = [max(len(row[column]) for row in rows) for column in range(2)]
+    lines = [f"{email:<{widths[0]}}  {role:<{widths[1]}}  {network}".rstrip() for email, role, network in rows]
+    lines.insert(1, "-" * max(len(line) for line in lines))
+    return [*lines, "", f"password for every demo account: {DEMO_PASSWORD}"]
 
 
 def _user(login: str, name: str) -> tuple[User, bool]:
@@ -225,11 +255,10 @@ def _casus(referral, coordinator_user: User) -> None:
 
 
 def load_demo() -> list[str]:
-    """Create what is missing and return the demo log-ins to print."""
+    """Create what is missing and return the demo log-ins to print (accounts_table())."""
     disciplines = {d.code: d for d in db.session.scalars(select(Discipline))}
-    admin, _created = _user("admin", "Platform Beheer")
+    admin, _created = _user(*ADMIN)
     admin.is_platform_admin = True
-    lines = [f"platform admin: {admin.email}"]
     for spec in NETWORKS:
         network = db.session.scalar(select(Network).where(Network.slug == spec["slug"]))
         if network is None:
@@ -252,10 +281,6 @@ def load_demo() -> list[str]:
                                                             discipline_id=disciplines[code].id))
                 _profile_member(membership, login, index)
                 memberships.append(membership)
-                if role is Role.COORDINATOR:
-                    lines.append(f"coordinator of {network.name}: {user.email}  (/n/{network.slug}/)")
-                elif "dietist" in codes:
-                    lines.append(f"member (dietician) of {network.name}: {user.email}")
             _meetings(network, memberships)
             coordinator = db.session.scalar(select(Membership).where(Membership.role == Role.COORDINATOR))
             for given, family, born, bsn, postcode in spec["patients"]:
@@ -271,8 +296,6 @@ def load_demo() -> list[str]:
         if user.gp_profile is None:
             user.gp_profile = GPProfile(user_id=user.id, agb_code=agb, practice_name=practice, city=city)
             db.session.flush()
-        lines.append(f"GP ({practice}): {user.email}")
     _referrals()
     db.session.commit()
-    lines.append(f"password for every demo account: {DEMO_PASSWORD}")
-    return lines
+    return accounts_table()

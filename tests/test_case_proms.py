@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from app.cases import jobs as prom_jobs
 from app.cases import proms, services
 from app.cases.models import Case, CaseStatus, ConsentPart, PromMeasurement
 from app.core.audit import AuditEvent
@@ -149,7 +150,7 @@ def remind(app) -> str:
 
 def reminder_rows() -> list[Outbox]:
     db.session.rollback()
-    return list(db.session.scalars(select(Outbox).where(Outbox.kind == proms.JOB_KIND).order_by(Outbox.id)))
+    return list(db.session.scalars(select(Outbox).where(Outbox.kind == prom_jobs.JOB_KIND).order_by(Outbox.id)))
 
 
 def test_enqueue_picks_exactly_the_due_active_cases(casus):
@@ -163,7 +164,7 @@ def test_enqueue_picks_exactly_the_due_active_cases(casus):
     set_case(due.id, zk.id, next_prom_due_on=yesterday)
     set_case(reminded.id, zk.id, next_prom_due_on=yesterday, prom_reminded_at=utcnow())
     set_case(closed.id, zk.id, next_prom_due_on=yesterday, status=CaseStatus.CLOSED)
-    set_case(due_today.id, zk.id, next_prom_due_on=proms.local_today())
+    set_case(due_today.id, zk.id, next_prom_due_on=prom_jobs.local_today())
     # Another network with one due case.
     tw = make_network("tw", approved_at=utcnow())
     tw_coordinator = make_member(tw, "coordinator@tw.nl", role=Role.COORDINATOR)
@@ -171,14 +172,14 @@ def test_enqueue_picks_exactly_the_due_active_cases(casus):
     set_case(tw_case.id, tw.id, next_prom_due_on=yesterday)
     assert case_now(not_due.id, zk.id).next_prom_due_on > date.today()
 
-    assert proms.enqueue_prom_reminders() == [zk.id, tw.id]
+    assert prom_jobs.enqueue_prom_reminders() == [zk.id, tw.id]
     db.session.commit()
     rows = reminder_rows()
     assert [(r.network_id, r.payload) for r in rows] == [
         (zk.id, {"network_id": zk.id, "case_ids": [due.id, due_today.id]}),
         (tw.id, {"network_id": tw.id, "case_ids": [tw_case.id]})]
     # While those jobs wait, the next cron run queues nothing more.
-    assert proms.enqueue_prom_reminders() == []
+    assert prom_jobs.enqueue_prom_reminders() == []
 
 
 def test_the_job_mails_the_central_care_provider_once_without_patient_data(inline_app, smtp, casus):
@@ -198,7 +199,7 @@ def test_the_job_mails_the_central_care_provider_once_without_patient_data(inlin
     for secret in PATIENT_SECRETS:
         assert secret not in text, secret
     for outbox in db.session.scalars(select(Outbox)):
-        if outbox.kind == proms.JOB_KIND:
+        if outbox.kind == prom_jobs.JOB_KIND:
             assert set(outbox.payload) == {"network_id", "case_ids"}
     assert case_now(case.id, casus["zk"].id).prom_reminded_at is not None
     [audit_row] = db.session.scalars(select(AuditEvent).where(AuditEvent.event == "case.prom_reminded")).all()
@@ -236,7 +237,7 @@ def make_dietician_central(casus) -> None:
 
 def queue_reminder(casus) -> int:
     set_case(casus["case"].id, casus["zk"].id, next_prom_due_on=date.today() - timedelta(days=1))
-    assert proms.enqueue_prom_reminders() == [casus["zk"].id]
+    assert prom_jobs.enqueue_prom_reminders() == [casus["zk"].id]
     db.session.commit()
     [row] = reminder_rows()
     return row.id
@@ -266,7 +267,7 @@ def test_the_job_skips_when_the_central_provider_lost_access(inline_app, smtp, c
     assert [r.status for r in reminder_rows()] == ["done"]
     assert case_now(casus["case"].id, casus["zk"].id).prom_reminded_at is None
     # And the next cron run does not queue it for them either.
-    assert proms.enqueue_prom_reminders() == []
+    assert prom_jobs.enqueue_prom_reminders() == []
 
 
 def test_the_job_skips_a_deactivated_central_provider(inline_app, smtp, casus):
@@ -283,7 +284,7 @@ def test_the_job_skips_a_deactivated_central_provider(inline_app, smtp, casus):
 
 def test_the_job_skips_a_case_reminded_already_and_runs_twice_as_once(inline_app, smtp, casus):
     first = queue_reminder(casus)
-    second = enqueue(proms.JOB_KIND, {"network_id": casus["zk"].id, "case_ids": [casus["case"].id]},
+    second = enqueue(prom_jobs.JOB_KIND, {"network_id": casus["zk"].id, "case_ids": [casus["case"].id]},
                      network_id=casus["zk"].id)
     db.session.commit()
     second_id = second.id
@@ -310,7 +311,7 @@ def test_the_job_skips_a_case_measured_in_between(inline_app, smtp, casus):
 
 def test_the_job_refuses_to_run_for_another_network(app, casus):
     tw = make_network("tw")
-    row = enqueue(proms.JOB_KIND, {"network_id": casus["zk"].id, "case_ids": [casus["case"].id]},
+    row = enqueue(prom_jobs.JOB_KIND, {"network_id": casus["zk"].id, "case_ids": [casus["case"].id]},
                   network_id=tw.id)
     db.session.commit()
     with pytest.raises(ValueError, match="own network"):
@@ -326,9 +327,9 @@ def test_a_consent_without_the_proms_part_means_no_reminder(casus):
                              db.session.get(Membership, physio.id))
         db.session.commit()
     set_case(casus["case"].id, casus["zk"].id, next_prom_due_on=date.today() - timedelta(days=1))
-    assert proms.enqueue_prom_reminders() == []
+    assert prom_jobs.enqueue_prom_reminders() == []
     give_consent(casus["case"], casus["coordinator"].user, physio, parts={ConsentPart.PROMS})
-    assert proms.enqueue_prom_reminders() == [casus["zk"].id]
+    assert prom_jobs.enqueue_prom_reminders() == [casus["zk"].id]
     db.session.rollback()
 
 

@@ -572,3 +572,32 @@ def test_demo_data_is_idempotent(monkeypatch):
             coordinators = db.session.scalar(select(func.count()).select_from(Membership).where(
                 Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
             assert coordinators >= 1, network.slug
+
+
+def test_the_demo_account_table_lists_every_demo_user_with_role_and_network(app, monkeypatch):
+    """`make run` prints it (seed-demo) and `flask demo-accounts` prints it again: every account that
+    load_demo() made, with its network, derived from the demo data and not from a second list."""
+    from app import demo
+
+    monkeypatch.setattr(demo, "hash_password", lambda password: "not-a-real-hash")  # argon2 is slow
+    seeded = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert seeded.exit_code == 0, seeded.output
+    printed = app.test_cli_runner().invoke(args=["demo-accounts"])
+    assert printed.exit_code == 0, printed.output
+    db.session.rollback()
+    users = list(db.session.scalars(select(User).where(User.is_demo.is_(True))))
+    assert len(users) == 1 + sum(len(spec["people"]) for spec in demo.NETWORKS) + len(demo.GPS)
+    for output in (seeded.output, printed.output):
+        lines = {line.split()[0]: line for line in output.splitlines() if "@" in line.split(" ")[0]}
+        assert set(lines) == {user.email for user in users}
+        assert demo.DEMO_PASSWORD in output
+    memberships = db.session.execute(all_networks(
+        select(User.email, Membership.role, Network.name).join(Membership, Membership.user_id == User.id)
+        .join(Network, Network.id == Membership.network_id))).all()
+    assert len(memberships) == sum(len(spec["people"]) for spec in demo.NETWORKS)
+    for email, role, network_name in memberships:
+        assert role.value in lines[email] and network_name in lines[email], lines[email]
+    assert "platform admin" in lines["admin@demo.netwerkzorg.nl"]
+    assert "seksuoloog" in lines["eva.mulder@demo.netwerkzorg.nl"]
+    for gp_login, *_rest in demo.GPS:
+        assert " GP " in lines[f"{gp_login}@demo.netwerkzorg.nl"]

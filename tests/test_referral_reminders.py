@@ -22,8 +22,8 @@ from app.core.tenancy import all_networks, network_context
 from app.extensions import db
 from app.networks.models import Membership, Network, Role
 from app.referrals import services
+from app.referrals.jobs import JOB_KIND, enqueue_norm_reminders
 from app.referrals.models import Referral, ReferralStatus
-from app.referrals.reminders import JOB_KIND, enqueue_norm_reminders
 from app.referrals.services import Action, Side
 from tests.conftest import make_gp, make_member, make_network
 from tests.referral_factories import make_referral

@@ -18,7 +18,7 @@ from app.core.audit import AuditAction, AuditEvent
 from app.core.jobs import Outbox, deliver_outbox, enqueue, get_queue, run_inline_pending
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.meetings.reminders import JOB_KIND, enqueue_due_reminders, is_due
+from app.meetings.jobs import JOB_KIND, enqueue_due_reminders, is_due
 from app.networks.models import Membership, Network, Role
 from app.quality.models import CriteriaSet, SelfCheckSnapshot
 from tests.conftest import IS_POSTGRES, make_member, make_network, make_patient

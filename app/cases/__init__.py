@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("cases", __name__)  # /n/<network_slug>/cases
 
-from app.cases import views  # noqa: E402, F401
+from app.cases import jobs, views  # noqa: E402, F401 - jobs registers its job handler

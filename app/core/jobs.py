@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import os
+import zlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
-from sqlalchemy import JSON, Index, String, Text, event, select
+from sqlalchemy import JSON, Index, String, Text, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.core.db import TimestampMixin, utcnow
@@ -66,9 +67,30 @@ def enqueue(kind: str, payload: dict[str, Any], *, network_id: int | None = None
 
 
 def job_pending(kind: str, network_id: int | None) -> bool:
-    """Is a job of *kind* for this network still waiting (so a cron run does not queue it twice)?"""
+    """Is a job of *kind* for this network still waiting (so a periodic run does not queue it twice)?"""
     return db.session.scalar(select(Outbox.id).where(
         Outbox.kind == kind, Outbox.network_id == network_id, Outbox.status == "pending").limit(1)) is not None
+
+
+def serialize_enqueueing(kind: str) -> None:
+    """Let one transaction at a time decide "is a *kind* job waiting? if not, add one", until it commits.
+
+    Two schedulers (or a scheduler and someone running the CLI command) may run a periodic job at
+    the same moment; without this both could see nothing pending and both add a row. On PostgreSQL a
+    transaction-level advisory lock serialises them (the second then sees the first's row). SQLite
+    has one writing process in practice (the embedded default), so nothing is needed there.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": zlib.crc32(kind.encode())})
+
+
+def run_periodic(enqueue_due: Callable[[], list[int]]) -> int:
+    """The body of a periodic reminder job: queue what is due, commit, and without Redis run the queued
+    rows here (with Redis the worker runs them). Returns how many networks got a job."""
+    network_ids = enqueue_due()
+    db.session.commit()
+    run_inline_pending()
+    return len(network_ids)
 
 
 @event.listens_for(Session, "after_commit")

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("meetings", __name__)
 
-from app.meetings import reminders, views  # noqa: E402, F401 - reminders registers its job handler
+from app.meetings import jobs, views  # noqa: E402, F401 - jobs registers its job handler

@@ -22,7 +22,6 @@ from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Role
 from app.referrals import attachments, bp, dashboard, display, services
-from app.referrals import reminders as _reminders  # noqa: F401 - registers the norm reminder job handler
 from app.referrals.inbox_forms import build_action_form
 from app.referrals.models import Referral, ReferralStatus
 from app.referrals.services import Action, IllegalTransition, Side

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.cases import bp, services
-from app.cases import proms as lastmeter  # registers the reminder job handler
+from app.cases import proms as lastmeter
 from app.cases.access import CaseAccess
 from app.cases.forms import PromForm
 from app.cases.models import Case, ConsentPart

@@ -1,12 +1,14 @@
-"""The yearly reminder to re-check the NVPO quality criteria: which networks are due, the job that
-mails their coordinators, and the enqueueing that `flask remind-self-checks` runs daily from cron."""
+"""The meetings feature's periodic job: the yearly reminder to re-check the NVPO quality criteria.
+Which networks are due, the job that mails their coordinators, and remind_self_checks(), which the
+scheduler (app/schedule.py) runs daily and `flask remind-self-checks` runs by hand."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime
 from typing import Any
 
-from flask import current_app
+import click
+from flask import Flask, current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, or_, select
@@ -16,7 +18,7 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.core.dates import shift_months
 from app.core.db import utcnow
-from app.core.jobs import enqueue, job_handler, job_pending
+from app.core.jobs import enqueue, job_handler, job_pending, run_periodic, serialize_enqueueing
 from app.core.mail import queue_mail
 from app.core.tenancy import current_network_id, network_context
 from app.extensions import db
@@ -27,7 +29,7 @@ log = logging.getLogger(__name__)
 
 JOB_KIND = "self_check_reminder"
 SELF_CHECK_MAX_AGE_MONTHS = 12  # a self-check older than this is due again
-REMIND_EVERY_MONTHS = 11  # at most one reminder in this period, so a daily cron mails once a year
+REMIND_EVERY_MONTHS = 11  # at most one reminder in this period, so a daily run mails once a year
 
 
 def latest_self_check_at(network: Network) -> datetime | None:
@@ -59,6 +61,7 @@ def enqueue_due_reminders(*, now: datetime | None = None) -> list[int]:
     Returns the network ids. The caller commits; the job checks again when it runs.
     """
     now = now or utcnow()
+    serialize_enqueueing(JOB_KIND)
     candidates = db.session.scalars(select(Network).where(or_(
         Network.self_check_reminded_at.is_(None),
         Network.self_check_reminded_at <= shift_months(now, -REMIND_EVERY_MONTHS))).order_by(Network.id)).all()
@@ -101,3 +104,15 @@ def send_self_check_reminder(payload: dict[str, Any]) -> None:
     network.self_check_reminded_at = now
     audit.record("network.self_check_reminded", AuditAction.UPDATE, object_type="network",
                  object_id=network.id, network_id=network.id, reason=f"{len(recipients)} coordinator(s) mailed")
+
+
+def remind_self_checks() -> int:
+    """The periodic job (daily): queue the due reminders. Returns how many networks got one."""
+    return run_periodic(enqueue_due_reminders)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("remind-self-checks")
+    def remind_self_checks_command() -> None:
+        """Queue the yearly self-check reminder for every due network now (the scheduler runs it daily)."""
+        click.echo(f"queued {remind_self_checks()} self-check reminder(s)")

@@ -1,19 +1,22 @@
-"""The acknowledgement-norm reminder: referrals still waiting for acknowledgement whose due time is
-near (or already past) are named, by number and due time only, in one mail to each active
-coordinator of their network, once per referral. `flask remind-referral-norms` runs it hourly."""
+"""The referrals feature's periodic job: the acknowledgement-norm reminder. Referrals still waiting for
+acknowledgement whose due time is near (or already past) are named, by number and due time only, in
+one mail to each active coordinator of their network, once per referral. The scheduler
+(app/schedule.py) runs remind_referral_norms() hourly; `flask remind-referral-norms` runs it by hand."""
 from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
+import click
+from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
-from app.core.jobs import enqueue, job_handler, job_pending
+from app.core.jobs import enqueue, job_handler, job_pending, run_periodic, serialize_enqueueing
 from app.core.mail import absolute_url, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.extensions import db
@@ -38,7 +41,8 @@ def enqueue_norm_reminders(now: datetime | None = None) -> list[int]:
     Returns the network ids. The caller commits; the job checks each referral again when it runs.
     """
     now = now or utcnow()
-    # Across networks on purpose (cron has no network): ids only; the work happens per network below.
+    serialize_enqueueing(JOB_KIND)
+    # Across networks on purpose (the scheduler has no network): ids only; the work happens per network below.
     due = db.session.execute(all_networks(
         select(Referral.network_id, Referral.id)
         .where(*_waiting_and_not_reminded(), Referral.ack_due_at <= now + REMIND_BEFORE)
@@ -90,3 +94,16 @@ def send_norm_reminder(payload: dict[str, Any]) -> None:
         audit.record("referral.norm_reminded", AuditAction.UPDATE, patient_id=referral.patient_id,
                      object_type="referral", object_id=referral.id, network_id=network_id,
                      reason=f"{len(recipients)} coordinator(s) mailed")
+
+
+def remind_referral_norms() -> int:
+    """The periodic job (hourly): queue the due reminders. Returns how many networks got one."""
+    return run_periodic(enqueue_norm_reminders)
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("remind-referral-norms")
+    def remind_referral_norms_command() -> None:
+        """Remind coordinators of referrals nearly or already past the acknowledgement norm now (the
+        scheduler runs it hourly)."""
+        click.echo(f"queued {remind_referral_norms()} referral norm reminder(s)")
