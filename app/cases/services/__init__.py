@@ -23,6 +23,7 @@ from app.cases.services.intake import (  # noqa: F401
     default_held_on,
     draft_intake,
     intakes_of,
+    open_case,
     prefill_from_referral,
     save_intake,
     start_intake,
