@@ -35,8 +35,11 @@ PATH = {
     ReferralStatus.INFO_REQUESTED: [Action.ACKNOWLEDGE, Action.REQUEST_INFO],
     ReferralStatus.ACCEPTED: [Action.ACKNOWLEDGE, Action.ACCEPT],
     ReferralStatus.INTAKE_PLANNED: [Action.ACKNOWLEDGE, Action.ACCEPT, Action.PLAN_INTAKE],
-    ReferralStatus.IN_CARE: [Action.ACKNOWLEDGE, Action.ACCEPT, Action.PLAN_INTAKE, Action.START_CARE],
-    ReferralStatus.CLOSED: [Action.ACKNOWLEDGE, Action.ACCEPT, Action.PLAN_INTAKE, Action.START_CARE, Action.CLOSE],
+    # In care without an intake (the coordinator's decision, which opens the case); make_case in
+    # tests/case_factories.py goes through the intake instead.
+    ReferralStatus.IN_CARE: [Action.ACKNOWLEDGE, Action.ACCEPT, Action.PLAN_INTAKE, Action.CARE_WITHOUT_INTAKE],
+    ReferralStatus.CLOSED: [Action.ACKNOWLEDGE, Action.ACCEPT, Action.PLAN_INTAKE, Action.CARE_WITHOUT_INTAKE,
+                            Action.CLOSE],
     ReferralStatus.DECLINED: [Action.DECLINE],
     ReferralStatus.FORWARDED: [Action.FORWARD],
     ReferralStatus.WITHDRAWN: [Action.WITHDRAW],

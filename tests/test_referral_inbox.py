@@ -293,7 +293,10 @@ def test_accept_while_submitted_is_refused_and_nothing_changes(client, noord):
     (S.SUBMITTED, "request_info", "Acknowledge the referral before asking the GP a question."),
     (S.ACKNOWLEDGED, "acknowledge", "This referral has been acknowledged already."),
     (S.ACCEPTED, "decline", "An accepted referral can no longer be declined or forwarded."),
-    (S.ACCEPTED, "start_care", "Plan the intake before marking the patient as in care."),
+    (S.ACCEPTED, "start_care", "The patient is in care once the intake is completed."),
+    (S.INTAKE_PLANNED, "start_care", "The patient is in care once the intake is completed."),
+    (S.SUBMITTED, "care_without_intake", "Care without intake is decided after the referral is accepted"),
+    (S.IN_CARE, "care_without_intake", "Care without intake is decided after the referral is accepted"),
     (S.INTAKE_PLANNED, "close", "Only a referral whose patient is in care can be closed."),
     (S.CLOSED, "acknowledge", "This referral is no longer open"),
     (S.SUBMITTED, "withdraw", "This action is not yours to take."),  # the GP's action
@@ -373,11 +376,12 @@ def test_plan_intake_needs_a_date_not_in_the_past(client, noord):
     assert (saved.status, saved.intake_on) == (S.INTAKE_PLANNED, date(2026, 6, 10))
 
 
-def test_mark_in_care_and_close(client, noord):
+def test_care_without_intake_and_close(client, noord):
     referral = refer(noord, S.INTAKE_PLANNED)
     login_as(client, noord.boss)
 
-    assert act(client, referral, "start_care").status_code == 303
+    assert act(client, referral, "care_without_intake", care_reason="Palliatief, thuis", care_confirm="y"
+               ).status_code == 303
     assert fresh(referral.id).status is S.IN_CARE
     response = act(client, referral, "close", close_note="Traject afgerond")
     assert response.status_code == 303 and fresh(referral.id).status is S.CLOSED

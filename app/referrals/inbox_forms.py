@@ -1,7 +1,8 @@
 """Forms for the coordinator's actions on a referral, one small form per action.
 
 Field names are unique across the forms, so all of them can sit on the detail page at once
-without clashing ids. Decline and forward cannot be undone: each has a confirm box.
+without clashing ids. Decline, forward and care without intake cannot be undone: each has a confirm box.
+START_CARE has no form: only completing the intake takes it.
 """
 from __future__ import annotations
 
@@ -44,8 +45,15 @@ class PlanIntakeForm(FlaskForm):
                           validators=[InputRequired(message=_l("Choose the date of the intake.")), _not_in_past])
 
 
-class StartCareForm(FlaskForm):
-    pass
+class CareWithoutIntakeForm(FlaskForm):
+    care_reason = TextAreaField(_l("Reason for care without intake"),
+                                validators=[DataRequired(message=_l("Give the reason for care without intake.")),
+                                            Length(max=MAX_TEXT)],
+                                description=_l("Why the patient is taken into care without an intake conversation. "
+                                               "The GP reads this reason."))
+    care_confirm = BooleanField(
+        _l("I decide that the patient is in care without intake; the case opens with me as first contact"),
+        validators=[DataRequired(message=_l("Tick the box to confirm care without intake."))])
 
 
 class CloseForm(FlaskForm):
@@ -97,7 +105,7 @@ ACTION_FORMS: dict[Action, type[FlaskForm]] = {
     Action.REQUEST_INFO: RequestInfoForm,
     Action.ACCEPT: AcceptForm,
     Action.PLAN_INTAKE: PlanIntakeForm,
-    Action.START_CARE: StartCareForm,
+    Action.CARE_WITHOUT_INTAKE: CareWithoutIntakeForm,
     Action.CLOSE: CloseForm,
     Action.DECLINE: DeclineForm,
     Action.FORWARD: ForwardForm,

@@ -22,14 +22,15 @@ from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Role
 from app.referrals import attachments, bp, dashboard, display, services
-from app.referrals.inbox_forms import build_action_form
+from app.referrals.inbox_forms import ACTION_FORMS, build_action_form
 from app.referrals.models import Referral, ReferralStatus
-from app.referrals.services import Action, IllegalTransition, Side
+from app.referrals.services import Action, IllegalTransition, Place, Side
 
 log = logging.getLogger(__name__)
 
 S = ReferralStatus
-OPEN_STATUSES = (S.SUBMITTED, S.ACKNOWLEDGED, S.INFO_REQUESTED)
+# The inbox is where the coordinator acts on these (services.ACTIONABLE_PLACE); later steps are on the case list.
+OPEN_STATUSES = services.statuses_in(Place.INBOX)
 # The inbox filter (?status=...): open (the default), all, or one status; drafts are never shown.
 FILTERS: dict[str, tuple[ReferralStatus, ...] | None] = {
     "open": OPEN_STATUSES, "all": None, **{status.value: (status,) for status in S if status is not S.DRAFT}}
@@ -122,6 +123,8 @@ def act(referral_id: int):
     try:
         action = Action(request.form.get("action", ""))
         services.check_transition(referral, action, Side.NETWORK)
+        if action not in ACTION_FORMS:  # an internal step of another service (START_CARE) has no button
+            raise ValueError(action)
     except ValueError:
         flash(_("Choose one of the actions on the page."), "error")
         return back
@@ -167,6 +170,10 @@ def _apply(referral: Referral, action: Action, form) -> str:
             text += "\n\n" + _("Suggested alternative: %(alternative)s", alternative=alternative)
         services.transition(referral, action, text=text, **who)
         return _("Referral %(number)s is declined; the GP is informed.", number=number)
+    if action is Action.CARE_WITHOUT_INTAKE:
+        services.transition(referral, action, text=form.care_reason.data, **who)
+        return _("The patient of referral %(number)s is in care without intake; the case is open and the GP is "
+                 "informed.", number=number)
     if action is Action.FORWARD:
         services.transition(referral, action, text=form.forward_note.data or "", forward_to=form.target, **who)
         return _("Referral %(number)s is forwarded to %(network)s; the GP is informed.", number=number,
@@ -174,7 +181,6 @@ def _apply(referral: Referral, action: Action, form) -> str:
     text = (form.close_note.data or "") if action is Action.CLOSE else ""
     services.transition(referral, action, text=text, **who)
     return {Action.ACKNOWLEDGE: _("Referral %(number)s is acknowledged; the GP is informed.", number=number),
-            Action.START_CARE: _("The patient of referral %(number)s is in care.", number=number),
             Action.CLOSE: _("Referral %(number)s is closed.", number=number)}[action]
 
 

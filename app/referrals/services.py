@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, func, or_, select, update
@@ -55,6 +56,12 @@ REFERRAL_FIELDS = frozenset({
 })
 
 
+
+# Sent when the coordinator decides on care without an intake; app.cases opens the case (one receiver,
+# connected when the cases package is imported), so this module needs no import of the feature above it.
+care_started_without_intake = Namespace().signal("referral-care-started-without-intake")
+
+
 class Side(enum.StrEnum):
     NETWORK = "network"  # a coordinator of the referral's network
     REFERRER = "referrer"  # the referring GP or the practice nurse who submitted
@@ -66,7 +73,8 @@ class Action(enum.StrEnum):
     ANSWER = "answer"
     ACCEPT = "accept"
     PLAN_INTAKE = "plan_intake"
-    START_CARE = "start_care"
+    START_CARE = "start_care"  # internal: only completing the intake takes it (see check_transition)
+    CARE_WITHOUT_INTAKE = "care_without_intake"
     CLOSE = "close"
     DECLINE = "decline"
     FORWARD = "forward"
@@ -78,6 +86,8 @@ class Rule:
     side: Side
     sources: frozenset[ReferralStatus]
     target: ReferralStatus
+    # Taken by another service as part of its own work, never offered as a button (actions_for).
+    internal: bool = False
 
 
 _BEFORE_ACCEPTANCE = frozenset({S.SUBMITTED, S.ACKNOWLEDGED, S.INFO_REQUESTED})
@@ -88,7 +98,10 @@ RULES: dict[Action, Rule] = {
     Action.ACCEPT: Rule(Side.NETWORK, frozenset({S.ACKNOWLEDGED}), S.ACCEPTED),
     # Planning again moves the date; the referral stays "intake planned".
     Action.PLAN_INTAKE: Rule(Side.NETWORK, frozenset({S.ACCEPTED, S.INTAKE_PLANNED}), S.INTAKE_PLANNED),
-    Action.START_CARE: Rule(Side.NETWORK, frozenset({S.INTAKE_PLANNED}), S.IN_CARE),
+    # In care only with a case: completing the intake opens it and takes START_CARE (never a button); care
+    # without intake is the coordinator's explicit decision with a reason, and opens the case itself.
+    Action.START_CARE: Rule(Side.NETWORK, frozenset({S.INTAKE_PLANNED}), S.IN_CARE, internal=True),
+    Action.CARE_WITHOUT_INTAKE: Rule(Side.NETWORK, frozenset({S.ACCEPTED, S.INTAKE_PLANNED}), S.IN_CARE),
     Action.CLOSE: Rule(Side.NETWORK, frozenset({S.IN_CARE}), S.CLOSED),
     Action.DECLINE: Rule(Side.NETWORK, _BEFORE_ACCEPTANCE, S.DECLINED),
     Action.FORWARD: Rule(Side.NETWORK, _BEFORE_ACCEPTANCE, S.FORWARDED),
@@ -100,9 +113,21 @@ _REFUSALS = {
     Action.REQUEST_INFO: _l("Acknowledge the referral before asking the GP a question."),
     Action.ACCEPT: _l("A referral is accepted after it is acknowledged and while no question to the GP is open."),
     Action.PLAN_INTAKE: _l("Accept the referral before planning the intake."),
-    Action.START_CARE: _l("Plan the intake before marking the patient as in care."),
+    Action.START_CARE: _l("The patient is in care once the intake is completed. Start the intake, or choose "
+                          "care without intake."),
+    Action.CARE_WITHOUT_INTAKE: _l("Care without intake is decided after the referral is accepted and before the "
+                                   "patient is in care."),
     Action.CLOSE: _l("Only a referral whose patient is in care can be closed."),
     Action.ANSWER: _l("There is no open question on this referral."),
+}
+
+
+# Actions that need a text (the reason, the question, the answer), with the message when it is missing.
+_TEXT_REQUIRED = {
+    Action.DECLINE: _l("Give the reason for declining."),
+    Action.REQUEST_INFO: _l("Write the question for the GP."),
+    Action.ANSWER: _l("Write your answer."),
+    Action.CARE_WITHOUT_INTAKE: _l("Give the reason for care without intake."),
 }
 
 
@@ -115,9 +140,40 @@ class KeyConflict(Exception):
     """The submission key belongs to another user's referral."""
 
 
+class Place(enum.StrEnum):
+    """The coordinator's lists where a referral waits for the next step."""
+    INBOX = "inbox"  # the referral inbox, filter "open" (inbox_views.FILTERS)
+    INTAKES = "intakes"  # "Referrals ready for intake" on the case list (cases.views.case)
+    CASES = "cases"  # the case list: the referral's case
+
+
+# Where the coordinator acts on a referral, per status: every open status has exactly one list, so no
+# referral falls through; None for a draft (not sent yet) and for the statuses where nothing is open any more.
+# Every status is a key: tests/test_referral_places.py walks the enum and opens each list.
+ACTIONABLE_PLACE: dict[ReferralStatus, Place | None] = {
+    S.DRAFT: None,
+    S.SUBMITTED: Place.INBOX,
+    S.ACKNOWLEDGED: Place.INBOX,
+    S.INFO_REQUESTED: Place.INBOX,
+    S.ACCEPTED: Place.INTAKES,
+    S.INTAKE_PLANNED: Place.INTAKES,
+    S.IN_CARE: Place.CASES,
+    S.CLOSED: None,
+    S.DECLINED: None,
+    S.FORWARDED: None,
+    S.WITHDRAWN: None,
+}
+
+
+def statuses_in(place: Place) -> tuple[ReferralStatus, ...]:
+    """The statuses whose referrals *place* lists (in the enum's order)."""
+    return tuple(status for status in S if ACTIONABLE_PLACE[status] is place)
+
+
 def actions_for(referral: Referral, side: Side) -> list[Action]:
-    """The actions *side* may take now (for the buttons on the page)."""
-    return [action for action, rule in RULES.items() if rule.side is side and referral.status in rule.sources]
+    """The actions *side* may take now (for the buttons on the page); internal ones are never offered."""
+    return [action for action, rule in RULES.items()
+            if rule.side is side and not rule.internal and referral.status in rule.sources]
 
 
 def check_transition(referral: Referral, action: Action, side: Side) -> Rule:
@@ -135,7 +191,22 @@ def check_transition(referral: Referral, action: Action, side: Side) -> Rule:
         if action is Action.ACKNOWLEDGE:
             raise IllegalTransition(_l("This referral has been acknowledged already."))
         raise IllegalTransition(_REFUSALS[action])
+    if action is Action.START_CARE and not _has_completed_intake(referral):
+        raise IllegalTransition(_REFUSALS[action])
     return rule
+
+
+def _has_completed_intake(referral: Referral) -> bool:
+    from app.cases.models import Intake, IntakeStatus  # the cases package builds on this one
+
+    return db.session.scalar(select(Intake.id).where(Intake.referral_id == referral.id,
+                                                     Intake.status == IntakeStatus.COMPLETED).limit(1)) is not None
+
+
+def _coordinator_membership(actor: User, network_id: int) -> Membership | None:
+    return db.session.scalar(select(Membership).where(
+        Membership.user_id == actor.id, Membership.network_id == network_id, Membership.role == Role.COORDINATOR,
+        Membership.is_active.is_(True)))
 
 
 # --- drafts and submission ---------------------------------------------------------------------
@@ -307,10 +378,13 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
     """
     rule = check_transition(referral, action, side)
     text = (text or "").strip()
-    if action in (Action.DECLINE, Action.REQUEST_INFO, Action.ANSWER) and not text:
-        raise IllegalTransition({Action.DECLINE: _l("Give the reason for declining."),
-                                     Action.REQUEST_INFO: _l("Write the question for the GP."),
-                                     Action.ANSWER: _l("Write your answer.")}[action])
+    if action in _TEXT_REQUIRED and not text:
+        raise IllegalTransition(_TEXT_REQUIRED[action])
+    membership = None
+    if action is Action.CARE_WITHOUT_INTAKE:
+        membership = _coordinator_membership(actor, referral.network_id)
+        if membership is None:
+            raise IllegalTransition(_l("Only a coordinator of the network decides on care without intake."))
     if action is Action.PLAN_INTAKE and intake_on is None:
         raise IllegalTransition(_l("Choose the date of the intake."))
     if action is Action.FORWARD:
@@ -334,6 +408,9 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
                  object_type="referral", object_id=referral.id, user_id=actor.id,
                  basis="coordinator" if side is Side.NETWORK else "referrer",
                  reason=f"{from_status.value} -> {rule.target.value}")
+    if action is Action.CARE_WITHOUT_INTAKE:
+        # Never in care without a case: the cases feature (which builds on this one) opens it.
+        care_started_without_intake.send(referral, actor=actor, membership=membership)
     network = db.session.get(Network, referral.network_id)
     if not notify:
         return event

@@ -25,6 +25,7 @@ from app.cases.services.intake import (  # noqa: F401
     complete_intake,
     correct_intake,
     default_held_on,
+    open_case,
     prefill_from_referral,
     save_intake,
     start_intake,

@@ -108,24 +108,7 @@ def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -
         add_event(case, actor, CaseEventKind.INTAKE_CORRECTED, f"v{intake.version}")
         return case
     referral = db.session.scalar(select(Referral).where(Referral.id == intake.referral_id))
-    now = utcnow()
-    case = Case(network_id=intake.network_id, referral_id=intake.referral_id, patient_id=intake.patient_id,
-                status=CaseStatus.ACTIVE, opened_at=now, opened_by_id=actor.id,
-                central_membership_id=actor_membership.id,
-                next_prom_due_on=shift_months(now, PROM_INTERVAL_MONTHS).date())
-    db.session.add(case)
-    db.session.flush()
-    db.session.add(CentralProviderChange(network_id=case.network_id, case_id=case.id,
-                                         membership_id=actor_membership.id, changed_at=now, changed_by_id=actor.id,
-                                         reason=str(_l("First contact after the intake"))))
-    add_event(case, actor, CaseEventKind.OPENED)
-    add_event(case, actor, CaseEventKind.CENTRAL_CHANGED, actor.full_name)
-    if intake.distress_score is not None:
-        db.session.add(PromMeasurement(network_id=case.network_id, case_id=case.id, measured_on=intake.held_on
-                                       or local_today(), score=intake.distress_score,
-                                       problems=list(intake.distress_problems or []), recorded_by_id=actor.id))
-    record_audit("case.opened", AuditAction.CREATE, case, actor=actor, object_type="case", object_id=case.id,
-            basis="coordinator")
+    case = open_case(referral, actor, actor_membership, intake=intake)
     # The referral follows: accepted -> intake planned (today, if no date was set) -> in care.
     side = referral_services.Side.NETWORK
     if referral.status is ReferralStatus.ACCEPTED:
@@ -136,6 +119,38 @@ def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -
     return case
 
 
+def open_case(referral: Referral, actor: User, actor_membership: Membership, *,
+              intake: Intake | None = None) -> Case:
+    """Open the referral's case with *actor_membership* as the first contact (the central care provider).
+
+    After a completed *intake* (its distress score is the first measurement), or without one: the coordinator's
+    decision "care without intake" (referral_services.transition opens the case then). The caller moves the referral.
+    """
+    now = utcnow()
+    case = Case(network_id=referral.network_id, referral_id=referral.id, patient_id=referral.patient_id,
+                status=CaseStatus.ACTIVE, opened_at=now, opened_by_id=actor.id,
+                central_membership_id=actor_membership.id,
+                next_prom_due_on=shift_months(now, PROM_INTERVAL_MONTHS).date())
+    db.session.add(case)
+    db.session.flush()
+    if intake is not None:
+        first_contact, how = _l("First contact after the intake"), _l("after the intake")
+    else:
+        first_contact, how = _l("First contact, care without intake"), _l("care without intake")
+    db.session.add(CentralProviderChange(network_id=case.network_id, case_id=case.id,
+                                         membership_id=actor_membership.id, changed_at=now, changed_by_id=actor.id,
+                                         reason=str(first_contact)))
+    add_event(case, actor, CaseEventKind.OPENED, str(how))
+    add_event(case, actor, CaseEventKind.CENTRAL_CHANGED, actor.full_name)
+    if intake is not None and intake.distress_score is not None:
+        db.session.add(PromMeasurement(network_id=case.network_id, case_id=case.id, measured_on=intake.held_on
+                                       or local_today(), score=intake.distress_score,
+                                       problems=list(intake.distress_problems or []), recorded_by_id=actor.id))
+    record_audit("case.opened", AuditAction.CREATE, case, actor=actor, object_type="case", object_id=case.id,
+            basis="coordinator", reason="" if intake is not None else "care without intake")
+    return case
+
+
 def correct_intake(case: Case, actor: User, reason: str) -> Intake:
     """A new draft version that starts as a copy of the current one."""
     if not (reason or "").strip():
@@ -143,6 +158,8 @@ def correct_intake(case: Case, actor: User, reason: str) -> Intake:
     if draft_intake(case.referral_id) is not None:
         raise CaseRuleBroken(_l("A correction is already being written; complete it first."))
     current = current_intake(case.referral_id)
+    if current is None:
+        raise CaseRuleBroken(_l("This case was opened without an intake; there is no intake to correct."))
     copy = {name: getattr(current, name) for name in INTAKE_FIELDS}
     intake = Intake(network_id=case.network_id, referral_id=case.referral_id, patient_id=case.patient_id,
                     version=current.version + 1, status=IntakeStatus.DRAFT, created_by_id=actor.id,
@@ -152,3 +169,8 @@ def correct_intake(case: Case, actor: User, reason: str) -> Intake:
     record_audit("intake.correction_started", AuditAction.CREATE, case, actor=actor, object_type="intake",
             object_id=intake.id, basis="coordinator", reason=reason.strip())
     return intake
+
+
+@referral_services.care_started_without_intake.connect
+def _open_case_for_care_without_intake(referral: Referral, *, actor: User, membership: Membership) -> None:
+    open_case(referral, actor, membership)

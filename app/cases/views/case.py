@@ -41,14 +41,16 @@ from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
-from app.referrals.models import Referral, ReferralStatus
+from app.referrals import services as referral_services
+from app.referrals.models import Referral
+from app.referrals.services import Place
 
 READY_LIMIT = 50
 PROPOSAL_LIMIT = 50
 STATUS_FILTERS = ("all", "active", "closed")
 
 EVENT_KIND_LABELS = {
-    CaseEventKind.OPENED: _l("Case opened after the intake"),
+    CaseEventKind.OPENED: _l("Case opened"),  # the detail says how: after the intake or care without intake
     CaseEventKind.INTAKE_CORRECTED: _l("Intake corrected"),
     CaseEventKind.MEMBER_PROPOSED: _l("Care provider proposed"),
     CaseEventKind.MEMBER_JOINED: _l("Care provider joined the team"),
@@ -123,8 +125,7 @@ def _coordinator_index():
     page = paginate(_active_first(statement))
     has_case = select(Case.id).where(Case.referral_id == Referral.id, Case.network_id == Referral.network_id).exists()
     ready = list(db.session.scalars(
-        select(Referral).where(Referral.status.in_((ReferralStatus.ACCEPTED, ReferralStatus.INTAKE_PLANNED)),
-                               ~has_case)
+        select(Referral).where(Referral.status.in_(referral_services.statuses_in(Place.INTAKES)), ~has_case)
         .order_by(Referral.intake_on.is_(None), Referral.intake_on, Referral.id).limit(READY_LIMIT + 1)))
     drafts = set(db.session.scalars(select(Intake.referral_id).where(
         Intake.referral_id.in_([r.id for r in ready]), Intake.status == IntakeStatus.DRAFT))) if ready else set()

@@ -65,6 +65,7 @@ EVENT_LABELS = {
     "referral.request_info": _l("Asked the GP a question"), "referral.answer": _l("Answered the network's question"),
     "referral.accept": _l("Accepted the referral"), "referral.plan_intake": _l("Planned the intake"),
     "referral.start_care": _l("Started care"), "referral.close": _l("Closed the referral"),
+    "referral.care_without_intake": _l("Started care without intake"),
     "referral.decline": _l("Declined the referral"), "referral.forward": _l("Forwarded the referral"),
     "referral.withdraw": _l("Withdrew the referral"), "referral.draft_saved": _l("Saved a draft of the referral"),
     "referral.attachment_added": _l("Attached a letter to the referral"),
