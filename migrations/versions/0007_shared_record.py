@@ -169,7 +169,7 @@ def _fill_from_referrals_and_intakes():
             if section is None:
                 section_id = connection.execute(_sections.insert().values(
                     network_id=network_id, patient_id=patient_id, key=str(key), version=1, content=content,
-                    updated_at=moment, updated_by_id=None)).inserted_primary_key[0]
+                    updated_at=moment, updated_by_id=None).returning(_sections.c.id)).scalar_one()
                 section = record[key] = {'id': section_id, 'version': 1, 'content': content}
             else:
                 section.update(version=section['version'] + 1, content=content)
