@@ -19,6 +19,7 @@ from app.extensions import db
 from app.records import mapping
 from app.records.models import (
     SECTION_PARTS,
+    ConsentPart,
     RecordSection,
     RecordSectionVersion,
     RecordSource,
@@ -29,7 +30,7 @@ from app.records.models import (
 )
 
 __all__ = ["changed_since", "content_from_intake", "content_from_referral", "history", "intake_facts",
-           "keys_for_parts", "referral_facts", "section_spec", "sections_for_viewer", "sections_of",
+           "keys_for_parts", "part_of", "referral_facts", "section_spec", "sections_for_viewer", "sections_of",
            "seed_from_intake", "seed_from_referral", "version", "write_section"]
 
 REFERRAL_COLUMNS = (
@@ -184,6 +185,6 @@ def seed_from_intake(intake, actor: User | None, *, case_id: int | None = None) 
     return written
 
 
-def part_of(key: SectionKey | str):
+def part_of(key: SectionKey | str) -> ConsentPart:
     """The consent part a section belongs to."""
     return SECTION_PARTS[SectionKey(key)]
