@@ -186,3 +186,93 @@ def test_0003_fills_the_new_columns_of_existing_rows(app_with, throwaway_url):
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_0007_fills_the_shared_record_from_referrals_and_completed_intakes(app_with, throwaway_url):
+    """A live database at 0006 (two networks, each with a case; a draft; a corrected intake in one) gets
+    its patients' record sections at 0007: the referral's content first, then each completed intake
+    merged over it, in each network's own rows, exactly as the application's mapping would write it."""
+    from app.cases import services as case_services
+    from app.cases.models import Case, Intake, IntakeStatus
+    from app.core.tenancy import network_context
+    from app.networks.models import Role
+    from app.records import services as records
+    from app.records.models import RecordSection, RecordSectionVersion, RecordSource, SectionKey
+    from app.referrals.models import Referral, ReferralStatus
+    from tests.case_factories import make_case
+    from tests.conftest import make_gp, make_member, make_network
+    from tests.referral_factories import make_referral
+
+    other = app_with(SQLALCHEMY_DATABASE_URI=throwaway_url)
+    with other.app_context():
+        try:
+            flask_migrate.upgrade()  # the factories need today's schema; 0007's tables stay empty
+            gp = make_gp("gp@example.nl", "01234567", name="Dr. Huisarts")
+            made = {}
+            for slug in ("noord", "zuid"):
+                network = make_network(slug)
+                coordinator = make_member(network, f"c@{slug}.nl", role=Role.COORDINATOR, disciplines=("casemanager",))
+                case = make_case(network, gp, coordinator, story=f"Verhaal {slug}")
+                made[slug] = {"network_id": network.id, "case_id": case.id, "referral_id": case.referral_id,
+                              "patient_id": case.patient_id, "coordinator": coordinator}
+            make_referral(db.session.get(type(network), made["noord"]["network_id"]), gp,
+                          status=ReferralStatus.DRAFT)
+            noord = made["noord"]
+            with network_context(noord["network_id"]):
+                case = db.session.get(Case, noord["case_id"])
+                actor = noord["coordinator"].user
+                draft = case_services.correct_intake(case, actor, "Verkeerd verhaal")
+                case_services.save_intake(draft, actor, {"story": "Verbeterd verhaal",
+                                                         "sharing_wishes": "Niet met de buren"})
+                case_services.complete_intake(draft, actor, noord["coordinator"])
+                db.session.commit()
+            # What the application's mapping says, computed before the tables are rebuilt.
+            expected = {}
+            for slug, ids in made.items():
+                with network_context(ids["network_id"]):
+                    referral = db.session.get(Referral, ids["referral_id"])
+                    state = {key: dict(value) for key, value in records.content_from_referral(referral).items()}
+                    intakes = db.session.scalars(select(Intake).where(
+                        Intake.referral_id == referral.id, Intake.status == IntakeStatus.COMPLETED)
+                        .order_by(Intake.version)).all()
+                    for intake in intakes:
+                        state.update(records.content_from_intake(records.intake_facts(intake), current=state))
+                    expected[slug] = state
+            db.session.remove()
+
+            flask_migrate.downgrade(revision="0006")
+            assert "record_sections" not in _tables()
+            flask_migrate.upgrade()
+
+            for slug, ids in made.items():
+                with network_context(ids["network_id"]):
+                    sections = {row.key: row for row in db.session.scalars(select(RecordSection))}
+                    assert {row.patient_id for row in sections.values()} == {ids["patient_id"]}
+                    assert {key: row.content for key, row in sections.items()} == expected[slug], slug
+                    versions = db.session.scalars(select(RecordSectionVersion).order_by(
+                        RecordSectionVersion.id)).all()
+                    assert {row.network_id for row in versions} == {ids["network_id"]}
+                    assert all(row.written_by_id is None and "migration 0007" in row.reason for row in versions)
+                    by_key = {}
+                    for row in versions:
+                        by_key.setdefault(row.key, []).append(row)
+                    for key, rows in by_key.items():
+                        assert [row.version for row in rows] == list(range(1, len(rows) + 1))
+                        assert sections[key].version == len(rows)
+                        assert sections[key].content == rows[-1].content
+                    assert by_key[SectionKey.DIAGNOSIS][0].source is RecordSource.REFERRAL
+                    assert by_key[SectionKey.DIAGNOSIS][0].referral_id == ids["referral_id"]
+                    assert sections[SectionKey.DIAGNOSIS].content["tumour_type"] == "colorectal"
+                    assert sections[SectionKey.MEDICATION].content["rows"][0]["name"] == "Loperamide"
+                    story = by_key[SectionKey.STORY]
+                    assert all(row.source is RecordSource.INTAKE and row.case_id == ids["case_id"] for row in story)
+                    assert story[0].content["story"] == f"Verhaal {slug}"
+            noord_story = None
+            with network_context(noord["network_id"]):
+                noord_story = records.history(noord["patient_id"], SectionKey.STORY)
+                assert [(row.version, row.content["story"], row.content["sharing_wishes"]) for row in noord_story] == [
+                    (2, "Verbeterd verhaal", "Niet met de buren"), (1, "Verhaal noord", "")]
+                assert noord_story[0].intake_id != noord_story[1].intake_id
+        finally:
+            db.session.remove()
+            db.engine.dispose()

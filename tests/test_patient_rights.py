@@ -19,6 +19,7 @@ from app.core.storage import store_bytes, stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
+from app.records import services as record_services
 from app.referrals.models import Referral, ReferralAttachment, ReferralMessage
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.conftest import login_as, make_gp, make_member, make_network, make_user
@@ -57,6 +58,7 @@ def _full_case(network, gp, coordinator: Membership, member: Membership, **refer
         db.session.add(attachment)
         letter = db.session.scalar(select(Letter).where(Letter.case_id == case.id))
         letter_service.send_letter(letter, coordinator.user)
+        record_services.seed_from_referral(db.session.get(Referral, case.referral_id), coordinator.user)
         db.session.commit()
     run_inline_pending()  # the letter PDF (and the mails)
     with network_context(network.id):
@@ -182,7 +184,7 @@ CASE_AND_REFERRAL_TABLES = (
     "patients", "referrals", "referral_medications", "referral_disciplines", "referral_events", "referral_messages",
     "referral_attachments", "intakes", "cases", "central_provider_changes", "care_team_members", "consents",
     "consent_members", "notes", "note_versions", "case_actions", "prom_measurements", "letters", "case_messages",
-    "case_events")
+    "case_events", "record_sections", "record_section_versions")
 LINK_COLUMNS = ("patient_id", "referral_id", "case_id", "note_id", "consent_id")
 
 

@@ -13,6 +13,8 @@ from app.core.tenancy import CrossNetworkWrite, NoNetworkContext, all_networks, 
 from app.extensions import db
 from app.networks.models import Membership, Role, ServiceAreaRange
 from app.patients.models import Patient
+from app.records import services as record_services
+from app.records.models import RecordSource, SectionKey
 from tests.conftest import (
     login_as,
     make_contact,
@@ -168,6 +170,8 @@ def two_networks():
         made[tag].update(make_case_world(network, coordinator, member, gp, canary=_canary(tag)))
         with network_context(network.id):
             db.session.add(ServiceAreaRange(network_id=network.id, first=2011 + len(made), last=2011 + len(made)))
+            record_services.write_section(made[tag]["patient"].id, SectionKey.STORY, {"story": _canary(tag)},
+                                          actor=coordinator.user, reason="walk", source=RecordSource.COORDINATOR)
             db.session.commit()
     return made
 

@@ -19,6 +19,7 @@ from app.core.db import NetworkScopedMixin, TimestampMixin
 from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
+from app.records.models import ConsentPart  # the parts a consent covers; each record section belongs to one
 
 
 def _fk(column: str, table: str, name: str) -> ForeignKeyConstraint:
@@ -178,17 +179,6 @@ class ConsentMethod(enum.StrEnum):
     @property
     def label(self) -> str:
         return str({"verbal": _l("Verbal"), "written": _l("Written"), "digital": _l("Digital")}[self.value])
-
-
-class ConsentPart(enum.StrEnum):
-    INTAKE = "intake"
-    NOTES = "notes"
-    PROMS = "proms"
-
-    @property
-    def label(self) -> str:
-        return str({"intake": _l("Intake"), "notes": _l("Notes of the care team"),
-                    "proms": _l("Questionnaires (distress thermometer)")}[self.value])
 
 
 class Consent(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):

@@ -40,6 +40,7 @@ from app.core.storage import StorageError, stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.patients.models import Patient
+from app.records.models import RecordSection, RecordSectionVersion
 from app.referrals.models import (
     Referral,
     ReferralAttachment,
@@ -110,6 +111,9 @@ def erase_patient(*, network_id: int, patient_id: int, legal_reference: str) -> 
         db.session.flush()
         counts: dict[str, int] = {}
         n = network_id
+        # The shared record first: its versions point at the referrals, intakes and cases removed below.
+        _delete(counts, RecordSectionVersion, RecordSectionVersion.patient_id, [patient_id], n)
+        _delete(counts, RecordSection, RecordSection.patient_id, [patient_id], n)
         _delete(counts, NoteVersion, NoteVersion.note_id, note_ids, n)
         _delete(counts, Note, Note.id, note_ids, n)
         _delete(counts, CaseAction, CaseAction.case_id, case_ids, n)
