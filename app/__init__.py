@@ -57,7 +57,7 @@ def register_request_hooks(app: Flask) -> None:
     from app.core.security import register_security
     from app.core.templating import register_templating
     from app.core.tenancy import register_tenancy
-    from app.networks.services import active_membership, network_by_slug
+    from app.networks.services.memberships import active_membership, network_by_slug
 
     register_tenancy(app, load_network=network_by_slug)
     register_security(app, load_membership=active_membership)

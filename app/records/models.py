@@ -4,8 +4,8 @@ content of each section of a patient (RecordSection) and every version of it (Re
 Content is JSON in a normal form the services keep (app.records.services.normalise): every field of the
 section's spec present, texts stripped and bounded, dates as ISO strings. The controlled lists (kinds of
 cancer, complaint items, the Lastmeter problem list, the practical domains) are imported from where they
-live, not copied. The Lastmeter list and the practical domains live in app.cases.forms, which imports
-app.cases.models, which imports ConsentPart from here: SECTIONS is therefore built on first use (module
+live, not copied. The Lastmeter list and the practical domains live in app.cases.models, which imports ConsentPart
+from here: SECTIONS is therefore built on first use (module
 __getattr__), never while this module is being imported.
 """
 from __future__ import annotations
@@ -123,9 +123,9 @@ def _textarea(name: str, label: Any, max_length: int = 0) -> FieldSpec:
 
 @cache
 def _build_sections() -> dict[SectionKey, SectionSpec]:
-    # Imported here, not at the top: app.cases.forms imports app.cases.models, which imports this module.
-    from app.cases.forms import LASTMETER_GROUPS, PRACTICAL_DOMAINS
-    from app.referrals.forms import (
+    # Imported here, not at the top: app.cases.models imports this module.
+    from app.cases.models import LASTMETER_GROUPS, PRACTICAL_DOMAINS
+    from app.referrals.models import (
         COMPLAINT_ITEMS,
         DIMENSIONS,
         GOAL_CHOICES,
