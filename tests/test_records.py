@@ -271,7 +271,7 @@ def test_content_from_intake_accepts_plain_mappings():
 
 
 def test_erasing_a_patient_removes_their_record(case_world, app):
-    from app.admin.erase import erase_patient
+    from app.admin.services.erase import erase_patient
 
     with network_context(case_world["network"].id):
         referral = db.session.scalar(select(Referral).where(Referral.id == case_world["case"].referral_id))
