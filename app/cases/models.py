@@ -19,7 +19,15 @@ from app.core.db import NetworkScopedMixin, TimestampMixin
 from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
-from app.records.models import ConsentPart  # the parts a consent covers; each record section belongs to one
+
+# The parts a consent covers (each record section belongs to one) and the record's problem lists.
+from app.records.models import (  # noqa: F401 - re-exported for the case code
+    LASTMETER_GROUPS,
+    LASTMETER_LABELS,
+    PRACTICAL_DOMAINS,
+    ConsentPart,
+    lastmeter_label,
+)
 
 
 def _fk(column: str, table: str, name: str) -> ForeignKeyConstraint:
@@ -432,40 +440,3 @@ NOTE_VISIBILITY_CHOICES = (
     (NoteVisibility.DISCIPLINE, _l("Only my discipline")),
     (NoteVisibility.PRIVATE, _l("Only me")),
 )
-
-# The practical domains of the intake (free text each), in the order they are asked.
-PRACTICAL_DOMAINS = (("work", _l("Work")), ("finances", _l("Finances")), ("housing", _l("Housing")),
-                     ("transport", _l("Transport")), ("household", _l("Household")))
-
-# The Lastmeter (Dutch distress thermometer) problem list, by group. Codes are stored; labels are shown.
-LASTMETER_GROUPS = (
-    ("practical", _l("Practical problems"), (
-        ("housing", _l("Housing")), ("finances_insurance", _l("Finances or insurance")),
-        ("work_school", _l("Work or school")), ("transport", _l("Transport")), ("childcare", _l("Childcare")),
-        ("household", _l("Household")))),
-    ("family", _l("Family and social problems"), (
-        ("partner", _l("Dealing with your partner")), ("children", _l("Dealing with your children")),
-        ("family_friends", _l("Dealing with family or friends")))),
-    ("emotional", _l("Emotional problems"), (
-        ("worry", _l("Worry")), ("fears", _l("Fears")), ("sadness", _l("Sadness")),
-        ("depression", _l("Depression")), ("nervousness", _l("Nervousness")),
-        ("memory_concentration", _l("Memory or concentration")), ("loneliness", _l("Loneliness")),
-        ("loss_of_interest", _l("Loss of interest in usual activities")))),
-    ("spiritual", _l("Spiritual or religious problems"), (
-        ("meaning", _l("Meaning of life")), ("faith", _l("Faith")))),
-    ("physical", _l("Physical problems"), (
-        ("pain", _l("Pain")), ("nausea", _l("Nausea")), ("fatigue", _l("Fatigue")), ("sleep", _l("Sleep")),
-        ("mobility", _l("Getting around")), ("washing_dressing", _l("Washing and dressing")),
-        ("appearance", _l("Appearance")), ("breathing", _l("Breathing")), ("mouth", _l("Mouth sores")),
-        ("eating", _l("Eating")), ("digestion", _l("Indigestion")), ("constipation", _l("Constipation")),
-        ("diarrhoea", _l("Diarrhoea")), ("urination", _l("Urination")), ("fever", _l("Fever")),
-        ("skin", _l("Dry or itchy skin")), ("tingling", _l("Tingling in hands or feet")),
-        ("swelling", _l("Swelling")), ("sexuality", _l("Sexuality")))),
-)
-LASTMETER_LABELS = {code: label for _, _, items in LASTMETER_GROUPS for code, label in items}
-
-
-def lastmeter_label(code: str) -> str:
-    """The label of a Lastmeter problem code; an unknown code is shown readably."""
-    label = LASTMETER_LABELS.get(code)
-    return str(label) if label is not None else code.replace("_", " ")

@@ -2,11 +2,10 @@
 content of each section of a patient (RecordSection) and every version of it (RecordSectionVersion).
 
 Content is JSON in a normal form the services keep (app.records.services.normalise): every field of the
-section's spec present, texts stripped and bounded, dates as ISO strings. The controlled lists (kinds of
-cancer, complaint items, the Lastmeter problem list, the practical domains) are imported from where they
-live, not copied. The Lastmeter list and the practical domains live in app.cases.models, which imports ConsentPart
-from here: SECTIONS is therefore built on first use (module
-__getattr__), never while this module is being imported.
+section's spec present, texts stripped and bounded, dates as ISO strings. The Lastmeter problem list and
+the practical domains are the record's own lists (defined here; the case code imports them); the referral's
+lists (kinds of cancer, complaint items, yes/no/unknown) come from app.referrals.models, not copied.
+SECTIONS is built once, on first use (module __getattr__).
 """
 from __future__ import annotations
 
@@ -24,6 +23,43 @@ from app.core.db import NetworkScopedMixin
 from app.core.types import enum_type
 from app.extensions import db
 from app.networks.models import DisciplineGroup
+
+# The practical domains of the intake (free text each), in the order they are asked.
+PRACTICAL_DOMAINS = (("work", _l("Work")), ("finances", _l("Finances")), ("housing", _l("Housing")),
+                     ("transport", _l("Transport")), ("household", _l("Household")))
+
+# The Lastmeter (Dutch distress thermometer) problem list, by group. Codes are stored; labels are shown.
+LASTMETER_GROUPS = (
+    ("practical", _l("Practical problems"), (
+        ("housing", _l("Housing")), ("finances_insurance", _l("Finances or insurance")),
+        ("work_school", _l("Work or school")), ("transport", _l("Transport")), ("childcare", _l("Childcare")),
+        ("household", _l("Household")))),
+    ("family", _l("Family and social problems"), (
+        ("partner", _l("Dealing with your partner")), ("children", _l("Dealing with your children")),
+        ("family_friends", _l("Dealing with family or friends")))),
+    ("emotional", _l("Emotional problems"), (
+        ("worry", _l("Worry")), ("fears", _l("Fears")), ("sadness", _l("Sadness")),
+        ("depression", _l("Depression")), ("nervousness", _l("Nervousness")),
+        ("memory_concentration", _l("Memory or concentration")), ("loneliness", _l("Loneliness")),
+        ("loss_of_interest", _l("Loss of interest in usual activities")))),
+    ("spiritual", _l("Spiritual or religious problems"), (
+        ("meaning", _l("Meaning of life")), ("faith", _l("Faith")))),
+    ("physical", _l("Physical problems"), (
+        ("pain", _l("Pain")), ("nausea", _l("Nausea")), ("fatigue", _l("Fatigue")), ("sleep", _l("Sleep")),
+        ("mobility", _l("Getting around")), ("washing_dressing", _l("Washing and dressing")),
+        ("appearance", _l("Appearance")), ("breathing", _l("Breathing")), ("mouth", _l("Mouth sores")),
+        ("eating", _l("Eating")), ("digestion", _l("Indigestion")), ("constipation", _l("Constipation")),
+        ("diarrhoea", _l("Diarrhoea")), ("urination", _l("Urination")), ("fever", _l("Fever")),
+        ("skin", _l("Dry or itchy skin")), ("tingling", _l("Tingling in hands or feet")),
+        ("swelling", _l("Swelling")), ("sexuality", _l("Sexuality")))),
+)
+LASTMETER_LABELS = {code: label for _, _, items in LASTMETER_GROUPS for code, label in items}
+
+
+def lastmeter_label(code: str) -> str:
+    """The label of a Lastmeter problem code; an unknown code is shown readably."""
+    label = LASTMETER_LABELS.get(code)
+    return str(label) if label is not None else code.replace("_", " ")
 
 
 class ConsentPart(enum.StrEnum):
@@ -123,8 +159,6 @@ def _textarea(name: str, label: Any, max_length: int = 0) -> FieldSpec:
 
 @cache
 def _build_sections() -> dict[SectionKey, SectionSpec]:
-    # Imported here, not at the top: app.cases.models imports this module.
-    from app.cases.models import LASTMETER_GROUPS, PRACTICAL_DOMAINS
     from app.referrals.models import (
         COMPLAINT_ITEMS,
         DIMENSIONS,
