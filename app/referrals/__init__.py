@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("referrals", __name__)  # /n/<network_slug>/referrals: coordinators
 
-from app.referrals import inbox_views, jobs  # noqa: E402, F401 - jobs registers its job handler
+from app.referrals import jobs, views  # noqa: E402, F401 - jobs registers its job handler

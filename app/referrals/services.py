@@ -142,7 +142,7 @@ class KeyConflict(Exception):
 
 class Place(enum.StrEnum):
     """The coordinator's lists where a referral waits for the next step."""
-    INBOX = "inbox"  # the referral inbox, filter "open" (inbox_views.FILTERS)
+    INBOX = "inbox"  # the referral inbox, filter "open" (views.FILTERS)
     INTAKES = "intakes"  # "Referrals ready for intake" on the case list (cases.views.case)
     CASES = "cases"  # the case list: the referral's case
 

@@ -22,7 +22,7 @@ from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Role
 from app.referrals import attachments, bp, dashboard, display, services
-from app.referrals.inbox_forms import ACTION_FORMS, build_action_form
+from app.referrals.forms import ACTION_FORMS, build_action_form
 from app.referrals.models import Referral, ReferralStatus
 from app.referrals.services import Action, IllegalTransition, Place, Side
 
