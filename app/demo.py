@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 
 from app.auth.models import GPProfile, User
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.security import hash_password
 from app.core.tenancy import network_context
@@ -226,7 +227,7 @@ def _referrals() -> None:
                         referral, referral_services.Action(action), actor=coordinator,
                         side=referral_services.Side.NETWORK,
                         text="Kunt u de medicatielijst meesturen?" if action == "request_info" else "",
-                        intake_on=date.today() + timedelta(days=7))
+                        intake_on=local_today() + timedelta(days=7))
                 if given == "Johan":
                     _casus(referral, coordinator)
 

@@ -1,5 +1,4 @@
 """The meeting form: date, kind, title, notes and attendance checkboxes for the active members."""
-from datetime import date
 
 from flask_babel import format_date
 from flask_babel import gettext as _
@@ -9,6 +8,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from app.core.dates import local_today
 from app.meetings.models import MeetingKind
 from app.meetings.services import latest_meeting_date
 from app.networks.models import Membership
@@ -34,7 +34,7 @@ class MeetingForm(FlaskForm):
         self.attendees.choices = [(m.id, m.user.full_name) for m in members]
 
     def validate_held_on(self, field) -> None:
-        latest = latest_meeting_date(date.today())
+        latest = latest_meeting_date(local_today())
         if field.data and field.data > latest:
             raise ValidationError(_("The date can be at most a year ahead (until %(date)s).",
                                     date=format_date(latest, "medium")))

@@ -10,7 +10,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import AuditAction
-from app.core.dates import shift_months
+from app.core.dates import local_today, shift_months
 from app.extensions import db
 from app.meetings.models import Attendance, Meeting, MeetingKind
 from app.networks.models import Membership, Network
@@ -131,7 +131,7 @@ def participation_summary(network: Network, *, today: date | None = None
     One aggregate query (plus one for the disciplines shown with it), whatever the number of members.
     Must run inside the network (a request of it or network_context).
     """
-    first, last = participation_window(today or date.today())
+    first, last = participation_window(today or local_today())
     attended = (
         select(Attendance.membership_id, func.count().label("attended"))
         .join(Meeting, and_(Meeting.network_id == Attendance.network_id, Meeting.id == Attendance.meeting_id))

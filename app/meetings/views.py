@@ -2,13 +2,12 @@
 participation overview for coordinators."""
 from __future__ import annotations
 
-from datetime import date
-
 from flask import flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
+from app.core.dates import local_today
 from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
@@ -117,7 +116,7 @@ def delete(meeting_id: int):
 @login_required
 @require_membership(Role.COORDINATOR)
 def participation():
-    today = date.today()
+    today = local_today()
     rows = services.participation_summary(g.network, today=today)
     first, last = services.participation_window(today)
     return render_template("meetings/participation.html", rows=rows, first=first, last=last,

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, attributes
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.jobs import enqueue
 from app.extensions import db
@@ -57,7 +58,7 @@ class Breakage:
 
 def current_criteria_set(today: date | None = None) -> CriteriaSet | None:
     """The set with the latest effective date on or before *today*."""
-    return db.session.scalar(select(CriteriaSet).where(CriteriaSet.effective_from <= (today or date.today()))
+    return db.session.scalar(select(CriteriaSet).where(CriteriaSet.effective_from <= (today or local_today()))
                              .order_by(CriteriaSet.effective_from.desc()).limit(1))
 
 
@@ -73,7 +74,7 @@ def all_criteria_sets() -> list[CriteriaSet]:
 
 def gather_facts(network: Network, *, today: date | None = None) -> NetworkFacts:
     """Everything the checks read, in a fixed number of queries (not one per member)."""
-    today = today or date.today()
+    today = today or local_today()
     profile = NetworkProfile(**{name: getattr(network, name) for name in PROFILE_FIELDS})
     attended, meetings = ({}, 0)
     if profile.participation_min_meetings:

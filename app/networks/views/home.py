@@ -1,7 +1,7 @@
 """Network start page, member directory and administration, the audit log."""
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, AuditOutcome
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
@@ -65,7 +66,7 @@ def member_detail(membership_id: int):
     can_manage = g.membership.role is Role.COORDINATOR or member.id == g.membership.id
     return render_template("networks/member_detail.html", member=member, locale=current_locale(),
                            can_manage=can_manage, trainings=member_services.training_records_for(member),
-                           today=date.today())
+                           today=local_today())
 
 
 @bp.route("/members/invite", methods=["GET", "POST"])
