@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
@@ -214,10 +214,29 @@ def test_content_from_referral_by_hand(case_world):
     assert content[SectionKey.CONTACT] == {"agreements": "", "preferred_language": "nl", "phone": "023 123 4567"}
 
 
+def test_the_submitted_referral_and_the_completed_intake_write_the_record(case_world):
+    """The real flows (services.submit, complete_intake) seed the record: the referral first, then the intake."""
+    with network_context(case_world["network"].id):
+        referral = db.session.scalar(select(Referral).where(Referral.id == case_world["case"].referral_id))
+        sections = records.sections_of(referral.patient_id, SectionKey)
+        assert set(sections) == set(records.content_from_referral(referral)) | {SectionKey.STORY,
+                                                                                 SectionKey.CARE_PLAN}
+        assert sections[SectionKey.STORY].content["story"] == "Ik heb sinds de operatie diarree."
+        assert sections[SectionKey.MEDICATION].content["rows"][0]["name"] == "Loperamide"
+        people = records.history(referral.patient_id, SectionKey.PEOPLE)
+        assert [(v.source, v.case_id) for v in people] == [(RecordSource.INTAKE, case_world["case"].id),
+                                                           (RecordSource.REFERRAL, None)]
+        care_plan = records.history(referral.patient_id, SectionKey.CARE_PLAN)
+        assert [(v.version, v.source, v.reason) for v in care_plan] == [(1, RecordSource.INTAKE, "intake v1")]
+
+
 def test_seeding_from_the_referral_then_the_intake_merges_and_versions(case_world):
     actor = case_world["coordinator"].user
     with network_context(case_world["network"].id):
         referral = db.session.scalar(select(Referral).where(Referral.id == case_world["case"].referral_id))
+        # Start from an empty record: the functions are tested here, the flows above.
+        db.session.execute(delete(RecordSectionVersion).where(RecordSectionVersion.patient_id == referral.patient_id))
+        db.session.execute(delete(RecordSection).where(RecordSection.patient_id == referral.patient_id))
         written = records.seed_from_referral(referral, actor)
         assert {section.key for section in written} == set(records.content_from_referral(referral))
         assert records.seed_from_referral(referral, actor) == []  # again: nothing changed, nothing written
@@ -275,19 +294,14 @@ def test_erasing_a_patient_removes_their_record(case_world, app):
 
     with network_context(case_world["network"].id):
         referral = db.session.scalar(select(Referral).where(Referral.id == case_world["case"].referral_id))
-        records.seed_from_referral(referral, case_world["coordinator"].user)
-        db.session.commit()
         patient_id = referral.patient_id
+        # The flows wrote the record: the referral's seven sections, the intake's story and care plan.
+        sections = db.session.scalar(select(func.count()).select_from(RecordSection))
+        versions = db.session.scalar(select(func.count()).select_from(RecordSectionVersion))
+        assert sections == 9 and versions > sections
     result = erase_patient(network_id=case_world["network"].id, patient_id=patient_id, legal_reference="Vonnis 1")
     db.session.commit()
-    assert result.counts["record_sections"] == 7 and result.counts["record_section_versions"] == 7
+    assert (result.counts["record_sections"], result.counts["record_section_versions"]) == (sections, versions)
     with network_context(case_world["network"].id):
         assert db.session.scalar(select(func.count()).select_from(RecordSection)) == 0
         assert db.session.scalar(select(func.count()).select_from(RecordSectionVersion)) == 0
-
-
-def test_the_intake_flow_still_opens_cases(case_world):
-    """Nothing in the case pages writes the record yet (a later step integrates it)."""
-    with network_context(case_world["network"].id):
-        assert case_services.get_case(case_world["case"].id) is not None
-        assert db.session.scalar(select(func.count()).select_from(RecordSection)) == 0

@@ -28,6 +28,7 @@ from app.records.models import (
     keys_for_parts,
     section_spec,
 )
+from app.referrals.services import referral_submitted
 
 __all__ = ["changed_since", "content_from_intake", "content_from_referral", "history", "intake_facts",
            "keys_for_parts", "part_of", "referral_facts", "section_spec", "sections_for_viewer", "sections_of",
@@ -183,6 +184,12 @@ def seed_from_intake(intake, actor: User | None, *, case_id: int | None = None) 
         if section is not None:
             written.append(section)
     return written
+
+
+@referral_submitted.connect
+def _seed_submitted_referral(referral, *, actor: User) -> None:
+    """The record takes in every submitted referral (app.referrals sends; records sits above it)."""
+    seed_from_referral(referral, actor)
 
 
 def part_of(key: SectionKey | str) -> ConsentPart:

@@ -60,6 +60,9 @@ REFERRAL_FIELDS = frozenset({
 # Sent when the coordinator decides on care without an intake; app.cases opens the case (one receiver,
 # connected when the cases package is imported), so this module needs no import of the feature above it.
 care_started_without_intake = Namespace().signal("referral-care-started-without-intake")
+# Sent once a referral is submitted (any channel: the web form, later the API), inside its transaction:
+# the shared record (app.records) takes in what the referral says. Receivers flush; nobody commits.
+referral_submitted = Namespace().signal("referral-submitted")
 
 
 class Side(enum.StrEnum):
@@ -347,6 +350,7 @@ def submit(*, user: User, gp_profile: GPProfile, submission_key: str, fields: di
                  on_behalf_of_user_id=_on_behalf(user, gp_profile))
     _notify_coordinators(referral, network, "referral_submitted",
                          _l("New referral %(number)s", number=referral.number))
+    referral_submitted.send(referral, actor=user)
     return referral, True
 
 

@@ -33,6 +33,7 @@ from app.core.dates import local_today, shift_months
 from app.core.db import utcnow
 from app.extensions import db
 from app.networks.models import Membership
+from app.records import services as record_services
 from app.referrals import services as referral_services
 from app.referrals.models import Referral, ReferralStatus
 
@@ -106,9 +107,12 @@ def complete_intake(intake: Intake, actor: User, actor_membership: Membership) -
     case = case_for_referral(intake.referral_id)
     if case is not None:
         add_event(case, actor, CaseEventKind.INTAKE_CORRECTED, f"v{intake.version}")
+        record_services.seed_from_intake(intake, actor, case_id=case.id)
         return case
     referral = db.session.scalar(select(Referral).where(Referral.id == intake.referral_id))
     case = open_case(referral, actor, actor_membership, intake=intake)
+    # The intake becomes the next version of the record's sections (the first, for a new patient).
+    record_services.seed_from_intake(intake, actor, case_id=case.id)
     # The referral follows: accepted -> intake planned (today, if no date was set) -> in care.
     side = referral_services.Side.NETWORK
     if referral.status is ReferralStatus.ACCEPTED:
