@@ -10,7 +10,6 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import User
-from app.cases import services as case_services
 from app.cases.models import ConsentPart, Intake, IntakeStatus
 from app.core.audit import AuditAction, AuditEvent
 from app.core.db import utcnow
