@@ -119,7 +119,7 @@ def world():
                    "filename": "css/app.css", "link_id": link.id,
                    **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
                                                                     "note", "action", "letter")},
-                   "member_id": referrals["team_member"].id, "version": 1},
+                   "member_id": referrals["team_member"].id, "version": 1, "key": "story"},
         "per_endpoint": {"auth.reset_password": {"token": reset_token},
                          "auth.accept_invitation": {"token": invite_token},
                          "gp_portal.verify_email": {"token": verify_token},

@@ -23,6 +23,7 @@ from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.patients.models import Patient
+from app.records.models import RecordSection, SectionKey
 from app.referrals.models import Referral, ReferralStatus
 from tests.case_factories import give_consent, make_case, write_note
 from tests.conftest import IS_POSTGRES, login_as, make_gp, make_member, make_network, make_patient
@@ -121,6 +122,9 @@ def audit_world():
         draft_letter = db.session.scalar(select(Letter).where(Letter.case_id == to_close.id))
         db.session.commit()
         ids = {"proposal": proposal.id, "documented": documented.id, "draft_letter": draft_letter.id}
+        plan = db.session.scalar(select(RecordSection).where(RecordSection.patient_id == case.patient_id,
+                                                             RecordSection.key == SectionKey.CARE_PLAN))
+        plan_version = plan.version if plan is not None else 0
     today = date.today().isoformat()
     return {
         "network": network, "patient": patient, "users": {
@@ -128,7 +132,7 @@ def audit_world():
         "values": {"network_slug": network.slug, "slug": network.slug, "patient_id": patient.id,
                    "referral_id": w["referral"].id, "attachment_id": w["attachment"].id, "case_id": w["case"].id,
                    "member_id": ids["proposal"], "version": 1, "consent_id": w["consent"].id,
-                   "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id},
+                   "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id, "key": "care_plan"},
         # URL values that differ per route (a separate object where a POST would spoil the next route).
         "per_endpoint": {
             "cases.intake": {"referral_id": w["intake_referral"].id},
@@ -164,6 +168,8 @@ def audit_world():
             "cases.letter_edit": {"body": "Geachte collega, ...", "action": "save"},
             "cases.letter_send": {"confirm": "y"},
             "cases.gp_thread": {"body": "Antwoord aan de huisarts"},
+            "cases.record_section_edit": {"goals": "Thuis blijven wonen", "reason": "Nieuw doel",
+                                          "based_on_version": str(plan_version)},
             "gp_portal.new": {"submission_key": "k" * 32, "action": "draft", "given_name": "Anna"},
             "gp_portal.edit_draft": {"action": "draft", "given_name": "Anna"},
             "gp_portal.discard_draft": {},

@@ -421,7 +421,7 @@ def walk_world():
                      "meeting_id": meeting.id, "user_id": colleague.id, "training_id": training.id,
                      "evidence_id": evidence.id, "snapshot_id": snapshot.id, "contact_id": contact.id,
                      "network_id": network.id, "slug": network.slug, "token": verify_token,
-                     "link_id": link.id,
+                     "link_id": link.id, "key": "story",
                      # Referral and case routes: any id will do, the walk must be refused before any lookup.
                      **dict.fromkeys(("referral_id", "attachment_id", "case_id", "member_id", "version", "consent_id",
                                       "note_id", "action_id", "letter_id"), 1)}

@@ -75,7 +75,7 @@ def test_consent_part_labels_speak_the_patients_words(app):
 def test_normal_form_drops_unknown_keys_bounds_lengths_and_refuses_bad_scores():
     content = mapping.normalise(SectionKey.DISTRESS, {"score": "7", "problems": ["pain", "pain", " fatigue "],
                                                       "measured_on": date(2026, 12, 1), "secret": "x"})
-    assert content == {"score": 7, "problems": ["pain", "fatigue"], "measured_on": "2026-12-01"}
+    assert content == {"score": 7, "problems": ["pain", "fatigue"], "measured_on": "2026-12-01", "remarks": ""}
     story = mapping.normalise(SectionKey.STORY, {"story": "  " + "a" * 60_000})
     assert story == {"story": "a" * 50_000, "sharing_wishes": ""}
     rows = mapping.normalise(SectionKey.MEDICATION, {"rows": [{"name": "Loperamide", "colour": "red"},
@@ -205,7 +205,7 @@ def test_content_from_referral_by_hand(case_world):
     assert problems["physical_text"] == "Diarree sinds de operatie"
     assert problems["social_text"] == "Woont samen met zijn vrouw"  # the GP's social situation
     assert (problems["urgency"], problems["work"], problems["expected"]) == ("routine", "", "")
-    assert content[SectionKey.DISTRESS] == {"score": 7, "problems": [], "measured_on": submitted_on}
+    assert content[SectionKey.DISTRESS] == {"score": 7, "problems": [], "measured_on": submitted_on, "remarks": ""}
     assert content[SectionKey.PEOPLE] == {
         "gp": "Dr. Huisarts, Praktijk De Linde, Haarlem, 023 555 0000", "specialist": "dr. De Boer",
         "hospital": "Spaarne Gasthuis", "case_manager": "", "home_care": "", "central_care_provider": "",
@@ -261,7 +261,7 @@ def test_seeding_from_the_referral_then_the_intake_merges_and_versions(case_worl
         assert merged[SectionKey.PEOPLE]["informal_carers"] == "Els Jansen, partner\nWoont samen met zijn vrouw"
         assert merged[SectionKey.PEOPLE]["specialist"] == "dr. De Boer"
         assert merged[SectionKey.DISTRESS] == {"score": 7, "problems": [],
-                                               "measured_on": intake.held_on.isoformat()}
+                                               "measured_on": intake.held_on.isoformat(), "remarks": ""}
 
         written = records.seed_from_intake(intake, actor, case_id=case_world["case"].id)
         db.session.flush()
@@ -285,7 +285,7 @@ def test_content_from_intake_accepts_plain_mappings():
     merged = mapping.intake_content({"story": "Nieuw", "distress_problems": ["pain"], "held_on": "2026-12-07"},
                                     {SectionKey.STORY: {"story": "Bestaand", "sharing_wishes": "Alles"}})
     assert merged[SectionKey.STORY] == {"story": "Nieuw", "sharing_wishes": "Alles"}
-    assert merged[SectionKey.DISTRESS] == {"score": None, "problems": ["pain"], "measured_on": "2026-12-07"}
+    assert merged[SectionKey.DISTRESS] == {"score": None, "problems": ["pain"], "measured_on": "2026-12-07", "remarks": ""}
 
 
 def test_erasing_a_patient_removes_their_record(case_world, app):

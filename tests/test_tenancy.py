@@ -5,6 +5,8 @@ fails test_every_route_is_classified, so isolation is checked for it before it c
 """
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 from sqlalchemy import func, select
 
@@ -90,6 +92,8 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "cases.team_respond": {"case_id": "case", "member_id": "team_member"},
     "cases.central_set": {"case_id": "case"},
     "cases.intake_version": {"case_id": "case", "version": "version"},
+    "cases.record_section": {"case_id": "case", "key": "section_key"},
+    "cases.record_section_edit": {"case_id": "case", "key": "section_key"},
     "cases.intake_correct": {"case_id": "case"},
     "cases.consents": {"case_id": "case"},
     "cases.consent_withdraw": {"case_id": "case", "consent_id": "consent"},
@@ -168,6 +172,7 @@ def two_networks():
         db.session.commit()
         made[tag]["gp"] = gp
         made[tag].update(make_case_world(network, coordinator, member, gp, canary=_canary(tag)))
+        made[tag]["section_key"] = SimpleNamespace(id=SectionKey.STORY.value)  # a section of the case's record
         with network_context(network.id):
             db.session.add(ServiceAreaRange(network_id=network.id, first=2011 + len(made), last=2011 + len(made)))
             record_services.write_section(made[tag]["patient"].id, SectionKey.STORY, {"story": _canary(tag)},
@@ -193,7 +198,7 @@ def test_the_walk_seeds_every_network_owned_model_in_both_networks(two_networks)
 
 def _substitute(rule_text: str, values: dict) -> str:
     for name, value in values.items():
-        rule_text = rule_text.replace(f"<int:{name}>", str(value))
+        rule_text = rule_text.replace(f"<int:{name}>", str(value)).replace(f"<{name}>", str(value))
     return rule_text
 
 

@@ -42,7 +42,8 @@ from app.cases.models import (
 )
 from app.core.dates import local_today
 from app.extensions import db
-from app.networks.models import MembershipDiscipline, Role
+from app.networks.models import Discipline, DisciplineGroup, MembershipDiscipline, Role
+from app.records.models import SECTION_PARTS, SectionKey, keys_for_parts, section_spec
 
 ALL_PARTS = frozenset(ConsentPart)
 
@@ -67,6 +68,7 @@ class CaseAccess:
     may_respond_to_proposal: bool = False
     basis: str = ""
     discipline_ids: frozenset[int] = field(default_factory=frozenset)
+    discipline_groups: frozenset[DisciplineGroup] = field(default_factory=frozenset)
     membership_id: int | None = None
     case_open: bool = False
     is_central: bool = False
@@ -85,6 +87,27 @@ class CaseAccess:
         return self.allowed and part in self.parts
 
     sees = may_see
+
+    # The shared record: each section belongs to one consent part (app.records.models.SECTION_PARTS), so
+    # the sections a viewer may see follow from the parts. Every page, export and job that shows a section
+    # asks these; nothing reads a section without them.
+    @property
+    def visible_sections(self) -> frozenset[SectionKey]:
+        return keys_for_parts(self.visible_parts)
+
+    def may_see_section(self, key: SectionKey | str) -> bool:
+        try:
+            return self.may_see(SECTION_PARTS[SectionKey(key)])
+        except ValueError:
+            return False
+
+    def may_edit_section(self, key: SectionKey | str) -> bool:
+        """The coordinator keeps every section current; a member on the team a section their discipline
+        owns (a section without owners: every member), while the case is open and they may see it."""
+        if not (self._writer and self.case_open and self.may_see_section(key)):
+            return False
+        owners = section_spec(key).owner_groups
+        return self.as_coordinator or owners is None or bool(owners & self.discipline_groups)
 
     # --- writing ------------------------------------------------------------------------------------------
 
@@ -230,12 +253,16 @@ def case_access(case: Case | None, membership, *, today: date | None = None) -> 
     """What *membership* (g.membership) may see of *case* right now."""
     if case is None or membership is None or not membership.is_active or membership.network_id != case.network_id:
         return DENIED
-    disciplines = frozenset(db.session.scalars(select(MembershipDiscipline.discipline_id).where(
-        MembershipDiscipline.membership_id == membership.id)))
+    rows = db.session.execute(select(MembershipDiscipline.discipline_id, Discipline.group)
+                              .join(Discipline, Discipline.id == MembershipDiscipline.discipline_id)
+                              .where(MembershipDiscipline.membership_id == membership.id)).all()
+    disciplines = frozenset(row.discipline_id for row in rows)
+    groups = frozenset(row.group for row in rows)
     state = {"case_open": case.status is CaseStatus.ACTIVE, "is_central": case.central_membership_id == membership.id}
     if sees_every_case(membership):
         return CaseAccess(allowed=True, as_coordinator=True, parts=ALL_PARTS, discipline_ids=disciplines,
-                          membership_id=membership.id, basis="coordinator: referral consent", **state)
+                          discipline_groups=groups, membership_id=membership.id,
+                          basis="coordinator: referral consent", **state)
     team_member = db.session.scalar(select(CareTeamMember).where(
         CareTeamMember.case_id == case.id, CareTeamMember.membership_id == membership.id,
         CareTeamMember.status.in_((TeamStatus.ACTIVE, TeamStatus.PROPOSED))).order_by(CareTeamMember.id.desc()))
@@ -247,10 +274,10 @@ def case_access(case: Case | None, membership, *, today: date | None = None) -> 
         return DENIED
     if team_member.status is TeamStatus.PROPOSED:
         return CaseAccess(allowed=False, team_member=team_member, may_respond_to_proposal=True,
-                          membership_id=membership.id, discipline_ids=disciplines,
+                          membership_id=membership.id, discipline_ids=disciplines, discipline_groups=groups,
                           basis=f"proposed; consent {consents[0].id}", **state)
     return CaseAccess(allowed=True, team_member=team_member, parts=parts, discipline_ids=disciplines,
-                      membership_id=membership.id,
+                      discipline_groups=groups, membership_id=membership.id,
                       basis="care team; consent " + ",".join(str(c.id) for c in consents), **state)
 
 

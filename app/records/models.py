@@ -229,7 +229,8 @@ def _build_sections() -> dict[SectionKey, SectionSpec]:
         SectionSpec(SectionKey.DISTRESS, ConsentPart.PROMS, _l("Distress thermometer"), None, (
             FieldSpec("score", "score", _l("Distress thermometer score")),
             FieldSpec("problems", "items", _l("Problems"), choices=lastmeter),
-            FieldSpec("measured_on", "date", _l("Measured on")))),
+            FieldSpec("measured_on", "date", _l("Measured on")),
+            _textarea("remarks", _l("Remarks on the measurement"), 2000))),
         SectionSpec(SectionKey.PEOPLE, ConsentPart.INTAKE, _l("People involved"), None, (
             _text("gp", _l("GP")),
             _text("specialist", _l("Main treating specialist")),

@@ -30,7 +30,7 @@ from app.records.models import (
 )
 from app.referrals.services import referral_submitted
 
-__all__ = ["changed_since", "content_from_intake", "content_from_referral", "history", "intake_facts",
+__all__ = ["StaleSection", "changed_since", "content_from_intake", "content_from_referral", "history", "intake_facts",
            "keys_for_parts", "part_of", "referral_facts", "section_spec", "sections_for_viewer", "sections_of",
            "seed_from_intake", "seed_from_referral", "version", "write_section"]
 
@@ -44,22 +44,35 @@ INTAKE_COLUMNS = ("id", "version", "patient_id", "held_on", "story", "sharing_wi
                   "distress_score", "distress_problems", "goals", "partner_situation")
 
 
+class StaleSection(Exception):
+    """The section was written by someone else after the writer loaded it."""
+
+    def __init__(self, current_version: int) -> None:
+        super().__init__(f"section is at version {current_version}")
+        self.current_version = current_version
+
+
 def _keys(keys: Iterable[SectionKey | str]) -> set[SectionKey]:
     return {SectionKey(key) for key in keys}
 
 
 def write_section(patient_id: int, key: SectionKey | str, content: Mapping[str, Any], *, actor: User | None,
                   reason: str, source: RecordSource | str, referral_id: int | None = None,
-                  intake_id: int | None = None, case_id: int | None = None) -> RecordSection | None:
+                  intake_id: int | None = None, case_id: int | None = None,
+                  expected_version: int | None = None) -> RecordSection | None:
     """Write the content of one section: version 1 when the section is new, else the next version. The
     content is normalised against the section's spec first (unknown keys dropped, lengths bounded; a bad
     score or date raises ValueError). Content equal to the current one (or empty for a new section)
-    writes nothing and returns None."""
+    writes nothing and returns None. With *expected_version* (0: the section did not exist) a section
+    changed by someone else since the writer loaded it raises StaleSection (the row is locked first)."""
     key, source = SectionKey(key), RecordSource(source)
     normal = mapping.normalise(key, content)
     section = db.session.scalar(
         select(RecordSection).where(RecordSection.patient_id == patient_id, RecordSection.key == key)
         .with_for_update(of=RecordSection).execution_options(populate_existing=True))
+    current_version = section.version if section is not None else 0
+    if expected_version is not None and expected_version != current_version:
+        raise StaleSection(current_version)
     if normal == (section.content if section is not None else mapping.empty(key)):
         return None
     now = utcnow()

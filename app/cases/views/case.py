@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from flask import g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_required
+from flask_login import current_user, login_required
 from sqlalchemy import case as sql_case
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
@@ -35,12 +35,15 @@ from app.cases.models import (
 )
 from app.cases.views._common import load_case, log_read
 from app.core import audit
-from app.core.audit import AuditAction, patient_data
+from app.core.audit import AuditAction, AuditEvent, patient_data
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
+from app.records import services as record_services
+from app.records.display import filled_fields
+from app.records.models import SectionKey, section_spec
 from app.referrals import services as referral_services
 from app.referrals.models import Referral
 from app.referrals.services import Place
@@ -178,8 +181,30 @@ def detail(case_id: int):
     return html
 
 
+def previous_visit(case: Case, user_id: int):
+    """When this user last opened the case page (from the NEN 7513 log the page writes), or None."""
+    return db.session.scalar(select(func.max(AuditEvent.occurred_at)).where(
+        AuditEvent.network_id == case.network_id, AuditEvent.patient_id == case.patient_id,
+        AuditEvent.user_id == user_id, AuditEvent.event == "case.detail_viewed", AuditEvent.object_id == case.id))
+
+
+def record_for(case: Case, access, user_id: int) -> dict:
+    """The shared record as this viewer may see it now: the visible sections (through the door), which of
+    them changed since the viewer's last visit, and the titles of the sections their consent does not cover.
+    Three queries whatever the number of sections and versions."""
+    visible = access.visible_sections
+    sections = record_services.sections_for_viewer(case.patient_id, visible)
+    last_visit = previous_visit(case, user_id)
+    changed = {spec.key for spec, section in sections if section is not None and last_visit is not None
+               and section.updated_at > last_visit}
+    hidden = [section_spec(key) for key in SectionKey if key not in visible]
+    return {"record": sections, "changed": changed, "hidden_sections": hidden, "last_visit": last_visit,
+            "filled_fields": filled_fields}
+
+
 def render_detail(case: Case, access, *, central_form: CentralForm | None = None, correction_form=None) -> str:
     team = team_of(case)
+    record = record_for(case, access, current_user.id)
     history = services.central_history(case)
     sees_intake = access.may_see(ConsentPart.INTAKE)
     versions = services.intakes_of(case.referral_id) if sees_intake else []
@@ -191,7 +216,8 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
     names = memberships_by_id({c.membership_id for c in history} - set(team_by_membership))
     names.update({row.membership_id: row.membership for row in team})
     users = users_by_id([*(row.proposed_by_id for row in team), *(c.changed_by_id for c in history),
-                         *((intake.completed_by_id, intake.created_by_id) if intake else ())])
+                         *((intake.completed_by_id, intake.created_by_id) if intake else ()),
+                         *(section.updated_by_id for _spec, section in record["record"] if section is not None)])
     if access.may_set_central_care_provider and central_form is None:
         central_form = CentralForm(formdata=None, membership_id=case.central_membership_id)
     if central_form is not None:
@@ -204,7 +230,7 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
         names=names, users=users, intake=intake, versions=completed, draft=draft, events=events,
         sees_intake=sees_intake,
         central_form=central_form, correction_form=correction_form, locale=current_locale(),
-        discipline_names=member_discipline_names, event_kind_label=event_kind_label, **intake_labels())
+        discipline_names=member_discipline_names, event_kind_label=event_kind_label, **record, **intake_labels())
 
 
 def member_discipline_names(membership: Membership) -> str:
