@@ -30,6 +30,8 @@ from app.core.jobs import Outbox
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
+from app.records import services as record_services
+from app.records.models import RecordSource, SectionKey, section_spec
 from app.referrals.models import Referral, ReferralStatus
 from tests.case_factories import add_to_team, give_consent, make_case, write_note
 from tests.conftest import counted_statements, login_as, make_gp, make_member, make_network
@@ -566,7 +568,16 @@ def test_the_export_is_csv_with_bom_semicolons_and_no_formulas(casus, new_client
 
 # --- a bounded number of queries ---------------------------------------------------------------------------
 
-def _grow(case: Case, coordinator: Membership, members: list[Membership], notes: int, events: int) -> None:
+def _grow(case: Case, coordinator: Membership, members: list[Membership], notes: int, events: int,
+          versions: int = 1) -> None:
+    """A team, notes, timeline events, and *versions* versions of every section of the shared record."""
+    with network_context(case.network_id):
+        for version in range(versions):
+            for key in SectionKey:
+                field = next(f for f in section_spec(key).fields if f.kind in ("text", "textarea"))
+                record_services.write_section(case.patient_id, key, {field.name: f"{key} v{version}"},
+                                              actor=coordinator.user, reason="grow", source=RecordSource.COORDINATOR)
+        db.session.commit()
     for member in members:
         add_to_team(case, coordinator.user, member)
     for i in range(notes):
@@ -595,8 +606,8 @@ def test_the_case_page_needs_the_same_number_of_queries_for_a_small_and_a_large_
     gp = make_gp("gp@groot.nl", "01234568", email_verified_at=utcnow())
     small = make_case(network, gp, coordinator, family_name="Klein")
     large = make_case(network, gp, coordinator, family_name="Groot")
-    _grow(small, coordinator, members[:2], notes=3, events=3)
-    _grow(large, coordinator, members, notes=30, events=30)
+    _grow(small, coordinator, members[:2], notes=3, events=3, versions=1)
+    _grow(large, coordinator, members, notes=30, events=30, versions=8)
     client = login_as(new_client(), coordinator.user)
     small_count = _count(client, f"/n/groot/cases/{small.id}")
     large_count = _count(client, f"/n/groot/cases/{large.id}")
@@ -606,6 +617,7 @@ def test_the_case_page_needs_the_same_number_of_queries_for_a_small_and_a_large_
     assert _count(member, f"/n/groot/cases/{small.id}") == _count(member, f"/n/groot/cases/{large.id}")
     body = client.get(f"/n/groot/cases/{large.id}").get_data(as_text=True)
     assert body.count('class="tag teamstatus-active"') == 12
+    assert f"{SectionKey.CARE_PLAN} v7" in body and f"{SectionKey.CARE_PLAN} v6" not in body  # the current versions
 
 
 def test_a_consent_form_submitted_twice_records_one_consent(casus, new_client):
