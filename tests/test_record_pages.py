@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.cases.models import Case, CaseStatus, ConsentPart
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db
@@ -183,3 +184,25 @@ def test_unknown_sections_and_closed_cases_are_refused(team, new_client):
     page = client.get(_url(team)).get_data(as_text=True)
     assert "/bijwerken" not in page
     assert client.get(_url(team, "/dossier/story")).status_code == 200  # the history stays readable
+
+
+def test_a_new_measurement_updates_the_distress_section_and_keeps_its_remarks(team, new_client):
+    client = login_as(new_client(), team["dietician"].user)
+    version = _version(team, SectionKey.DISTRESS)
+    response = _post(client, _url(team, "/lastmeter"), {"score": "4", "problems": ["fatigue"],
+                                                         "measured_on": local_today().isoformat()})
+    assert response.status_code == 303
+    assert _version(team, SectionKey.DISTRESS) == version + 1
+    with network_context(team["network"].id):
+        section = db.session.scalar(select(RecordSection).where(RecordSection.key == SectionKey.DISTRESS))
+        assert section.content == {"score": 4, "problems": ["fatigue"], "measured_on": local_today().isoformat(),
+                                   "remarks": "DISTRESS-X"}
+
+
+def test_an_older_measurement_leaves_the_distress_section_at_the_newest(team, new_client):
+    client = login_as(new_client(), team["dietician"].user)
+    _post(client, _url(team, "/lastmeter"), {"score": "4", "measured_on": local_today().isoformat()})
+    version = _version(team, SectionKey.DISTRESS)
+    response = _post(client, _url(team, "/lastmeter"), {"score": "9", "measured_on": "2026-01-05"})
+    assert response.status_code == 303
+    assert _version(team, SectionKey.DISTRESS) == version

@@ -29,6 +29,8 @@ from app.core.dates import local_today
 from app.core.db import utcnow
 from app.extensions import db
 from app.networks.models import Membership, MembershipDiscipline, Role
+from app.records import services as record_services
+from app.records.models import RecordSource, SectionKey
 
 
 def add_note(case: Case, actor: User, author: Membership, body: str, visibility: NoteVisibility) -> Note:
@@ -127,6 +129,13 @@ def record_prom(case: Case, actor: User, *, score: int, problems: list[str], mea
     case.prom_reminded_at = None
     db.session.flush()
     add_event(case, actor, CaseEventKind.PROM_RECORDED, str(score))
+    if measured_on >= latest:  # the record's distress section shows the newest measurement (remarks kept)
+        current = record_services.sections_of(case.patient_id, [SectionKey.DISTRESS]).get(SectionKey.DISTRESS)
+        record_services.write_section(
+            case.patient_id, SectionKey.DISTRESS,
+            {**(current.content if current is not None else {}), "score": score, "problems": problems,
+             "measured_on": measured_on}, actor=actor, reason=f"measurement of {measured_on.isoformat()}",
+            source=RecordSource.MEMBER, case_id=case.id)
     record_audit("prom.recorded", AuditAction.CREATE, case, actor=actor, object_type="prom_measurement",
             object_id=row.id)
     return row
