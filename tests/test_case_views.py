@@ -9,8 +9,10 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.cases import services
 from app.cases.models import (
     CareTeamMember,
@@ -641,7 +643,21 @@ def test_a_proposal_submitted_twice_proposes_once(casus, new_client):
 
 # --- access you can see --------------------------------------------------------------------------------
 
-def _team_rows(body: str) -> dict[int, str]:
+def _en_client(new_client, casus, who):
+    """A signed-in client whose saved language is English: the assertions below read the English words,
+    whatever catalogue another test left compiled or cached."""
+    user = db.session.get(User, _user(casus, who).id)
+    user.locale = "en"
+    db.session.commit()
+    return login_as(new_client(), user)
+
+
+def _label(part: ConsentPart) -> str:
+    with force_locale("en"):
+        return str(part.label)
+
+
+def _team_table_rows(body: str) -> dict[int, str]:
     """The care team table's rows by CareTeamMember id, as text."""
     return {int(row_id): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
             for row_id, html in re.findall(r'<tr data-team-row="(\d+)"[^>]*>(.*?)</tr>', body, re.S)}
@@ -666,10 +682,10 @@ def _expire_consents_of(casus, who: str) -> None:
 
 def test_the_team_table_shows_each_members_real_access(casus, new_client):
     add_to_team(casus["case"], casus["coordinator"].user, casus["physio"], parts={ConsentPart.INTAKE})
-    client = _client(new_client, casus, "coordinator")
+    client = _en_client(new_client, casus, "coordinator")
     url = f"{_base(casus)}/{casus['case'].id}"
-    rows = _team_rows(client.get(url).get_data(as_text=True))
-    notes, intake = str(ConsentPart.NOTES.label), str(ConsentPart.INTAKE.label)
+    rows = _team_table_rows(client.get(url).get_data(as_text=True))
+    notes, intake = _label(ConsentPart.NOTES), _label(ConsentPart.INTAKE)
     dietician, physio, ergo = (rows[_row_of(casus, who)] for who in ("dietician", "physio", "ergo"))
     assert notes in dietician and intake in dietician and "until withdrawn" in dietician and "since" in dietician
     assert intake in physio and notes not in physio  # the consent's parts, not the team status
@@ -683,7 +699,7 @@ def test_the_team_table_shows_each_members_real_access(casus, new_client):
         services.close_part(row, casus["dietician"].user, "Adviezen gegeven")
         db.session.commit()
     body = client.get(url).get_data(as_text=True)
-    rows = _team_rows(body)
+    rows = _team_table_rows(body)
     sexologist = rows[_row_of(casus, "sexologist")]
     assert "On the team" in sexologist and "No access since" in sexologist and "(consent withdrawn)" in sexologist
     assert notes not in sexologist
@@ -694,7 +710,7 @@ def test_the_team_table_shows_each_members_real_access(casus, new_client):
 
 def test_a_member_whose_access_ended_sees_a_line_without_patient_details(casus, new_client):
     patient = _in_zk(casus, lambda: db.session.get(Case, casus["case"].id).patient)
-    sexologist = _client(new_client, casus, "sexologist")
+    sexologist = _en_client(new_client, casus, "sexologist")
     assert "Your access to case" not in sexologist.get(f"{_base(casus)}/").get_data(as_text=True)
     _withdraw(casus)
     body = sexologist.get(f"{_base(casus)}/").get_data(as_text=True)
@@ -707,7 +723,7 @@ def test_a_member_whose_access_ended_sees_a_line_without_patient_details(casus, 
         assert detail and detail not in section, detail
     assert patient.family_name not in body
     # Another member of the team, whose consent is live, has no such line.
-    assert 'id="ended-heading"' not in _client(new_client, casus, "dietician").get(
+    assert 'id="ended-heading"' not in _en_client(new_client, casus, "dietician").get(
         f"{_base(casus)}/").get_data(as_text=True)
 
 
@@ -716,7 +732,7 @@ def test_the_404_of_a_case_says_no_access_alike_for_every_case(casus, new_client
     not exist and for one she never was on, so they tell nobody whether the case exists."""
     _withdraw(casus)
     message = "You have no access to this case (any more). Ask the coordinator."
-    sexologist, physio = _client(new_client, casus, "sexologist"), _client(new_client, casus, "physio")
+    sexologist, physio = _en_client(new_client, casus, "sexologist"), _en_client(new_client, casus, "physio")
     for client, path in ((sexologist, casus["case"].id), (sexologist, 999999), (physio, casus["case"].id),
                          (physio, f"{casus['case'].id}/notities")):
         response = client.get(f"{_base(casus)}/{path}")
@@ -729,13 +745,13 @@ def test_the_404_of_a_case_says_no_access_alike_for_every_case(casus, new_client
 
 def test_the_start_page_shows_an_open_proposal_with_a_link_to_answer(casus, new_client):
     proposal = f'/n/zk/cases/{casus["case"].id}/voorstel'
-    ergo = _client(new_client, casus, "ergo")
+    ergo = _en_client(new_client, casus, "ergo")
     body = ergo.get("/").get_data(as_text=True)
     section = body[body.index('id="open-proposals-heading"'):]
     assert proposal in section and "Sanne Dietist asks you on" in section
     assert "Jansen" not in body and "CANARY-STORY" not in body  # the start page names no patient
     assert ergo.get(proposal).status_code == 200  # the link opens the accept / decline form
-    assert 'id="open-proposals-heading"' not in _client(new_client, casus, "dietician").get("/").get_data(
+    assert 'id="open-proposals-heading"' not in _en_client(new_client, casus, "dietician").get("/").get_data(
         as_text=True)
     # Without a live consent the proposal cannot be answered: the door says so, and so does the start page.
     ergo_consent = _in_zk(casus, lambda: next(c.id for c in services.consents_of(db.session.get(
@@ -767,6 +783,8 @@ def test_the_case_page_query_count_does_not_grow_with_members_whose_access_diffe
             if any(m.membership_id in (members[2].id, members[3].id) for m in consent.members):
                 services.withdraw_consent(consent, coordinator.user, "Ingetrokken")
         db.session.commit()
+    coordinator.user.locale = "en"
+    db.session.commit()
     client = login_as(new_client(), coordinator.user)
     assert _count(client, f"/n/groot/cases/{small.id}") == _count(client, f"/n/groot/cases/{large.id}")
     body = client.get(f"/n/groot/cases/{large.id}").get_data(as_text=True)
