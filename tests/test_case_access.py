@@ -327,3 +327,111 @@ def test_per_object_abilities(casus):
         with network_context(casus["zk"].id):
             assert access.may_edit_note(db.session.get(Note, note.id)) is edits, who
             assert access.may_complete_action(action) is completes, who
+
+
+# --- team_access: the care team's real access, set-based, agrees with the door ----------------------------
+
+def _second_consent_notes_only(casus):
+    """Physio on the team with an intake-only consent, then a second consent for the notes only."""
+    add_to_team(casus["case"], casus["coordinator"].user, casus["physio"], parts={ConsentPart.INTAKE})
+    give_consent(casus["case"], casus["coordinator"].user, casus["physio"], parts={ConsentPart.NOTES},
+                 valid_until=date.today() + timedelta(days=30))
+
+
+def _expiring_physio(casus):
+    give_consent(casus["case"], casus["coordinator"].user, casus["physio"], valid_until=date.today())
+    with network_context(casus["zk"].id):
+        row = services.propose_member(db.session.get(Case, casus["case"].id), casus["coordinator"].user,
+                                      db.session.get(Membership, casus["physio"].id), reason="Conditie")
+        services.respond_to_proposal(row, casus["physio"].user, accept=True)
+        db.session.commit()
+
+
+TOMORROW = 1
+# situation -> (what happened first, days after today to look)
+SITUATIONS = {
+    "live consents": (None, 0),
+    "withdrawn": (_withdraw_sexologist, 0),
+    "expired": (_expiring_physio, TOMORROW),
+    "expires today, still live": (_expiring_physio, 0),
+    "two consents with different parts": (_second_consent_notes_only, 0),
+    "proposed": (lambda c: add_to_team(c["case"], c["coordinator"].user, c["physio"], accept=False), 0),
+    "left the team": (lambda c: _close_part(c, "dietician2"), 0),
+    "deactivated": (lambda c: _deactivate(c, "sexologist"), 0),
+}
+
+
+@pytest.mark.parametrize("situation", list(SITUATIONS))
+def test_team_access_agrees_with_the_door_for_every_member(casus, situation):
+    from app.cases.access import team_access
+
+    before, days = SITUATIONS[situation]
+    if before is not None:
+        before(casus)
+    today = date.today() + timedelta(days=days)
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        by_row = team_access(case, today=today)
+        assert by_row, situation
+        for membership_id in {a.membership_id for a in by_row.values()}:
+            membership = db.session.get(Membership, membership_id)
+            door = case_access(case, membership, today=today)
+            rows = [a for a in by_row.values() if a.membership_id == membership_id]
+            assert any(a.sees_case for a in rows) is door.allowed, (situation, membership_id)
+            assert any(a.may_respond_to_proposal for a in rows) is door.may_respond_to_proposal
+            if door.team_member is not None:
+                mine = by_row[door.team_member.id]
+                assert mine.covered  # the door found a live consent
+                assert mine.parts == frozenset(p for c in services.consents_of(case) if c.id in mine.consent_ids
+                                               for p in c.parts)
+                if door.allowed:
+                    assert mine.parts == door.parts
+
+
+def test_team_access_says_since_until_and_why_it_ended(casus):
+    from app.cases.access import ENDED_EXPIRED, ENDED_LEFT, ENDED_WITHDRAWN, team_access
+
+    _second_consent_notes_only(casus)
+    _withdraw_sexologist(casus)
+    _close_part(casus, "dietician2")
+    today = date.today()
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        by_member = {a.membership_id: a for a in team_access(case).values()}
+        physio = by_member[casus["physio"].id]
+        assert physio.parts == {ConsentPart.INTAKE, ConsentPart.NOTES} and len(physio.consent_ids) == 2
+        assert physio.since == today and physio.until is None  # the intake-only consent has no end
+        sexologist = by_member[casus["sexologist"].id]
+        assert (sexologist.sees_case, sexologist.ended_on, sexologist.ended_reason) == (False, today, ENDED_WITHDRAWN)
+        assert by_member[casus["dietician2"].id].ended_reason == ENDED_LEFT
+        later = today + timedelta(days=31)
+        physio_later = {a.membership_id: a for a in team_access(case, today=later).values()}[casus["physio"].id]
+        assert physio_later.parts == {ConsentPart.INTAKE}  # the notes consent ran out; the intake one did not
+        _withdraw_open_ended(casus, "physio")
+        physio_after = {a.membership_id: a for a in team_access(case, today=later).values()}[casus["physio"].id]
+        # The notes consent expired after day 30; the intake one was withdrawn today: access ended with the later.
+        assert (physio_after.ended_on, physio_after.ended_reason) == (today + timedelta(days=31), ENDED_EXPIRED)
+
+
+def _withdraw_open_ended(casus, who: str) -> None:
+    """Withdraw the consents naming *who* that run until withdrawn."""
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        for consent in services.consents_of(case):
+            if (consent.withdrawn_at is None and consent.valid_until is None
+                    and any(m.membership_id == casus[who].id for m in consent.members)):
+                services.withdraw_consent(consent, casus["coordinator"].user, "Ingetrokken")
+        db.session.commit()
+
+
+def test_ended_access_lists_the_cases_whose_consent_ended_and_agrees_with_the_door(casus):
+    from app.cases.access import ENDED_WITHDRAWN, ended_access_for
+
+    _withdraw_sexologist(casus)
+    with network_context(casus["zk"].id):
+        case = db.session.get(Case, casus["case"].id)
+        for who, expected in (("sexologist", [ENDED_WITHDRAWN]), ("dietician", []), ("physio", [])):
+            membership = db.session.get(Membership, casus[who].id)
+            ended = ended_access_for(membership)
+            assert [e.reason for e in ended] == expected, who
+            assert all(not case_access(case, membership).allowed for e in ended if e.case_id == case.id)

@@ -9,8 +9,10 @@ import re
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
+from app.auth.models import User
 from app.cases import services
 from app.cases.models import (
     CareTeamMember,
@@ -649,3 +651,153 @@ def test_a_proposal_submitted_twice_proposes_once(casus, new_client):
     assert again.status_code == 303 and again.headers["Location"].endswith(f"/cases/{casus['case'].id}")
     assert [r.status for r in _team_rows(casus, casus["physio"].id)] == [TeamStatus.PROPOSED]
     assert len(_consents_for(casus, casus["physio"].id)) == 1
+
+
+# --- access you can see --------------------------------------------------------------------------------
+
+def _en_client(new_client, casus, who):
+    """A signed-in client whose saved language is English: the assertions below read the English words,
+    whatever catalogue another test left compiled or cached."""
+    user = db.session.get(User, _user(casus, who).id)
+    user.locale = "en"
+    db.session.commit()
+    return login_as(new_client(), user)
+
+
+def _label(part: ConsentPart) -> str:
+    with force_locale("en"):
+        return str(part.label)
+
+
+def _team_table_rows(body: str) -> dict[int, str]:
+    """The care team table's rows by CareTeamMember id, as text."""
+    return {int(row_id): re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+            for row_id, html in re.findall(r'<tr data-team-row="(\d+)"[^>]*>(.*?)</tr>', body, re.S)}
+
+
+def _row_of(casus, who: str) -> int:
+    return _in_zk(casus, lambda: db.session.scalar(
+        select(CareTeamMember.id).where(CareTeamMember.case_id == casus["case"].id,
+                                        CareTeamMember.membership_id == casus[who].id)
+        .order_by(CareTeamMember.id.desc())))
+
+
+def _expire_consents_of(casus, who: str) -> None:
+    """Move every consent naming *who* to have ended yesterday (a consent cannot be recorded in the past)."""
+    def expire():
+        for consent in services.consents_of(db.session.get(Case, casus["case"].id)):
+            if any(m.membership_id == casus[who].id for m in consent.members):
+                consent.valid_until = date.today() - timedelta(days=1)
+        db.session.commit()
+    _in_zk(casus, expire)
+
+
+def test_the_team_table_shows_each_members_real_access(casus, new_client):
+    add_to_team(casus["case"], casus["coordinator"].user, casus["physio"], parts={ConsentPart.INTAKE})
+    client = _en_client(new_client, casus, "coordinator")
+    url = f"{_base(casus)}/{casus['case'].id}"
+    rows = _team_table_rows(client.get(url).get_data(as_text=True))
+    notes, intake = _label(ConsentPart.NOTES), _label(ConsentPart.INTAKE)
+    dietician, physio, ergo = (rows[_row_of(casus, who)] for who in ("dietician", "physio", "ergo"))
+    assert notes in dietician and intake in dietician and "until withdrawn" in dietician and "since" in dietician
+    assert intake in physio and notes not in physio  # the consent's parts, not the team status
+    assert "Once accepted:" in ergo
+    assert "No access" not in dietician + physio + ergo
+
+    _withdraw(casus)  # the sexologist's consent
+    _expire_consents_of(casus, "physio")
+    with network_context(casus["zk"].id):
+        row = services.active_team_member(db.session.get(Case, casus["case"].id), casus["dietician"].id)
+        services.close_part(row, casus["dietician"].user, "Adviezen gegeven")
+        db.session.commit()
+    body = client.get(url).get_data(as_text=True)
+    rows = _team_table_rows(body)
+    sexologist = rows[_row_of(casus, "sexologist")]
+    assert "On the team" in sexologist and "No access since" in sexologist and "(consent withdrawn)" in sexologist
+    assert notes not in sexologist
+    assert "(consent expired)" in rows[_row_of(casus, "physio")]
+    assert "(closed their part)" in rows[_row_of(casus, "dietician")]
+    assert re.search(rf'<tr data-team-row="{_row_of(casus, "sexologist")}" class="inactive"', body)
+
+
+def test_a_member_whose_access_ended_sees_a_line_without_patient_details(casus, new_client):
+    patient = _in_zk(casus, lambda: db.session.get(Case, casus["case"].id).patient)
+    sexologist = _en_client(new_client, casus, "sexologist")
+    assert "Your access to case" not in sexologist.get(f"{_base(casus)}/").get_data(as_text=True)
+    _withdraw(casus)
+    body = sexologist.get(f"{_base(casus)}/").get_data(as_text=True)
+    section = body[body.index('id="ended-heading"'):]
+    line = re.search(r'<li data-ended-case="(\d+)">(.*?)</li>', section, re.S)
+    assert line and int(line.group(1)) == casus["case"].id
+    assert f"Your access to case {casus['case'].id} ended on" in line.group(2)
+    assert "the patient withdrew the consent" in line.group(2)
+    for detail in (patient.family_name, patient.given_name, patient.bsn, f"/cases/{casus['case'].id}"):
+        assert detail and detail not in section, detail
+    assert patient.family_name not in body
+    # Another member of the team, whose consent is live, has no such line.
+    assert 'id="ended-heading"' not in _en_client(new_client, casus, "dietician").get(
+        f"{_base(casus)}/").get_data(as_text=True)
+
+
+def test_the_404_of_a_case_says_no_access_alike_for_every_case(casus, new_client):
+    """A member whose access ended reads why she sees nothing; the words are the same for a case that does
+    not exist and for one she never was on, so they tell nobody whether the case exists."""
+    _withdraw(casus)
+    message = "You have no access to this case (any more). Ask the coordinator."
+    sexologist, physio = _en_client(new_client, casus, "sexologist"), _en_client(new_client, casus, "physio")
+    for client, path in ((sexologist, casus["case"].id), (sexologist, 999999), (physio, casus["case"].id),
+                         (physio, f"{casus['case'].id}/notities")):
+        response = client.get(f"{_base(casus)}/{path}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 404
+        assert message in body and "Jansen" not in body and "CANARY-STORY" not in body
+    # Outside the case routes the 404 keeps its general words.
+    assert message not in sexologist.get("/n/zk/nergens").get_data(as_text=True)
+
+
+def test_the_start_page_shows_an_open_proposal_with_a_link_to_answer(casus, new_client):
+    proposal = f'/n/zk/cases/{casus["case"].id}/voorstel'
+    ergo = _en_client(new_client, casus, "ergo")
+    body = ergo.get("/").get_data(as_text=True)
+    section = body[body.index('id="open-proposals-heading"'):]
+    assert proposal in section and "Sanne Dietist asks you on" in section
+    assert "Jansen" not in body and "CANARY-STORY" not in body  # the start page names no patient
+    assert ergo.get(proposal).status_code == 200  # the link opens the accept / decline form
+    assert 'id="open-proposals-heading"' not in _en_client(new_client, casus, "dietician").get("/").get_data(
+        as_text=True)
+    # Without a live consent the proposal cannot be answered: the door says so, and so does the start page.
+    ergo_consent = _in_zk(casus, lambda: next(c.id for c in services.consents_of(db.session.get(
+        Case, casus["case"].id)) if any(m.membership_id == casus["ergo"].id for m in c.members)))
+    casus["ergo_consent"] = _Ref(ergo_consent)
+    _withdraw(casus, "ergo_consent")
+    assert 'id="open-proposals-heading"' not in ergo.get("/").get_data(as_text=True)
+
+
+class _Ref:
+    def __init__(self, value: int):
+        self.id = value
+
+
+def test_the_case_page_query_count_does_not_grow_with_members_whose_access_differs(new_client):
+    network = make_network("groot", approved_at=utcnow())
+    coordinator = make_member(network, "coordinator@groot.nl", role=Role.COORDINATOR, disciplines=("casemanager",))
+    members = [make_member(network, f"lid{i}@groot.nl", disciplines=("dietist",)) for i in range(10)]
+    gp = make_gp("gp@groot.nl", "01234568", email_verified_at=utcnow())
+    small = make_case(network, gp, coordinator, family_name="Klein")
+    large = make_case(network, gp, coordinator, family_name="Groot")
+    _grow(small, coordinator, members[:1], notes=1, events=1)
+    _grow(large, coordinator, members[:6], notes=1, events=1)
+    for member in members[6:8]:  # proposed, with consent
+        add_to_team(large, coordinator.user, member, accept=False)
+    give_consent(large, coordinator.user, members[1], parts={ConsentPart.NOTES})  # a second consent
+    with network_context(network.id):
+        for consent in services.consents_of(db.session.get(Case, large.id)):
+            if any(m.membership_id in (members[2].id, members[3].id) for m in consent.members):
+                services.withdraw_consent(consent, coordinator.user, "Ingetrokken")
+        db.session.commit()
+    coordinator.user.locale = "en"
+    db.session.commit()
+    client = login_as(new_client(), coordinator.user)
+    assert _count(client, f"/n/groot/cases/{small.id}") == _count(client, f"/n/groot/cases/{large.id}")
+    body = client.get(f"/n/groot/cases/{large.id}").get_data(as_text=True)
+    assert body.count("(consent withdrawn)") == 2 and body.count("Once accepted:") == 2

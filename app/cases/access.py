@@ -23,7 +23,7 @@ The services still check the state rules and have the last word.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -210,12 +210,17 @@ class CaseAccess:
 DENIED = CaseAccess(allowed=False)
 
 
+def consent_is_live(today: date):
+    """SQL condition: the consent is neither withdrawn nor expired on *today* (valid_until is its last day)."""
+    return Consent.withdrawn_at.is_(None) & ((Consent.valid_until.is_(None)) | (Consent.valid_until >= today))
+
+
 def _live_consents_naming(membership_id: int, case_id, today: date):
     """SQL: the consents of case *case_id* (a value or a column) that name the membership and are live."""
     return (select(Consent).join(ConsentMember, (ConsentMember.consent_id == Consent.id)
                                  & (ConsentMember.network_id == Consent.network_id))
             .where(Consent.case_id == case_id, ConsentMember.membership_id == membership_id,
-                   Consent.withdrawn_at.is_(None), (Consent.valid_until.is_(None)) | (Consent.valid_until >= today)))
+                   consent_is_live(today)))
 
 
 def covering_consents(case: Case, membership_id: int, *, today: date | None = None) -> list[Consent]:
@@ -301,3 +306,159 @@ def visible_notes(case: Case, access: CaseAccess) -> list[Note]:
     notes = db.session.scalars(select(Note).where(Note.case_id == case.id).order_by(Note.created_at.desc(),
                                                                                   Note.id.desc()))
     return [note for note in notes if note_visible(note, access)]
+
+
+# --- access you can see: the care team's access now, and the member's ended access -----------------------
+# The same rule as case_access (a live consent naming the member, and for seeing the case: on the team,
+# accepted, membership active), in set form: a fixed number of queries whatever the team's size.
+# tests/test_case_access.py checks that team_access agrees with case_access for every member.
+
+ENDED_WITHDRAWN, ENDED_EXPIRED, ENDED_LEFT = "withdrawn", "expired", "left"
+
+
+@dataclass(frozen=True)
+class MemberAccess:
+    """The real access of one care-team row now: the live consents' parts and period, or when and why it ended.
+
+    since: the day the earliest live consent was obtained; until: the last day of the latest live consent
+    (None: until withdrawn). ended_on: the first day without access (consent withdrawn or expired, or the
+    member closed their part); ended_reason is one of ENDED_WITHDRAWN, ENDED_EXPIRED, ENDED_LEFT, or ""."""
+
+    team_member_id: int
+    membership_id: int
+    status: TeamStatus
+    consent_ids: tuple[int, ...] = ()
+    parts: frozenset[ConsentPart] = frozenset()
+    since: date | None = None
+    until: date | None = None
+    ended_on: date | None = None
+    ended_reason: str = ""
+    membership_active: bool = True
+
+    @property
+    def covered(self) -> bool:
+        """A live consent names the member."""
+        return bool(self.consent_ids)
+
+    @property
+    def sees_case(self) -> bool:
+        """Agrees with case_access(...).allowed for this row's member (when it is their current row)."""
+        return self.membership_active and self.status is TeamStatus.ACTIVE and self.covered
+
+    @property
+    def may_respond_to_proposal(self) -> bool:
+        return self.membership_active and self.status is TeamStatus.PROPOSED and self.covered
+
+    @property
+    def sorted_parts(self) -> list[ConsentPart]:
+        return [part for part in ConsentPart if part in self.parts]
+
+
+def _consent_end(valid_until: date | None, withdrawn_at, today: date) -> tuple[date, str] | None:
+    """The first day a (not live) consent gave no access, and why; None while it is live."""
+    ends = []
+    if withdrawn_at is not None:
+        ends.append((local_today(withdrawn_at), ENDED_WITHDRAWN))
+    if valid_until is not None and valid_until < today:
+        ends.append((valid_until + timedelta(days=1), ENDED_EXPIRED))
+    return min(ends) if ends else None
+
+
+def _consents_naming_rows(case_ids, membership_ids, today: date):
+    """(case_id, membership_id, consent id, its parts, obtained_at, valid_until, withdrawn_at, live) for every
+    consent of *case_ids* that names one of *membership_ids* (None: anyone): one query."""
+    statement = (select(Consent.case_id, ConsentMember.membership_id, Consent.id, Consent.covers_intake,
+                        Consent.covers_notes, Consent.covers_proms, Consent.obtained_at, Consent.valid_until,
+                        Consent.withdrawn_at, consent_is_live(today).label("live"))
+                 .join(ConsentMember, (ConsentMember.consent_id == Consent.id)
+                       & (ConsentMember.network_id == Consent.network_id))
+                 .where(Consent.case_id.in_(case_ids)).order_by(Consent.id))
+    if membership_ids is not None:
+        statement = statement.where(ConsentMember.membership_id.in_(membership_ids))
+    return db.session.execute(statement).all()
+
+
+def _parts_of(row) -> frozenset[ConsentPart]:
+    flags = {ConsentPart.INTAKE: row.covers_intake, ConsentPart.NOTES: row.covers_notes,
+             ConsentPart.PROMS: row.covers_proms}
+    return frozenset(part for part, covered in flags.items() if covered)
+
+
+def _member_access(team_member_id: int, membership_id: int, status: TeamStatus, left_at, membership_active: bool,
+                   consents: list, today: date) -> MemberAccess:
+    """One row's MemberAccess from the consents naming its member (rows of _consents_naming_rows)."""
+    live = [c for c in consents if c.live]
+    common = {"team_member_id": team_member_id, "membership_id": membership_id, "status": status,
+              "membership_active": membership_active}
+    left = (local_today(left_at), ENDED_LEFT) if status is TeamStatus.LEFT and left_at is not None else None
+    if live:
+        until = None if any(c.valid_until is None for c in live) else max(c.valid_until for c in live)
+        return MemberAccess(consent_ids=tuple(c.id for c in live),
+                            parts=frozenset(p for c in live for p in _parts_of(c)),
+                            since=min(local_today(c.obtained_at) for c in live), until=until,
+                            ended_on=left[0] if left else None, ended_reason=left[1] if left else "", **common)
+    ends = [end for c in consents if (end := _consent_end(c.valid_until, c.withdrawn_at, today)) is not None]
+    ended = max(ends) if ends else None  # the consent that ran longest ended their access
+    if left is not None and (ended is None or left[0] <= ended[0]):
+        ended = left
+    return MemberAccess(ended_on=ended[0] if ended else None, ended_reason=ended[1] if ended else "", **common)
+
+
+def team_access(case: Case, team: list[CareTeamMember] | None = None, *,
+                today: date | None = None) -> dict[int, MemberAccess]:
+    """The real access of every row of the care team now, by CareTeamMember.id.
+
+    *team*: the rows, already loaded with their membership (cases.views.case.team_of); without it they are
+    read here. One query for the consents (two without *team*), whatever the team's size."""
+    today = today or local_today()
+    if team is None:
+        team = list(db.session.scalars(select(CareTeamMember).where(CareTeamMember.case_id == case.id)))
+    if not team:
+        return {}
+    by_member: dict[int, list] = {}
+    for row in _consents_naming_rows([case.id], {r.membership_id for r in team}, today):
+        by_member.setdefault(row.membership_id, []).append(row)
+    return {r.id: _member_access(r.id, r.membership_id, r.status, r.left_at, r.membership.is_active,
+                                 by_member.get(r.membership_id, []), today) for r in team}
+
+
+@dataclass(frozen=True)
+class EndedAccess:
+    """A case whose access ended for a member: its id, the day and the reason; no patient data."""
+
+    case_id: int
+    ended_on: date
+    reason: str
+
+
+ENDED_LIMIT = 50
+
+
+def ended_access_for(membership, *, today: date | None = None, limit: int = ENDED_LIMIT) -> list[EndedAccess]:
+    """The cases where *membership* is (or was, until closing their part) on the care team, a consent named
+    them and none is live any more: newest end first. Two queries whatever their number."""
+    today = today or local_today()
+    ever_named = (select(ConsentMember.membership_id).join(Consent, (Consent.id == ConsentMember.consent_id)
+                                                            & (Consent.network_id == ConsentMember.network_id))
+                  .where(Consent.case_id == CareTeamMember.case_id, ConsentMember.membership_id == membership.id)
+                  .exists())
+    rows = list(db.session.execute(
+        select(CareTeamMember.id, CareTeamMember.case_id, CareTeamMember.status, CareTeamMember.left_at)
+        .where(CareTeamMember.membership_id == membership.id,
+               CareTeamMember.status.in_((TeamStatus.ACTIVE, TeamStatus.LEFT)), ever_named,
+               ~covered_now(membership.id, CareTeamMember.case_id, today=today))
+        .order_by(CareTeamMember.id.desc()).limit(limit)))
+    if not rows:
+        return []
+    consents: dict[int, list] = {}
+    for row in _consents_naming_rows({r.case_id for r in rows}, [membership.id], today):
+        consents.setdefault(row.case_id, []).append(row)
+    found: dict[int, EndedAccess] = {}
+    for row in rows:  # newest row first: a later row of the same case wins
+        if row.case_id in found:
+            continue
+        access = _member_access(row.id, membership.id, row.status, row.left_at, True,
+                                consents.get(row.case_id, []), today)
+        if access.ended_on is not None:
+            found[row.case_id] = EndedAccess(row.case_id, access.ended_on, access.ended_reason)
+    return sorted(found.values(), key=lambda e: (e.ended_on, e.case_id), reverse=True)

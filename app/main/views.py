@@ -6,7 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.models import ReferrerKind
-from app.cases.start_page import overdue_actions_for_user
+from app.cases.start_page import open_proposals_for_user, overdue_actions_for_user
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.extensions import db
@@ -23,7 +23,8 @@ def index():
     memberships = network_services.own_memberships(current_user.id)
     referrer = _referrer_context(current_user.gp_profile)
     return render_template("main/index.html", memberships=memberships, referrer=referrer,
-                           overdue_actions=overdue_actions_for_user(current_user))
+                           overdue_actions=overdue_actions_for_user(current_user),
+                           open_proposals=open_proposals_for_user(current_user))
 
 
 def _referrer_context(profile) -> dict | None:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.auth.models import User
 from app.cases import bp, services
-from app.cases.access import covered_now, member_cases_query, sees_every_case
+from app.cases.access import covered_now, ended_access_for, member_cases_query, sees_every_case, team_access
 from app.cases.forms import CentralForm, CorrectionForm, intake_labels
 from app.cases.models import (
     CareTeamMember,
@@ -159,11 +159,12 @@ def _member_index():
     proposal_cases = {c.id: c for c in db.session.scalars(select(Case).where(
         Case.id.in_([p.case_id for p in proposals])))} if proposals else {}
     proposers = users_by_id(p.proposed_by_id for p in proposals)
+    ended = ended_access_for(me)  # no patient data: the case number, the day and the reason
     audit.record("case.listed", AuditAction.READ, object_type="case",
                  reason=f"{len(cases)} cases, {len(proposals)} proposals", basis="care team",
                  patient_id=cases[0].patient_id if len(cases) == 1 and not proposals else None)
     html = render_template("cases/index.html", coordinator=False, page=page, cases=cases, proposals=proposals,
-                           proposal_cases=proposal_cases, proposers=proposers)
+                           proposal_cases=proposal_cases, proposers=proposers, ended=ended)
     db.session.commit()
     return html
 
@@ -205,6 +206,7 @@ def record_for(case: Case, access, user_id: int) -> dict:
 def render_detail(case: Case, access, *, central_form: CentralForm | None = None, correction_form=None) -> str:
     team = team_of(case)
     record = record_for(case, access, current_user.id)
+    member_access_by_row = team_access(case, team)  # one query for the whole team
     history = services.central_history(case)
     sees_intake = access.may_see(ConsentPart.INTAKE)
     versions = services.intakes_of(case.referral_id) if sees_intake else []
@@ -228,7 +230,7 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
     return render_template(
         "cases/detail.html", case=case, access=access, patient=case.patient, team=team, history=history,
         names=names, users=users, intake=intake, versions=completed, draft=draft, events=events,
-        sees_intake=sees_intake,
+        sees_intake=sees_intake, member_access_by_row=member_access_by_row,
         central_form=central_form, correction_form=correction_form, locale=current_locale(),
         discipline_names=member_discipline_names, event_kind_label=event_kind_label, **record, **intake_labels())
 
