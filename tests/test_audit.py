@@ -107,6 +107,7 @@ def audit_world():
     draft2 = make_referral(network, gp, status=ReferralStatus.DRAFT)
     asked = make_referral(network, gp, status=ReferralStatus.INFO_REQUESTED, coordinator=coordinator.user)
     to_withdraw = make_referral(network, gp)
+    to_dismiss = make_referral(network, gp)  # its patient may be the known one: "someone else"
     to_close = make_case(network, gp, coordinator)
     give_consent(w["case"], coordinator.user, physio)
     own_note = write_note(w["case"], coordinator, "Notitie van de coördinator", NoteVisibility.TEAM)
@@ -132,7 +133,8 @@ def audit_world():
         "values": {"network_slug": network.slug, "slug": network.slug, "patient_id": patient.id,
                    "referral_id": w["referral"].id, "attachment_id": w["attachment"].id, "case_id": w["case"].id,
                    "member_id": ids["proposal"], "version": 1, "consent_id": w["consent"].id,
-                   "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id, "key": "care_plan"},
+                   "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id, "key": "care_plan",
+                   "duplicate_id": w["duplicate"].id},
         # URL values that differ per route (a separate object where a POST would spoil the next route).
         "per_endpoint": {
             "cases.intake": {"referral_id": w["intake_referral"].id},
@@ -144,11 +146,15 @@ def audit_world():
             "gp_portal.discard_draft": {"referral_id": draft2.id},
             "gp_portal.answer": {"referral_id": asked.id},
             "gp_portal.withdraw": {"referral_id": to_withdraw.id},
+            "referrals.match_dismiss": {"referral_id": to_dismiss.id},
             "gp_portal.case_letter": {"referral_id": w["case_referral"].id},
             "gp_portal.case_question": {"referral_id": w["case_referral"].id},
         },
         "posts": {
             "referrals.act": {"action": "acknowledge"},
+            "referrals.match_link": {"patient_id": str(patient.id)},
+            "referrals.match_dismiss": {},
+            "patients.merge": {"confirm": "y"},
             "cases.intake": {"action": "save", "held_on": today, "story": "Het verhaal van de patiënt"},
             "cases.intake_correct": {"reason": "Verkeerde datum"},
             "cases.consents": {"members": [str(ergo.id)], "consent_method": "verbal", "consent_purpose": "Zorg",

@@ -200,7 +200,7 @@ def test_member_list_shows_their_cases_and_their_open_proposals(casus, new_clien
 def accepted(casus):
     referral = make_referral(casus["zk"], casus["gp"], status=ReferralStatus.ACCEPTED,
                              coordinator=casus["coordinator"].user, given_name="Wim", family_name="Verhoeven",
-                             question="GP-QUESTION-42")
+                             bsn="999888777", question="GP-QUESTION-42")  # someone else: no possible match
     return referral
 
 
@@ -276,7 +276,8 @@ def test_save_draft_keeps_invalid_input_and_saves_nothing(casus, new_client, acc
 
 def test_a_planned_intake_is_dated_no_later_than_today(casus, new_client):
     planned = make_referral(casus["zk"], casus["gp"], status=ReferralStatus.INTAKE_PLANNED,
-                            coordinator=casus["coordinator"].user)  # planned on 7 December 2026
+                            coordinator=casus["coordinator"].user, family_name="Visser",
+                            bsn="999888777")  # planned on 7 December 2026; no possible match
     client = _client(new_client, casus, "coordinator")
     body = client.get(f"{_base(casus)}/intake/{planned.id}").get_data(as_text=True)
     held_on = re.search(r'name="held_on"[^>]*value="([^"]+)"|value="([^"]+)"[^>]*name="held_on"', body)

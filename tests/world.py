@@ -29,8 +29,9 @@ def make_case_world(network, coordinator: Membership, member: Membership, gp: Us
     """Everything a walk needs in *network*; returns the objects by kind (ids via .id)."""
     referral = make_referral(network, gp, question=f"Vraag {canary}", coordinator=coordinator.user)
     draft = make_referral(network, gp, status=ReferralStatus.DRAFT, given_name=f"Concept {canary}")
+    # Another patient (no possible match), so the walks reach the intake form itself.
     waiting = make_referral(network, gp, status=ReferralStatus.ACCEPTED, coordinator=coordinator.user,
-                            given_name=f"Wacht {canary}")
+                            given_name=f"Wacht {canary}", bsn="999888777")
     case = make_case(network, gp, coordinator, story=f"Verhaal {canary}")
     team_member = add_to_team(case, coordinator.user, member)
     note = write_note(case, member, f"Notitie {canary}", NoteVisibility.TEAM)
@@ -58,6 +59,7 @@ def make_case_world(network, coordinator: Membership, member: Membership, gp: Us
                "team_member": team_member, "note": note, "case_referral": _referral_of(case)}
     objects.update({kind: _Id(value) for kind, value in ids.items()})
     objects["version"] = _Id(1)
+    objects["duplicate"] = _Id(case.patient_id)  # another patient record (to merge into the walk's patient)
     return objects
 
 

@@ -1,7 +1,7 @@
 """Patient identity form; every field validated at the boundary."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.core.validators import BSN, NotInFuture, Postcode
@@ -19,3 +19,9 @@ class PatientForm(FlaskForm):
 
 class PatientSearchForm(FlaskForm):
     q = StringField(_l("Search by name or BSN"), validators=[Optional(), Length(max=100)])
+
+
+class PatientMergeForm(FlaskForm):
+    confirm = BooleanField(
+        _l("These are two records of one person: move everything to the kept record; this cannot be undone"),
+        validators=[DataRequired(message=_l("Tick the box to confirm that you merge the two records."))])

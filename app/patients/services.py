@@ -22,7 +22,8 @@ def register_patient(*, network_id: int, actor_id: int, given_name: str, family_
 
 
 def patients_query(search: str = ""):
-    statement = select(Patient).order_by(Patient.family_name, Patient.given_name, Patient.id)
+    statement = (select(Patient).where(Patient.merged_into_id.is_(None))  # a merged-away record holds nothing
+                 .order_by(Patient.family_name, Patient.given_name, Patient.id))
     if search:
         like = f"%{search.lower()}%"
         statement = statement.where(or_(func.lower(Patient.family_name).like(like),

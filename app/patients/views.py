@@ -17,8 +17,8 @@ from app.core.security import require_membership
 from app.core.storage import send_bytes
 from app.extensions import db
 from app.networks.models import Role
-from app.patients import bp, services
-from app.patients.forms import PatientForm, PatientSearchForm
+from app.patients import bp, merging, services
+from app.patients.forms import PatientForm, PatientMergeForm, PatientSearchForm
 from app.patients.models import Patient
 
 SEARCH_LIMIT = 50
@@ -72,8 +72,42 @@ def create():
 @patient_data
 def detail(patient_id: int):
     patient = services.get_patient(patient_id)
+    duplicates = merging.candidates_for(patient) if patient.merged_into_id is None else []
+    html = render_template("patients/detail.html", patient=patient, duplicates=duplicates)
     db.session.commit()
-    return render_template("patients/detail.html", patient=patient)
+    return html
+
+
+@bp.route("/<int:patient_id>/samenvoegen/<int:duplicate_id>", methods=["GET", "POST"])
+@login_required
+@require_membership(Role.COORDINATOR)
+@patient_data
+def merge(patient_id: int, duplicate_id: int):
+    """Merge the record *duplicate_id* into *patient_id* after a confirmation (it cannot be undone).
+
+    GET shows both records and what moves; only the confirmed POST changes anything."""
+    kept, duplicate = services.get_patient(patient_id), services.get_patient(duplicate_id)
+    back = redirect(url_for("patients.detail", patient_id=kept.id), code=303)
+    try:
+        merging.check_mergeable(kept, duplicate)
+    except merging.MatchError as exc:
+        db.session.commit()  # the reads are logged
+        flash(str(exc), "error")
+        return back
+    form = PatientMergeForm()
+    status = 200
+    if form.is_submitted():
+        status = 400
+        if form.validate():
+            merging.merge_patients(kept=kept, duplicate=duplicate, actor=current_user)
+            db.session.commit()
+            flash(_("The records are merged: everything of the other record now belongs to %(name)s.",
+                    name=kept.full_name), "success")
+            return back
+    html = render_template("patients/merge.html", kept=kept, duplicate=duplicate, form=form,
+                           preview=merging.merge_preview(kept, duplicate))
+    db.session.commit()
+    return html, status
 
 
 # --- right of access (GDPR art. 15): everything about one patient ------------------------------------

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms import BooleanField, DateField, IntegerField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import HiddenInput
 
 from app.core.validators import NotInPast
 from app.networks.models import Network
@@ -98,6 +99,17 @@ class ForwardForm(FlaskForm):
     @property
     def target(self) -> Network | None:
         return self.targets.get(self.forward_network.data)
+
+
+class MatchLinkForm(FlaskForm):
+    """"The same person": the referral is linked to the known patient named by id (checked by the service
+    against the matches shown, so a forged id changes nothing)."""
+
+    patient_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1)])
+
+
+class MatchDismissForm(FlaskForm):
+    """"Someone else": the matches are dismissed for this referral."""
 
 
 ACTION_FORMS: dict[Action, type[FlaskForm]] = {

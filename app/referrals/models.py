@@ -67,6 +67,13 @@ STATUS_LABELS = {
 }
 
 
+class MatchDecision(enum.StrEnum):
+    """The coordinator's answer to "is this a patient the network already knows?" (see app.patients.matching)."""
+
+    LINKED = "linked"  # the same person: the referral now belongs to the known patient
+    DISMISSED = "dismissed"  # someone else: the matches are not shown again for this referral
+
+
 class Sex(enum.StrEnum):
     FEMALE = "female"
     MALE = "male"
@@ -183,6 +190,10 @@ class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
     intake_on: Mapped[date | None] = mapped_column(Date)
     forwarded_to_network_id: Mapped[int | None] = mapped_column(ForeignKey("networks.id"))
     forwarded_from_referral_id: Mapped[int | None]  # plain id: it lives in another network
+    # Whether a coordinator decided on the patients this referral's patient matches (None: not yet).
+    match_decision: Mapped[MatchDecision | None] = mapped_column(enum_type(MatchDecision))
+    match_decided_at: Mapped[datetime | None]
+    match_decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     # Patient, as given by the GP.
     given_name: Mapped[str] = mapped_column(String(100), default="")

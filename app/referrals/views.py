@@ -21,8 +21,9 @@ from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Role
+from app.patients import merging as matching
 from app.referrals import attachments, bp, dashboard, display, services
-from app.referrals.forms import ACTION_FORMS, build_action_form
+from app.referrals.forms import ACTION_FORMS, MatchDismissForm, MatchLinkForm, build_action_form
 from app.referrals.models import Referral, ReferralStatus
 from app.referrals.services import Action, IllegalTransition, Place, Side
 
@@ -102,14 +103,21 @@ def _show(referral: Referral, *, posted: tuple[Action, FlaskForm] | None = None,
     forms = {action: build_action_form(action, targets=targets, own_network_id=g.network.id) for action in actions}
     if posted is not None:
         forms[posted[0]] = posted[1]
+    matches = matching.referral_matches(referral)
     consent_by = (referral.submitted_by if referral.consent_confirmed_by_id == referral.submitted_by_id
                   else db.session.get(User, referral.consent_confirmed_by_id))
     html = render_template("referrals/detail.html", referral=referral, forms=forms, Action=Action,
                            norm=display.norm_state(referral), label=display.label,
                            complaints=display.complaint_rows(referral), consent_by=consent_by,
-                           locale=current_locale())
+                           locale=current_locale(), matches=matches,
+                           link_forms={p.id: MatchLinkForm(formdata=None, patient_id=p.id) for p in matches},
+                           dismiss_form=MatchDismissForm(formdata=None), match_decider=_match_decider(referral))
     db.session.commit()
     return html, status
+
+
+def _match_decider(referral: Referral) -> User | None:
+    return db.session.get(User, referral.match_decided_by_id) if referral.match_decided_by_id else None
 
 
 @bp.route("/<int:referral_id>/actie", methods=["POST"])
@@ -130,6 +138,9 @@ def act(referral_id: int):
         return back
     except IllegalTransition as exc:
         flash(str(exc), "error")
+        return back
+    if action is Action.CARE_WITHOUT_INTAKE and matching.match_pending(referral):
+        flash(_("This patient may already be known to the network. Decide on the possible match first."), "error")
         return back
     targets = services.forward_targets(g.network.id) if action is Action.FORWARD else []
     form = build_action_form(action, targets=targets, own_network_id=g.network.id, formdata=request.form)
@@ -182,6 +193,54 @@ def _apply(referral: Referral, action: Action, form) -> str:
     services.transition(referral, action, text=text, **who)
     return {Action.ACKNOWLEDGE: _("Referral %(number)s is acknowledged; the GP is informed.", number=number),
             Action.CLOSE: _("Referral %(number)s is closed.", number=number)}[action]
+
+
+# --- one patient, one story: the coordinator's decision on a possible match -------------------------
+
+@bp.route("/<int:referral_id>/match/koppelen", methods=["POST"])
+@login_required
+@coordinator_only
+@patient_data
+def match_link(referral_id: int):
+    """The same person: the referral now belongs to the known patient (the record made for it is merged)."""
+    referral = services.get_for_network(referral_id, lock=True)
+    back = redirect(url_for("referrals.detail", referral_id=referral.id), code=303)
+    form = MatchLinkForm()
+    if not form.validate_on_submit():
+        flash(_("Choose one of the patients shown as a possible match."), "error")
+        return back
+    try:
+        patient = matching.link_referral(referral, form.patient_id.data, current_user)
+    except matching.MatchError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return back
+    db.session.commit()
+    flash(_("Referral %(number)s now belongs to %(name)s, whom the network already knows. The intake updates "
+            "the shared record.", number=referral.number, name=patient.full_name), "success")
+    return back
+
+
+@bp.route("/<int:referral_id>/match/afwijzen", methods=["POST"])
+@login_required
+@coordinator_only
+@patient_data
+def match_dismiss(referral_id: int):
+    """Someone else: the possible matches are dismissed for this referral, and not shown again."""
+    referral = services.get_for_network(referral_id, lock=True)
+    back = redirect(url_for("referrals.detail", referral_id=referral.id), code=303)
+    if not MatchDismissForm().validate_on_submit():
+        flash(_("The decision was not saved. Please try again."), "error")
+        return back
+    try:
+        matching.dismiss_matches(referral, current_user)
+    except matching.MatchError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return back
+    db.session.commit()
+    flash(_("Recorded: the patient of referral %(number)s is someone else.", number=referral.number), "success")
+    return back
 
 
 @bp.route("/<int:referral_id>/bijlagen/<int:attachment_id>")

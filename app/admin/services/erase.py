@@ -133,6 +133,8 @@ def erase_patient(*, network_id: int, patient_id: int, legal_reference: str) -> 
         _delete(counts, ReferralMessage, ReferralMessage.referral_id, referral_ids, n)
         _delete(counts, ReferralAttachment, ReferralAttachment.id, attachment_ids, n)
         _delete(counts, Referral, Referral.id, referral_ids, n)
+        # Records merged into this patient hold nothing but their identity, which goes too.
+        _delete(counts, Patient, Patient.merged_into_id, [patient_id], n)
         _delete(counts, Patient, Patient.id, [patient_id], n)
         db.session.expire_all()  # nothing loaded may outlive the rows it describes
         files = []

@@ -26,7 +26,9 @@ from app.cases.services.intake import (  # noqa: F401
     correct_intake,
     default_held_on,
     open_case,
+    prefill,
     prefill_from_referral,
+    previous_intake,
     save_intake,
     start_intake,
 )

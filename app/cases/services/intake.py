@@ -1,6 +1,7 @@
 """The single intake: drafts prefilled from the referral, completion (which opens the case), correction versions."""
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 
@@ -34,6 +35,7 @@ from app.core.db import utcnow
 from app.extensions import db
 from app.networks.models import Membership
 from app.records import services as record_services
+from app.records.models import SectionKey
 from app.referrals import services as referral_services
 from app.referrals.models import Referral, ReferralStatus
 
@@ -54,6 +56,44 @@ def prefill_from_referral(referral: Referral) -> dict[str, Any]:
     }
 
 
+# What an earlier intake of the same patient told, taken over when the intake is an update (a new referral
+# of a known patient): the story is not told again, only what changed.
+CARRIED_OVER = ("story", "sharing_wishes", "goals", "practical", "partner_situation")
+
+
+def previous_intake(referral: Referral) -> Intake | None:
+    """The latest completed intake of the referral's patient made for another referral (None: a first intake)."""
+    return db.session.scalar(select(Intake).where(
+        Intake.patient_id == referral.patient_id, Intake.referral_id != referral.id,
+        Intake.status == IntakeStatus.COMPLETED).order_by(Intake.completed_at.desc(), Intake.id.desc()).limit(1))
+
+
+def prefill(referral: Referral) -> tuple[dict[str, Any], bool]:
+    """The intake's first values and whether it is an update of a known patient's record.
+
+    A first intake starts from the referral. For a patient the network already knows (a previous intake,
+    or a shared record with a story), it starts from the previous intake and the record, with the new
+    referral's complaints and score: the coordinator changes what is new."""
+    values = prefill_from_referral(referral)
+    previous = previous_intake(referral)
+    record = record_services.sections_of(referral.patient_id, (SectionKey.STORY, SectionKey.CARE_PLAN))
+    story = record.get(SectionKey.STORY)
+    if previous is None and story is None:
+        return values, False
+    if previous is not None:
+        for name in CARRIED_OVER:
+            value = getattr(previous, name)
+            if value:
+                values[name] = copy.deepcopy(value)
+    # The shared record is the latest word (a member may have changed it since the intake).
+    if story is not None:
+        values["story"] = story.content.get("story") or values["story"]
+        values["sharing_wishes"] = story.content.get("sharing_wishes") or values["sharing_wishes"]
+    if (plan := record.get(SectionKey.CARE_PLAN)) is not None:
+        values["goals"] = plan.content.get("goals") or values["goals"]
+    return values, True
+
+
 def default_held_on(referral: Referral) -> date:
     """The planned intake date once it has come; a conversation still to come cannot be dated yet."""
     today = local_today()
@@ -69,7 +109,7 @@ def start_intake(referral: Referral, actor: User) -> Intake:
         return existing
     intake = Intake(network_id=referral.network_id, referral_id=referral.id, patient_id=referral.patient_id,
                     version=1, status=IntakeStatus.DRAFT, created_by_id=actor.id, updated_at=utcnow(),
-                    held_on=default_held_on(referral), **prefill_from_referral(referral))
+                    held_on=default_held_on(referral), **prefill(referral)[0])
     db.session.add(intake)
     db.session.flush()
     record_audit("intake.started", AuditAction.CREATE, referral.patient_id, actor=actor, object_type="intake",

@@ -19,6 +19,7 @@ from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.security import require_membership
 from app.extensions import db
+from app.patients import merging as matching
 from app.patients.models import Patient
 from app.referrals.models import Referral, ReferralStatus
 
@@ -47,9 +48,14 @@ def intake(referral_id: int):
     if draft is None and referral.status not in INTAKE_STATUSES:
         flash(_("The intake starts from an accepted referral."), "error")
         return redirect(url_for("cases.index"))
+    if draft is None and matching.match_pending(referral):
+        # One patient, one story: the coordinator decides on the possible match (on the referral) first.
+        flash(_("This patient may already be known to the network. Decide on the possible match before the "
+                "intake."), "error")
+        return redirect(url_for("referrals.detail", referral_id=referral.id), code=303)
     completing = request.method == "POST" and request.form.get("action") == "complete"
-    stored = draft if draft is not None else {**services.prefill_from_referral(referral),
-                                               "held_on": services.default_held_on(referral)}
+    prefilled, is_update = services.prefill(referral)
+    stored = draft if draft is not None else {**prefilled, "held_on": services.default_held_on(referral)}
     form = IntakeForm(stored=stored, completing=completing)
     status = 200
     if form.is_submitted():
@@ -84,7 +90,8 @@ def intake(referral_id: int):
         audit.record("intake.form_viewed", AuditAction.READ, patient_id=referral.patient_id,
                      object_type="referral", object_id=referral.id, basis="coordinator")
     html = render_template("cases/intake_form.html", form=form, referral=referral, patient=patient, draft=draft,
-                           case=case, medications=list(referral.medications), **intake_labels())
+                           case=case, medications=list(referral.medications), is_update=is_update,
+                           **intake_labels())
     db.session.commit()
     return html, status
 
