@@ -93,7 +93,7 @@ def leak_world():
     other_network = make_network("elsewhere", approved_at=utcnow())
     stranger = make_member(other_network, "coordinator@elsewhere.example", role=Role.COORDINATOR)
     outsider = make_member(network, "outsider@leak.example", disciplines=("dietist",))
-    make_referral(network, other_gp, coordinator=coordinator.user)  # the other GP refers someone else
+    someone_else = make_referral(network, other_gp, coordinator=coordinator.user)  # the other GP refers someone else
 
     referral = make_referral(network, gp, status=ReferralStatus.ACCEPTED, coordinator=coordinator.user)
     with network_context(network.id):
@@ -136,7 +136,8 @@ def leak_world():
         values = {"network_slug": network.slug, "slug": network.slug, "case_id": case_id,
                   "referral_id": referral.id, "patient_id": patient_id, "version": 1, "letter_id": letter.id,
                   "note_id": note.id, "consent_id": consent.id, "member_id": team_rows[0].id,
-                  "action_id": action.id, "attachment_id": attachment_id}
+                  "action_id": action.id, "attachment_id": attachment_id,
+                  "duplicate_id": someone_else.patient_id}  # the merge page, with a second patient
     viewers.update({"withdrawn": withdrawn, "outsider": outsider, "stranger": stranger})
     users = {name: membership.user for name, membership in viewers.items()}
     users.update({"referring_gp": gp, "other_gp": other_gp})

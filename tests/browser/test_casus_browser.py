@@ -99,7 +99,7 @@ def test_the_casus_of_wim_jansen(page, live_server, chromium, request):
         office.click("button[name=action][value=complete]")  # "Complete the intake and open the case"
         office.wait_for_url(re.compile(r"/n/zk/cases/[0-9]+$"))
         case_url = office.url
-        expect(office.locator("#intake blockquote.story")).to_have_text(STORY)
+        expect(office.locator("#section-story")).to_contain_text(STORY)
 
         # 3. The coordinator forms the care team: first the dietician, with Wim's consent in the same form.
         involve_colleague(office, dietician.id, "Sanne Bakker", "Diëtist",
@@ -110,8 +110,14 @@ def test_the_casus_of_wim_jansen(page, live_server, chromium, request):
         with own_browser(chromium, f"{name}-dietician") as dietician_page:
             accept_proposal_from_mail(dietician_page, live_server, dietician.user)
             assert dietician_page.url == case_url
-            expect(dietician_page.locator("#intake blockquote.story")).to_have_text(STORY)
-            expect(dietician_page.locator("#intake")).to_contain_text(GOALS)
+            # The shared record: the story, the goals and what the GP handed over, no distress thermometer
+            # (her consent covers the intake and the notes, not the questionnaires).
+            expect(dietician_page.locator("#section-story")).to_contain_text(STORY)
+            expect(dietician_page.locator("#section-care_plan")).to_contain_text(GOALS)
+            expect(dietician_page.locator("#section-medication")).to_contain_text("Loperamide")
+            expect(dietician_page.locator("#section-people")).to_contain_text("Spaarne Gasthuis")
+            expect(dietician_page.locator("#section-distress")).to_have_count(0)
+            expect(dietician_page.locator(".case-nav a[href$='/lastmeter']")).to_have_count(0)
             shot(dietician_page, f"{name}-2-dietician-reads-intake")
             involve_colleague(dietician_page, sexologist.id, "Joost Visser", "Seksuoloog",
                               reason="Seksuele problemen sinds de operatie; Wim wil graag gesprekken samen met Els.",
@@ -122,7 +128,7 @@ def test_the_casus_of_wim_jansen(page, live_server, chromium, request):
             # 5. The sexologist accepts and sees the intake; an occupational therapist joins the same way.
             accept_proposal_from_mail(sexologist_page, live_server, sexologist.user)
             assert sexologist_page.url == case_url
-            expect(sexologist_page.locator("#intake blockquote.story")).to_have_text(STORY)
+            expect(sexologist_page.locator("#section-story")).to_contain_text(STORY)
             team = sexologist_page.locator("#team tbody tr")
             expect(team).to_have_count(2)
             expect(team.filter(has_text="Joost Visser")).to_contain_text("Sanne Bakker")  # proposed by the dietician
@@ -133,7 +139,7 @@ def test_the_casus_of_wim_jansen(page, live_server, chromium, request):
                               purpose="Begeleiding door de ergotherapeut bij vermoeidheid.")
             with own_browser(chromium, f"{name}-ergotherapist") as ergo_page:
                 accept_proposal_from_mail(ergo_page, live_server, ergo.user)
-                expect(ergo_page.locator("#intake blockquote.story")).to_have_text(STORY)
+                expect(ergo_page.locator("#section-story")).to_contain_text(STORY)
 
             # 6. The GP sees the key moments on the referral's page: disciplines, not names or contents.
             page.reload()
