@@ -3,10 +3,12 @@ the platform admin's erase procedure for a legal request (no patient data shown,
 the patient gone, the audit trail kept)."""
 from __future__ import annotations
 
+import io
 import json
 from datetime import date
 
 import pytest
+from pypdf import PdfReader
 from sqlalchemy import func, or_, select
 
 from app.cases import services
@@ -20,6 +22,7 @@ from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.records import services as record_services
+from app.records.models import RecordSource, SectionKey
 from app.referrals.models import Referral, ReferralAttachment, ReferralMessage
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.conftest import login_as, make_gp, make_member, make_network, make_user
@@ -140,6 +143,31 @@ def test_the_json_export_holds_every_section(client, world):
     assert all(row["occurred_at"] and "T" in row["occurred_at"] for row in log)
     # Nothing of another patient.
     assert "Anna" not in response.get_data(as_text=True) and "Visser" not in response.get_data(as_text=True)
+
+
+def test_the_export_holds_the_shared_record_with_every_version(client, world):
+    with network_context(world["network"].id):
+        record_services.write_section(world["wim"]["patient_id"], SectionKey.MEDICATION,
+                                      {"rows": [{"name": "Loperamide", "dose": "4 mg"}]},
+                                      actor=world["coordinator"].user, reason="Dosis verhoogd",
+                                      source=RecordSource.COORDINATOR)
+        db.session.commit()
+    login_as(client, world["coordinator"].user)
+    data = json.loads(client.get(export_url(world, world["wim"]["patient_id"])).data)
+    sections = {section["key"]: section for section in data["record"]}
+    assert {"story", "medication"} <= sections.keys()
+    medication = sections["medication"]
+    assert medication["content"]["rows"][0]["dose"] == "4 mg"
+    assert [v["version"] for v in medication["versions"]] == list(range(1, medication["version"] + 1))
+    assert medication["versions"][0]["content"]["rows"][0]["name"] == "Loperamide"
+    newest = medication["versions"][-1]
+    assert (newest["reason"], newest["source"]) == ("Dosis verhoogd", "coordinator")
+    assert newest["written_by_name"] == world["coordinator"].user.full_name
+    assert "Dosis verhoogd" in _pdf_text(client.get(export_url(world, world["wim"]["patient_id"], "pdf")).data)
+
+
+def _pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 def test_the_export_is_audit_logged_as_an_export(client, world):

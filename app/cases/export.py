@@ -2,7 +2,8 @@
 
 `patient_export(patient)` runs inside the patient's network (a coordinator's request) and returns a
 JSON-ready dict: the identity, every referral with its form content, medication rows, events,
-messages and attachment list, every intake version, the cases with care team, central provider
+messages and attachment list, every intake version, the shared record (each section's current content and
+all its earlier versions, with who, when, why and from what), the cases with care team, central provider
 history, consents (with withdrawals), ALL notes with their earlier versions (every visibility: this is
 the patient's own right of access), actions, distress measurements, letters, the GP thread, the case
 timeline, and the NEN 7513 access log of the patient in this network. Dates are ISO strings.
@@ -41,6 +42,7 @@ from app.core.tenancy import current_network_id
 from app.extensions import db
 from app.networks.models import Discipline, Membership, Network
 from app.patients.models import Patient
+from app.records.models import RecordSection, RecordSectionVersion, SectionKey
 from app.referrals.models import (
     Referral,
     ReferralAttachment,
@@ -126,6 +128,18 @@ def _referral(referral: Referral, names: _Names) -> dict[str, Any]:
     return data
 
 
+def _record(patient: Patient, names: _Names) -> list[dict[str, Any]]:
+    """The shared record's sections in their fixed order, each with all its versions (two queries)."""
+    sections = {s.key: s for s in _scalars(select(RecordSection).where(RecordSection.patient_id == patient.id))}
+    versions: dict[SectionKey, list[RecordSectionVersion]] = {}
+    for version in _scalars(select(RecordSectionVersion).where(RecordSectionVersion.patient_id == patient.id)
+                            .order_by(RecordSectionVersion.key, RecordSectionVersion.version)):
+        versions.setdefault(version.key, []).append(version)
+    return [{**_row(sections[key]), "updated_by_name": names.user(sections[key].updated_by_id),
+             "versions": [{**_row(v), "written_by_name": names.user(v.written_by_id)} for v in versions.get(key, [])]}
+            for key in SectionKey if key in sections]
+
+
 def _case(case: Case, names: _Names) -> dict[str, Any]:
     data = _row(case)
     data["central_care_provider"] = names.membership(case.central_membership_id)
@@ -196,6 +210,7 @@ def patient_export(patient: Patient) -> dict[str, Any]:
         "referrals": [_referral(r, names) for r in referrals],
         "intakes": [{**_row(i), "created_by_name": names.user(i.created_by_id),
                      "completed_by_name": names.user(i.completed_by_id)} for i in intakes],
+        "record": _record(patient, names),
         "cases": [_case(c, names) for c in cases],
         "access_log": access_log(patient, names),
     }
