@@ -10,13 +10,23 @@ import pytest
 from sqlalchemy import select
 
 from app.cases import services
-from app.cases.models import Case, CaseAction, Consent, ConsentPart, Note, NoteVersion, NoteVisibility
+from app.cases.access import case_access, note_visible
+from app.cases.models import (
+    Case,
+    CaseAction,
+    Consent,
+    ConsentPart,
+    Note,
+    NoteDiscipline,
+    NoteVersion,
+    NoteVisibility,
+)
 from app.cases.start_page import overdue_actions_for_user
 from app.core.audit import AuditEvent, AuditOutcome
 from app.core.db import utcnow
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.networks.models import Discipline, Membership, Role
+from app.networks.models import Discipline, Membership, MembershipDiscipline, Role
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.conftest import counted_statements, login_as, make_gp, make_member, make_network
 
@@ -236,6 +246,48 @@ def test_notes_page_query_count_does_not_grow_with_the_notes(client, casus):
     assert html.count('data-note="') == 25  # a page at a time
     assert "30 notes you may read" in html
     assert client.get(notes_url(casus) + "?page=2").get_data(as_text=True).count('data-note="') == 5
+
+
+def _bulk_notes(casus, count: int) -> None:
+    """*count* notes of every visibility by the other dietician and the sexologist, inserted in bulk."""
+    authors = [casus["dietician2"], casus["sexologist"]]
+    with network_context(casus["zk"].id):
+        groups = {a.id: list(db.session.scalars(select(Discipline.id).join(
+            MembershipDiscipline, MembershipDiscipline.discipline_id == Discipline.id).where(
+            MembershipDiscipline.membership_id == a.id))) for a in authors}
+        rows = [Note(network_id=casus["zk"].id, case_id=casus["case"].id, author_membership_id=author.id,
+                     visibility=visibility, discipline_ids=groups[author.id], body=f"Bulk {index}", version=1)
+                for index in range(count)
+                for author, visibility in [(authors[index % 2], (T, D, P)[index % 3])]]
+        db.session.add_all(rows)
+        db.session.flush()
+        db.session.add_all(NoteDiscipline(network_id=casus["zk"].id, note_id=row.id, discipline_id=discipline_id)
+                           for row in rows for discipline_id in row.discipline_ids)
+        db.session.commit()
+
+
+@pytest.mark.parametrize("reader", ["dietician", "sexologist", "coordinator"])
+def test_the_notes_page_reads_a_page_from_the_database_for_10_and_500_notes(client, casus, reader):
+    """Filtered, counted and paged in SQL: the same statements for 10 and 500 notes, every statement on the
+    notes table limited to a page or a count, and exactly the notes note_visible allows."""
+    login_as(client, casus[reader].user)
+    statements = {}
+    for size, extra in (("small", 7), ("large", 490)):
+        _bulk_notes(casus, extra)
+        client.get(notes_url(casus))  # warm-up
+        with counted_statements() as seen:
+            html = client.get(notes_url(casus)).get_data(as_text=True)
+        statements[size] = seen
+        on_notes = [s for s in seen if "FROM notes" in s]
+        assert on_notes and all("LIMIT" in s or "count(" in s for s in on_notes), on_notes
+        with network_context(casus["zk"].id):
+            case = db.session.get(Case, casus["case"].id)
+            access = case_access(case, db.session.get(Membership, casus[reader].id))
+            allowed = [n for n in db.session.scalars(select(Note).where(Note.case_id == case.id))
+                       if note_visible(n, access)]
+        assert f"{len(allowed)} notes you may read" in html
+        assert html.count('data-note="') == min(25, len(allowed))
+    assert len(statements["large"]) == len(statements["small"])
 
 
 # --- next steps ------------------------------------------------------------------------------------

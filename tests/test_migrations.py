@@ -276,3 +276,44 @@ def test_0007_fills_the_shared_record_from_referrals_and_completed_intakes(app_w
         finally:
             db.session.remove()
             db.engine.dispose()
+
+
+def test_0009_turns_each_notes_discipline_list_into_rows(app_with, throwaway_url):
+    """A live database at 0008 with notes of two networks gets, at 0009, one note_disciplines row per
+    discipline in each note's JSON list, in the note's own network; a note without disciplines gets none."""
+    from app.cases import services as case_services
+    from app.cases.models import Case, Note, NoteDiscipline, NoteVisibility
+    from app.core.tenancy import network_context
+    from app.networks.models import Role
+    from tests.case_factories import make_case
+    from tests.conftest import make_gp, make_member, make_network
+
+    other = app_with(SQLALCHEMY_DATABASE_URI=throwaway_url)
+    with other.app_context():
+        try:
+            flask_migrate.upgrade()
+            gp = make_gp("gp@example.nl", "01234567", name="Dr. Huisarts")
+            expected = set()
+            for slug in ("noord", "zuid"):
+                network = make_network(slug)
+                coordinator = make_member(network, f"c@{slug}.nl", role=Role.COORDINATOR,
+                                          disciplines=("casemanager", "dietist"))
+                case = make_case(network, gp, coordinator)
+                with network_context(network.id):
+                    case = db.session.get(Case, case.id)
+                    note = case_services.add_note(case, coordinator.user, coordinator, "Alleen voor ons",
+                                                  NoteVisibility.DISCIPLINE)
+                    db.session.commit()
+                    expected |= {(network.id, note.id, d) for d in note.discipline_ids}
+                    assert len(note.discipline_ids) == 2
+            db.session.remove()
+
+            flask_migrate.downgrade(revision="0008")
+            assert "note_disciplines" not in _tables()
+            flask_migrate.upgrade()
+            rows = db.session.execute(text("SELECT network_id, note_id, discipline_id FROM note_disciplines")).all()
+            assert {tuple(row) for row in rows} == expected
+            assert NoteDiscipline.__tablename__ in _tables() and Note.__tablename__ in _tables()
+        finally:
+            db.session.remove()
+            db.engine.dispose()

@@ -211,7 +211,7 @@ ERASE_URL = "/admin/patients/wissen"
 CASE_AND_REFERRAL_TABLES = (
     "patients", "referrals", "referral_medications", "referral_disciplines", "referral_events", "referral_messages",
     "referral_attachments", "intakes", "cases", "central_provider_changes", "care_team_members", "consents",
-    "consent_members", "notes", "note_versions", "case_actions", "prom_measurements", "letters", "case_messages",
+    "consent_members", "notes", "note_versions", "note_disciplines", "case_actions", "prom_measurements", "letters", "case_messages",
     "case_events", "record_sections", "record_section_versions")
 LINK_COLUMNS = ("patient_id", "referral_id", "case_id", "note_id", "consent_id")
 

@@ -94,6 +94,46 @@ def evidence_rows() -> list[Evidence]:
     return list(db.session.scalars(all_networks(select(Evidence).order_by(Evidence.id))))
 
 
+def _bulk_members(network, count: int, *, start: int) -> None:
+    """Many members fast (no password hashing), each with a discipline and one attendance this year."""
+    from datetime import timedelta
+
+    from app.auth.models import User
+    from app.core.dates import local_today
+    from app.meetings.models import Attendance, Meeting, MeetingKind
+    from app.networks.models import Discipline, MembershipDiscipline
+    dietist = db.session.scalar(select(Discipline.id).where(Discipline.code == "dietist"))
+    with network_context(network.id):
+        meeting = Meeting(network_id=network.id, held_on=local_today() - timedelta(days=3),
+                          kind=next(iter(MeetingKind)), title=f"Overleg {start}")
+        db.session.add(meeting)
+        users = [User(email=f"bulk{i:04d}@example.nl", full_name=f"Lid {i:04d}", locale="en")
+                 for i in range(start, start + count)]
+        db.session.add_all(users)
+        db.session.flush()
+        members = [Membership(network_id=network.id, user_id=user.id) for user in users]
+        db.session.add_all(members)
+        db.session.flush()
+        db.session.add_all(MembershipDiscipline(network_id=network.id, membership_id=m.id, discipline_id=dietist)
+                           for m in members)
+        db.session.add_all(Attendance(network_id=network.id, meeting_id=meeting.id, membership_id=m.id)
+                           for m in members)
+        db.session.commit()
+
+
+def test_the_self_check_issues_the_same_statements_for_10_and_500_members(coo, noord):
+    from tests.conftest import counted_statements
+    seen = {}
+    for size, count, start in (("small", 6, 0), ("large", 490, 6)):
+        _bulk_members(noord["network"], count, start=start)
+        coo.get("/n/noord/quality/")  # warm-up
+        with counted_statements() as statements:
+            page = html(coo.get("/n/noord/quality/"))
+        seen[size] = statements
+        assert status_of(page, "1b") == "met"  # the dieticians arrived
+    assert len(seen["large"]) == len(seen["small"]), (len(seen["small"]), len(seen["large"]))
+
+
 # --- the page --------------------------------------------------------------------------------------
 
 def test_page_shows_every_criterion_with_status_reason_and_fix(coo):

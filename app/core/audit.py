@@ -54,6 +54,8 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_network_id_occurred_at", "network_id", "occurred_at"),
         Index("ix_audit_events_network_id_patient_id", "network_id", "patient_id"),
+        # The audit log page's order (newest first within the network): a page is read from the index.
+        Index("ix_audit_events_network_id_id", "network_id", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     occurred_at: Mapped[datetime]

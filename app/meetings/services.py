@@ -123,6 +123,27 @@ def delete_meeting(meeting: Meeting) -> None:
 
 # --- participation (NVPO criterion 3) -------------------------------------------------------------
 
+def _attended_subquery(network: Network, today: date):
+    """Meetings attended per membership in the 12-month window (an aggregate subquery)."""
+    first, last = participation_window(today)
+    return (select(Attendance.membership_id, func.count().label("attended"))
+            .join(Meeting, and_(Meeting.network_id == Attendance.network_id, Meeting.id == Attendance.meeting_id))
+            .where(Attendance.network_id == network.id, Meeting.held_on.between(first, last))
+            .group_by(Attendance.membership_id)
+            .subquery())
+
+
+def participation_counts(network: Network, *, today: date | None = None) -> dict[int, int]:
+    """Meetings attended in the last 12 months per active membership id: plain numbers from one aggregate
+    query, no member objects (the self-check needs only the counts)."""
+    attended = _attended_subquery(network, today or local_today())
+    rows = db.session.execute(
+        select(Membership.id, func.coalesce(attended.c.attended, 0))
+        .outerjoin(attended, attended.c.membership_id == Membership.id)
+        .where(Membership.network_id == network.id, Membership.is_active.is_(True)))
+    return {membership_id: int(count) for membership_id, count in rows}
+
+
 def participation_summary(network: Network, *, today: date | None = None
                           ) -> list[tuple[Membership, int, bool | None]]:
     """Per active member of *network*: (membership, meetings attended in the last 12 months,
@@ -131,13 +152,7 @@ def participation_summary(network: Network, *, today: date | None = None
     One aggregate query (plus one for the disciplines shown with it), whatever the number of members.
     Must run inside the network (a request of it or network_context).
     """
-    first, last = participation_window(today or local_today())
-    attended = (
-        select(Attendance.membership_id, func.count().label("attended"))
-        .join(Meeting, and_(Meeting.network_id == Attendance.network_id, Meeting.id == Attendance.meeting_id))
-        .where(Attendance.network_id == network.id, Meeting.held_on.between(first, last))
-        .group_by(Attendance.membership_id)
-        .subquery())
+    attended = _attended_subquery(network, today or local_today())
     rows = db.session.execute(
         select(Membership, func.coalesce(attended.c.attended, 0))
         .join(Membership.user)

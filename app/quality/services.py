@@ -16,7 +16,7 @@ from app.core.db import utcnow
 from app.core.jobs import enqueue
 from app.extensions import db
 from app.meetings.models import Meeting
-from app.meetings.services import participation_summary, participation_window
+from app.meetings.services import participation_counts, participation_window
 from app.networks.models import (
     Discipline,
     Membership,
@@ -131,7 +131,7 @@ def _participation(network: Network, today: date) -> tuple[dict[int, int], int]:
     first, last = participation_window(today)
     held = db.session.scalar(select(func.count()).select_from(Meeting).where(
         Meeting.held_on.between(first, last))) or 0
-    return {membership.id: count for membership, count, _meets in participation_summary(network, today=today)}, held
+    return participation_counts(network, today=today), held
 
 
 # --- running the checks ------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from app.cases.models import (
     Intake,
     Letter,
     Note,
+    NoteDiscipline,
     NoteVersion,
     PromMeasurement,
 )
@@ -115,6 +116,7 @@ def erase_patient(*, network_id: int, patient_id: int, legal_reference: str) -> 
         _delete(counts, RecordSectionVersion, RecordSectionVersion.patient_id, [patient_id], n)
         _delete(counts, RecordSection, RecordSection.patient_id, [patient_id], n)
         _delete(counts, NoteVersion, NoteVersion.note_id, note_ids, n)
+        _delete(counts, NoteDiscipline, NoteDiscipline.note_id, note_ids, n)
         _delete(counts, Note, Note.id, note_ids, n)
         _delete(counts, CaseAction, CaseAction.case_id, case_ids, n)
         _delete(counts, PromMeasurement, PromMeasurement.case_id, case_ids, n)

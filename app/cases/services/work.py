@@ -14,6 +14,7 @@ from app.cases.models import (
     CaseEventKind,
     CaseStatus,
     Note,
+    NoteDiscipline,
     NoteVersion,
     NoteVisibility,
     PromMeasurement,
@@ -45,6 +46,8 @@ def add_note(case: Case, actor: User, author: Membership, body: str, visibility:
                 discipline_ids=disciplines, body=body.strip(), version=1, updated_at=now)
     db.session.add(note)
     db.session.flush()
+    db.session.add_all(NoteDiscipline(network_id=case.network_id, note_id=note.id, discipline_id=discipline_id)
+                       for discipline_id in sorted(set(disciplines)))
     record_audit("note.created", AuditAction.CREATE, case, actor=actor, object_type="note", object_id=note.id,
             reason=visibility.value)
     return note
