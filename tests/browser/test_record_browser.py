@@ -63,6 +63,13 @@ def test_each_section_reaches_the_dietician_only_as_far_as_the_consent_goes(page
     for hidden in ("'s avonds erg", DISTRESS_PROBLEM_LABEL):
         assert hidden not in page.locator("main").inner_text()
     shot(page, f"{name}-1-dietician-without-distress")
+    # On a phone the record reads top to bottom: nothing wider than the screen (a long label once squeezed
+    # the story into a column of single letters and pushed the page to 647 px).
+    page.set_viewport_size({"width": 390, "height": 900})
+    expect(page.locator("#section-story")).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, f"{name}-1-dietician-on-a-phone")
+    page.set_viewport_size({"width": 1200, "height": 900})
     page.click("#intake a[href*='/intake/']")  # "Read the intake as it was written"
     page.wait_for_url(re.compile(r"/intake/[0-9]+$"))
     expect(page.locator("main")).to_contain_text(STORY)
