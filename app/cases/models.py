@@ -97,6 +97,7 @@ class Case(NetworkScopedMixin, TimestampMixin, db.Model):
         _fk("patient_id", "patients", "fk_cases_network_patient"),
         _fk("central_membership_id", "memberships", "fk_cases_network_central_membership"),
         Index("ix_cases_network_id_status", "network_id", "status"),
+        Index("ix_cases_network_id_status_opened_at_id", "network_id", "status", "opened_at", "id"),  # the case list
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     referral_id: Mapped[int]

@@ -170,6 +170,12 @@ class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
         UniqueConstraint("network_id", "submission_key"),
         UniqueConstraint("network_id", "number"),
         Index("ix_referrals_network_id_status_submitted_at", "network_id", "status", "submitted_at"),
+        # The inbox's orders (oldest deadline first, all or per status) and the GP's own list (newest change
+        # first, across networks: the referrer's filter leads, as the query does).
+        Index("ix_referrals_network_id_ack_due_at_id", "network_id", "ack_due_at", "id"),
+        Index("ix_referrals_network_id_status_ack_due_at_id", "network_id", "status", "ack_due_at", "id"),
+        Index("ix_referrals_gp_profile_id_updated_at_id", "gp_profile_id", "updated_at", "id"),
+        Index("ix_referrals_submitted_by_id_updated_at_id", "submitted_by_id", "updated_at", "id"),
         ForeignKeyConstraint(["network_id", "patient_id"], ["patients.network_id", "patients.id"],
                              name="fk_referrals_network_patient"),
     )
