@@ -433,6 +433,28 @@ def test_log_page_is_paginated(client, audit_networks):
     assert _events_on_page(client.get("/n/log-a/audit?action=E&page=99").get_data(as_text=True)) == second
 
 
+def test_the_log_counts_at_most_the_cap(client, audit_networks, monkeypatch):
+    """A log of millions is not counted on every view: the count stops at the cap, the page says "more
+    than", and every statement on the log is bounded (a page or a limited count)."""
+    from app.networks.views import home
+    from tests.conftest import counted_statements
+    a, alice = audit_networks["a"], audit_networks["alice"]
+    for i in range(30):
+        audit.record(f"bulk.{i:02d}", AuditAction.EXPORT, user_id=alice.id, network_id=a.id)
+    db.session.commit()
+    login_as(client, alice)
+    monkeypatch.setattr(home, "AUDIT_COUNT_CAP", 20)
+    with counted_statements() as statements:
+        html = client.get("/n/log-a/audit?action=E").get_data(as_text=True)
+    assert "Meer dan 20 resultaten" in html  # alice reads Dutch, the default
+    assert _events_on_page(html) == [f"bulk.{i:02d}" for i in range(29, -1, -1)]  # the page itself is whole
+    reads = [s for s in statements if "FROM audit_events" in s and s.lstrip().startswith("SELECT")]
+    assert reads and all("LIMIT" in s for s in reads), reads
+    monkeypatch.setattr(home, "AUDIT_COUNT_CAP", 100)
+    html = client.get("/n/log-a/audit?action=E").get_data(as_text=True)
+    assert "30 resultaten" in html and "Meer dan" not in html
+
+
 def test_reading_the_log_is_logged(client, audit_networks):
     a, alice = audit_networks["a"], audit_networks["alice"]
     login_as(client, alice)

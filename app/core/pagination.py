@@ -1,7 +1,11 @@
 """One pagination helper for every list: page from the query string, bounded page size."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from flask import request
+from sqlalchemy import func, select
 
 from app.extensions import db
 
@@ -17,3 +21,48 @@ def paginate(statement, *, per_page: int = PER_PAGE):
     if not result.items and result.pages and page > result.pages:
         result = db.paginate(statement, page=result.pages, per_page=per_page, error_out=False)
     return result
+
+
+@dataclass(frozen=True)
+class CappedPage:
+    """A page of a list whose full count would cost a scan (the audit log): the count stops at *cap*.
+    The same attributes as Flask-SQLAlchemy's Pagination, plus `capped` (the list has more than `total`)."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+    capped: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000) -> CappedPage:
+    """Paginate a select() counting at most *cap* rows (one bounded count, one page): the cost of a view
+    does not grow with a log of millions of rows. Pages beyond the cap give the last counted page."""
+    counted = db.session.scalar(select(func.count()).select_from(
+        statement.order_by(None).limit(cap + 1).subquery())) or 0
+    capped = counted > cap
+    total = min(counted, cap)
+    pages = max(1, -(-total // per_page))
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
+    return CappedPage(items, page, per_page, total, capped)

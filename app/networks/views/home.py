@@ -15,7 +15,7 @@ from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditActi
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.i18n import current_locale
-from app.core.pagination import paginate
+from app.core.pagination import paginate, paginate_capped
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks import bp
@@ -115,6 +115,9 @@ def member_set_active(membership_id: int):
                            locale=current_locale())
 
 
+AUDIT_COUNT_CAP = 10_000
+
+
 @bp.route("/audit")
 @login_required
 @require_membership(Role.COORDINATOR)
@@ -126,7 +129,8 @@ def audit_log():
     statement = select(AuditEvent).where(AuditEvent.network_id == g.network.id)
     if form.validate():
         statement = _filter_audit(statement, form)
-    page = paginate(statement.order_by(AuditEvent.id.desc()), per_page=50)
+    # The count stops at AUDIT_COUNT_CAP: a network's log grows by the million, a view must not.
+    page = paginate_capped(statement.order_by(AuditEvent.id.desc()), per_page=50, cap=AUDIT_COUNT_CAP)
     users = {u.id: u for u in db.session.scalars(select(User).where(
         User.id.in_({e.user_id for e in page.items if e.user_id})))} if page.items else {}
     audit.record("audit_log.read", AuditAction.READ, object_type="audit_log",
