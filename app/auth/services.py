@@ -54,10 +54,19 @@ def peek_token(token: str, purpose: TokenPurpose) -> AccountToken:
 
 
 def consume_token(token: str, purpose: TokenPurpose) -> User:
-    """Mark the token used and return its user; raises TokenInvalid."""
-    row = peek_token(token, purpose)
-    row.used_at = utcnow()
-    return row.user
+    """Mark the token used and return its user; raises TokenInvalid.
+
+    One conditional UPDATE whose row count decides: of any number of concurrent uses of one token exactly
+    one marks it (the database serialises the writes on the row), the others update nothing and fail."""
+    now = utcnow()
+    result = db.session.execute(
+        update(AccountToken).where(AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose,
+                                   AccountToken.used_at.is_(None), AccountToken.expires_at > now)
+        .values(used_at=now).returning(AccountToken.user_id).execution_options(synchronize_session=False))
+    user_id = result.scalar_one_or_none()
+    if user_id is None:
+        raise TokenInvalid
+    return db.session.get(User, user_id)
 
 
 def set_password(user: User, password: str) -> None:

@@ -189,7 +189,11 @@ def reset_password(token: str):
         if problem:
             form.password.errors.append(problem)
         else:
-            services.consume_token(token, TokenPurpose.RESET)
+            try:
+                services.consume_token(token, TokenPurpose.RESET)
+            except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+                db.session.rollback()
+                return render_template("auth/token_invalid.html"), 404
             services.set_password(user, form.password.data)
             audit.record("user.password_reset", AuditAction.UPDATE, user_id=user.id, object_type="user",
                          object_id=user.id)
@@ -214,7 +218,11 @@ def accept_invitation(token: str):
         if problem:
             form.password.errors.append(problem)
         else:
-            services.consume_token(token, TokenPurpose.INVITE)
+            try:
+                services.consume_token(token, TokenPurpose.INVITE)
+            except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+                db.session.rollback()
+                return render_template("auth/token_invalid.html"), 404
             user.full_name = form.full_name.data.strip()
             user.active = True
             if user.email_verified_at is None:
