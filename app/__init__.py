@@ -15,6 +15,8 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     config_class.check()
     app = Flask(__name__, instance_relative_config=False)
     app.config.from_object(config_class)
+    from app.core.bounded import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter  # before any route: an id too large is a 404
     if app.config["PROXY_FIX_HOPS"]:
         # Behind a proxy the client address (audit log, per-IP throttling) comes from X-Forwarded-For.
         from werkzeug.middleware.proxy_fix import ProxyFix

@@ -201,6 +201,45 @@ def test_security_headers_on_every_get_route_for_every_identity(app, new_client,
             "static"} <= seen_ok
 
 
+# --- no 500 on hostile input -------------------------------------------------------------------------
+
+HUGE = "99999999999999999999"  # beyond every database integer
+HOSTILE_QUERY = {"page": HUGE, "discipline": HUGE, "year": HUGE, "patient": HUGE, "van": HUGE, "user": "ü" * 5000,
+                 "status": "\x00", "action": "-1", "outcome": "🙂", "q": "'; DROP TABLE users; --", "postcode": "x" * 5000,
+                 "date_from": "99999-99-99", "date_to": "-1", "kind": HUGE, "network": HUGE}
+
+
+def test_no_route_answers_a_huge_id_or_a_hostile_filter_with_a_500(app, new_client, world):
+    """Every GET route of the route map (new ones join by themselves) for every identity: each integer in
+    the path replaced by a number too large for the database (a 404, never an overflow), and the real URL
+    with hostile values for the filters the pages read. Nothing answers 5xx."""
+    from werkzeug.routing import IntegerConverter
+    clients = {who: c for who, c in _identities(new_client, world).items()
+               if who in ("anonymous", "coordinator", "member", "gp", "admin")}
+    problems, huge_404 = [], 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint == "static":
+            continue
+        int_args = {name for name, converter in rule._converters.items() if isinstance(converter, IntegerConverter)}
+        for url in _urls(app, world, rule):
+            targets = [url + "?" + "&".join(f"{k}={v}" for k, v in HOSTILE_QUERY.items())]
+            if int_args:
+                values = {**world["values"], **world["per_endpoint"].get(rule.endpoint, {})}
+                swapped = {name: values[name] for name in rule.arguments if name in values}
+                swapped.update(dict.fromkeys(int_args, 1234567))
+                swapped.update({name: CHOICES[name][0] for name in rule.arguments & CHOICES.keys()})
+                targets.append(app.url_map.bind("localhost").build(rule.endpoint, swapped).replace("1234567", HUGE))
+            for target in targets:
+                for who, client in clients.items():
+                    status = client.get(target).status_code
+                    if status >= 500:
+                        problems.append(f"{who} GET {target[:160]} -> {status}")
+                    elif HUGE in target.split("?")[0] and status == 404:
+                        huge_404 += 1
+    assert not problems, problems
+    assert huge_404 > 20  # the huge ids reached the routes and were answered "not found"
+
+
 def test_security_headers_on_errors_posts_and_login_pages(client, world):
     _check_headers(client.get("/no-such-page"), "404", authenticated=False)
     _check_headers(client.post("/login", data={"email": "x@example.nl", "password": "wrong"}),

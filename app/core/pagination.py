@@ -7,6 +7,7 @@ from typing import Any
 from flask import request
 from sqlalchemy import func, select
 
+from app.core.bounded import db_int
 from app.extensions import db
 
 PER_PAGE = 25
@@ -16,7 +17,7 @@ MAX_PAGE = 1_000_000
 def paginate(statement, *, per_page: int = PER_PAGE):
     """Paginate a select(); a bad or too-large page number gives the last page, never a 500."""
     # Clamped: a huge number would overflow the database's OFFSET (a 500 instead of the last page).
-    page = min(request.args.get("page", 1, type=int) or 1, MAX_PAGE)
+    page = min(request.args.get("page", 1, type=db_int) or 1, MAX_PAGE)
     result = db.paginate(statement, page=max(page, 1), per_page=per_page, error_out=False, count=True)
     if not result.items and result.pages and page > result.pages:
         result = db.paginate(statement, page=result.pages, per_page=per_page, error_out=False)
@@ -63,6 +64,6 @@ def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000) -
     capped = counted > cap
     total = min(counted, cap)
     pages = max(1, -(-total // per_page))
-    page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+    page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
     items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
     return CappedPage(items, page, per_page, total, capped)

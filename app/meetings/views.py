@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import select
 
+from app.core.bounded import db_int
 from app.core.dates import local_today
 from app.core.pagination import paginate
 from app.core.security import require_membership
@@ -24,7 +25,7 @@ def _get_meeting_or_404(meeting_id: int) -> Meeting:
 def _filters() -> tuple[MeetingKind | None, int | None]:
     """Kind and year from the query string; values that make no sense are ignored."""
     kind = request.args.get("kind", "")
-    year = request.args.get("year", type=int)
+    year = request.args.get("year", type=db_int)
     return (MeetingKind(kind) if kind in set(MeetingKind) else None,
             year if year is not None and 1 <= year <= 9999 else None)
 

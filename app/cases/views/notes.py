@@ -22,6 +22,7 @@ from app.cases.services import CaseRuleBroken
 from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, AuditOutcome, patient_data
+from app.core.bounded import db_int
 from app.core.dates import local_today
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
@@ -44,7 +45,7 @@ class ListPage:
     @classmethod
     def of(cls, rows: list[Any], per_page: int) -> ListPage:
         pages = max(1, -(-len(rows) // per_page))
-        page = min(max(request.args.get("page", 1, type=int) or 1, 1), pages)
+        page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
         return cls(rows[(page - 1) * per_page: page * per_page], page, pages, len(rows))
 
     @property

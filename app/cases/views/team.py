@@ -17,6 +17,7 @@ from app.cases.views._common import load_case, log_read
 from app.cases.views.case import central_choices, member_discipline_names, render_detail, team_of, users_by_id
 from app.core import audit
 from app.core.audit import patient_data
+from app.core.bounded import db_int
 from app.core.dates import local_today
 from app.core.security import require_membership
 from app.core.storage import MAX_UPLOAD_BYTES, PDF, read_upload, sniff_content_type, store_bytes
@@ -168,7 +169,7 @@ def team_propose(case_id: int):
     status = 200
     if form.is_submitted():
         status = 400
-        already = _already_asked(case, request.form.get("membership_id", type=int))
+        already = _already_asked(case, request.form.get("membership_id", type=db_int))
         if already is not None:  # a double click or a retry: the first submission did the work
             flash(_("%(name)s is already asked to join the care team.", name=already.membership.user.full_name),
                   "info")

@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.auth.models import GPProfile
 from app.core.audit import patient_data
+from app.core.bounded import db_int
 from app.core.i18n import current_locale
 from app.core.tenancy import network_context
 from app.extensions import db
@@ -89,7 +90,7 @@ def new(slug: str):
 def _prefill() -> tuple[int | None, dict | None]:
     """The form input copied from the referral named by ?van= (the user's own, submitted; the read is
     logged), with its id; (None, None) without one."""
-    source_id = request.args.get("van", type=int)
+    source_id = request.args.get("van", type=db_int)
     source = services.referral_for_referrer(current_user, source_id) if source_id else None
     if source is None or source.status is S.DRAFT:
         return None, None
@@ -148,7 +149,7 @@ def _handle_post(network: Network, form: ReferralForm, gps: list[GPProfile], *, 
 
 def _remove_ticked(draft: Referral) -> None:
     """Letters of the draft the user ticked to remove (a checkbox per letter: no nested forms, no script)."""
-    for attachment_id in set(request.form.getlist("remove_attachment", type=int)):
+    for attachment_id in set(request.form.getlist("remove_attachment", type=db_int)):
         attachment = attachments.get(draft, attachment_id)
         if attachment is not None:
             attachments.remove(attachment)

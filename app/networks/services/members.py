@@ -14,6 +14,7 @@ from werkzeug.datastructures import MultiDict
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.bounded import db_int
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Role, TrainingRecord
 from app.networks.services.memberships import active_coordinator_count
@@ -133,7 +134,7 @@ class DirectoryFilters:
             active = args.get("active") if args.get("active") in ("yes", "no", "all") else (
                 "all" if args.get("inactive") == "1" else "yes")
         return cls(q=(args.get("q") or "").strip()[:100],
-                   discipline_id=args.get("discipline", type=int),
+                   discipline_id=args.get("discipline", type=db_int),
                    active=active,
                    listed=args.get("listed") if args.get("listed") in YES_NO else "",
                    accepting=args.get("accepting") if args.get("accepting") in YES_NO else "",
