@@ -4,10 +4,13 @@ from __future__ import annotations
 import logging
 import secrets
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request
+from flask_babel import force_locale
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, OperationalError, PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
+from app.core.security import set_security_headers
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -32,8 +35,21 @@ def register_error_handlers(app: Flask) -> None:
             return error
         return render_template("errors/error.html", code=error.code, kind="http"), error.code
 
+    # The database can fail anywhere, also in the after_request functions (the commit, the session
+    # lookup for the headers), which Flask's error handlers do not see: answer those 503 here too.
+    handle_exception = app.handle_exception
+
+    def _handle_exception(error: Exception):
+        if _database_unavailable(error):
+            return _unavailable_page(error)
+        return handle_exception(error)
+
+    app.handle_exception = _handle_exception
+
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if _database_unavailable(error):
+            raise error  # to _handle_exception: the after_request functions would read the database again
         db.session.rollback()
         error_id = secrets.token_hex(6)
         log.exception("unhandled error %s", error_id)
@@ -43,3 +59,35 @@ def register_error_handlers(app: Flask) -> None:
     def _rollback_on_error(exc):
         if exc is not None:
             db.session.rollback()
+
+
+def _database_unavailable(error: Exception) -> bool:
+    """The database is down, restarting or (SQLite) locked: the request may succeed if tried again.
+
+    PendingRollbackError is what the session raises next when a part of the page (the badge count)
+    caught the failed statement and went on."""
+    return (isinstance(error, OperationalError | PendingRollbackError)
+            or (isinstance(error, DBAPIError) and error.connection_invalidated))
+
+
+def _unavailable_page(error: Exception):
+    """A 503 that needs no database: no session user, no network, the language from the browser only.
+
+    The pool (pool_pre_ping) replaces dead connections, so the app recovers by itself once the
+    database is back; the page says to try again in a moment.
+    """
+    try:
+        db.session.rollback()
+        db.session.remove()
+    except Exception as cleanup_error:  # the connection is gone: the pool invalidates it
+        log.debug("session cleanup without a database: %s", type(cleanup_error).__name__)
+    # The class only: a driver's message names the host and port of the database.
+    log.warning("database unavailable (%s): answered 503", type(error).__name__)
+    locale = request.accept_languages.best_match(["nl", "en"]) or "nl"
+    with force_locale(locale):
+        # Straight from the Jinja environment: render_template would run the context processors,
+        # which read the signed-in user from the database.
+        body = current_app.jinja_env.get_template("errors/unavailable.html").render(locale=locale, request=request)
+    response = current_app.response_class(body, 503, {"Retry-After": "10", "Cache-Control": "no-store"})
+    set_security_headers(response.headers, hsts=bool(current_app.config.get("HSTS")))
+    return response

@@ -233,18 +233,23 @@ def register_security(app: Flask, *, load_membership: MembershipLoader) -> None:
     @app.after_request
     def _headers(response):
         headers = response.headers
-        headers.setdefault("Content-Security-Policy",
-                           "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                           "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-        if app.config.get("HSTS"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        set_security_headers(headers, hsts=bool(app.config.get("HSTS")))
         if current_user.is_authenticated or request.endpoint in ("auth.login", "auth.mfa_verify"):
             headers["Cache-Control"] = "no-store"
         return response
+
+
+def set_security_headers(headers, *, hsts: bool) -> None:
+    """The headers every response carries (also the 503 page, which is made without the database)."""
+    headers.setdefault("Content-Security-Policy",
+                       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                       "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "same-origin")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if hsts:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def fresh_login_within(seconds: int) -> bool:
