@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import re
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select
@@ -238,6 +239,104 @@ def test_no_route_answers_a_huge_id_or_a_hostile_filter_with_a_500(app, new_clie
                         huge_404 += 1
     assert not problems, problems
     assert huge_404 > 20  # the huge ids reached the routes and were answered "not found"
+
+
+class _FormFields(HTMLParser):
+    """Each <form method=post> of a page, by its action: field names with the values the page shows."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: dict[str, dict[str, str]] = {}
+        self.choices: set[str] = set()  # selects, radios and checkboxes: their shown value is a valid one
+        self._action: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        fields = self.forms.get(self._action) if self._action is not None else None
+        if tag == "form" and (attrs.get("method") or "").lower() == "post":
+            self._action = attrs.get("action") or ""
+            self.forms.setdefault(self._action, {})
+        elif fields is None:
+            return
+        elif tag == "option" and self._select is not None:
+            if self._select not in fields or "selected" in attrs:
+                fields[self._select] = attrs.get("value") or ""
+        elif tag in ("input", "select", "textarea") and attrs.get("name"):
+            name, kind = attrs["name"], (attrs.get("type") or "").lower()
+            if name == "csrf_token" or kind == "file":
+                return
+            if tag == "select":
+                self._select = name
+                self.choices.add(name)
+            elif kind in ("checkbox", "radio"):
+                self.choices.add(name)
+                if "checked" in attrs or name not in fields:
+                    fields[name] = attrs.get("value") or "y"
+            else:
+                fields.setdefault(name, attrs.get("value") or "")
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._action = None
+        elif tag == "select":
+            self._select = None
+
+
+HOSTILE_VALUES = (HUGE, "-1", "not a number", "ü🙂\u202eẞ", "x" * 20_000, "", "2026-02-30",
+                  "1800-01-01", "99999-12-31")
+SKIP_POSTS = {"auth.logout"}  # signing out the client would turn the rest of the walk anonymous
+
+
+def test_no_form_answers_hostile_values_with_a_500(app, new_client, world):
+    """Every POST route of the route map (new ones join by themselves): its form is read from the page
+    that shows it (or, without a GET, a generic set of names) and posted by the first identity that can
+    open the page: once with each hostile value in every field (huge, negative, non-numeric, unicode,
+    20,000 characters, empty, impossible dates), once with it in every field but the choices (which keep
+    a valid option, so the form gets past them), and once per field with the form as shown and only
+    that field huge or over-long, so one bad field is reached past the others' validation. No 5xx."""
+    order = ("coordinator", "member", "gp", "poh", "admin", "anonymous")
+    generic = dict.fromkeys(("email", "password", "text", "reason", "code", "name", "date", "locale", "q"), "")
+    problems, posted_fields, posts = [], 0, 0
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.endpoint in SKIP_POSTS:
+            continue
+        for url in _urls(app, world, rule):
+            who, shown, choices = "coordinator", dict(generic), set()
+            if "GET" in rule.methods:
+                for candidate in order:
+                    response = _identities_one(new_client, world, candidate).get(url)
+                    if response.status_code == 200:
+                        parser = _FormFields()
+                        parser.feed(response.get_data(as_text=True))
+                        found: dict[str, str] = {}
+                        for action, fields in parser.forms.items():
+                            if action in ("", url, url.split("?")[0]):
+                                found.update(fields)
+                        who, shown, choices = candidate, found or shown, parser.choices
+                        break
+            posted_fields += len(shown)
+            attempts = [dict.fromkeys(shown, value) for value in HOSTILE_VALUES]
+            attempts += [{name: shown[name] if name in choices else value for name in shown}
+                         for value in HOSTILE_VALUES]
+            attempts += [{**shown, name: value} for name in shown for value in (HUGE, "x" * 20_000)]
+            client = _identities_one(new_client, world, who)
+            for data in attempts:
+                posts += 1
+                status = client.post(url, data=data).status_code
+                if status >= 500:
+                    bad = {k: v[:20] for k, v in data.items() if v != shown.get(k)}
+                    problems.append(f"{who} POST {url} with {bad} -> {status}")
+    assert not problems, problems
+    print(f"posted {posts} times, {posted_fields} fields")
+    assert posted_fields > 150  # the forms were found and filled, not only the generic names
+
+
+def _identities_one(client_factory, world, who: str):
+    client = client_factory()
+    if who == "anonymous":
+        return client
+    return login_as(client, world[who], mfa_verified=True)
 
 
 def test_security_headers_on_errors_posts_and_login_pages(client, world):

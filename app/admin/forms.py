@@ -7,6 +7,7 @@ from sqlalchemy import select
 from wtforms import EmailField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, ValidationError
 
+from app.core.bounded import DB_INT_MAX
 from app.extensions import db
 from app.networks.models import Network
 
@@ -28,7 +29,7 @@ class NetworkForm(FlaskForm):
 
 class EraseForm(FlaskForm):
     network_id = SelectField(_l("Network"), coerce=int, validators=[InputRequired()])
-    patient_id = IntegerField(_l("Patient number"), validators=[InputRequired(), NumberRange(min=1)],
+    patient_id = IntegerField(_l("Patient number"), validators=[InputRequired(), NumberRange(min=1, max=DB_INT_MAX)],
                               description=_l("The number the network's coordinator gives you (in the address "
                                              "of the patient's page)."))
     legal_reference = TextAreaField(_l("Legal reference"), validators=[DataRequired(), Length(max=500)],

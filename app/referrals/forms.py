@@ -12,6 +12,7 @@ from wtforms import BooleanField, DateField, IntegerField, SelectField, TextArea
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import HiddenInput
 
+from app.core.bounded import DB_INT_MAX
 from app.core.validators import NotInPast
 from app.networks.models import Network
 from app.referrals.services import Action
@@ -105,7 +106,7 @@ class MatchLinkForm(FlaskForm):
     """"The same person": the referral is linked to the known patient named by id (checked by the service
     against the matches shown, so a forged id changes nothing)."""
 
-    patient_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1)])
+    patient_id = IntegerField(widget=HiddenInput(), validators=[InputRequired(), NumberRange(min=1, max=DB_INT_MAX)])
 
 
 class MatchDismissForm(FlaskForm):
