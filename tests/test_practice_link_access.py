@@ -15,11 +15,11 @@ from werkzeug.datastructures import FileStorage
 from app.cases.models import CaseMessage, Letter
 from app.cases.services import letters as letter_service
 from app.core.db import utcnow
-from app.core.jobs import run_inline_pending
+from app.core.jobs import Outbox, run_inline_pending
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Role
-from app.referrals import attachments
+from app.referrals import attachments, services
 from app.referrals.models import PracticeNurseLink, Referral, ReferralAttachment, ReferralEvent, ReferralStatus
 from tests.case_factories import make_case
 from tests.conftest import login_as, make_gp, make_member, make_network, make_practice_link
@@ -54,7 +54,7 @@ def world():
         db.session.commit()
         ids = {"attachment_id": attachment.id, "letter_id": letter.id}
     run_inline_pending()
-    return {"network": network, "gp": gp, "poh": poh, "link_id": link.id, "ids": ids,
+    return {"network": network, "coordinator": coordinator, "gp": gp, "poh": poh, "link_id": link.id, "ids": ids,
             "referral_ids": [case.referral_id, submitted.id, asked.id, draft.id], "draft_key": draft.submission_key}
 
 
@@ -176,3 +176,23 @@ def test_the_nurse_keeps_access_to_what_she_typed_for_another_gp_still_linked(cl
     with network_context(world["network"].id):
         draft = db.session.get(Referral, world["referral_ids"][3])
         assert draft.gp_profile_id == world["gp"].gp_profile.id
+
+
+def test_after_the_link_ends_only_the_gp_is_told_of_updates(new_client, world):
+    coordinator = world["coordinator"]
+
+    def acknowledge_and_mail_to() -> set[str]:
+        db.session.rollback()
+        first = db.session.scalar(select(func.max(Outbox.id))) or 0
+        with network_context(world["network"].id):
+            referral = services.get_for_network(world["referral_ids"][1])
+            services.transition(referral, services.Action.ACKNOWLEDGE if referral.status is S.SUBMITTED
+                                else services.Action.REQUEST_INFO, actor=coordinator.user,
+                                side=services.Side.NETWORK, text="Graag de uitslag")
+            db.session.commit()
+        return {row.payload["to"] for row in db.session.scalars(select(Outbox).where(Outbox.id > first,
+                                                                                      Outbox.kind == "mail"))}
+
+    assert acknowledge_and_mail_to() == {"gp@example.nl", "poh@example.nl"}
+    end_link(new_client, world)
+    assert acknowledge_and_mail_to() == {"gp@example.nl"}

@@ -446,9 +446,12 @@ def _notify_coordinators(referral: Referral, network: Network, template: str, su
 
 
 def _notify_referrer(referral: Referral, network: Network) -> None:
-    """Tell the GP (and a practice nurse who submitted) that there is an update; the mail names only the number."""
+    """Tell the GP (and a practice nurse who submitted, while she still reaches the referral) that there is an
+    update; the mail names only the number."""
     recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
-    recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
+    typist = referral.submitted_by
+    if typist.id not in recipients and referral_for_referrer(typist, referral.id) is not None:
+        recipients[typist.id] = typist
     link = absolute_url("gp_portal.detail", referral_id=referral.id)
     for user in recipients.values():
         if not user.active:
