@@ -124,7 +124,9 @@ def test_registration_without_bsn_is_allowed(noord, coo_client):
     ("bsn", "12345678", "This is not a valid BSN"),
     ("postcode", "1234", "Enter a Dutch postcode like 1234 AB."),
     ("postcode", "0123 AB", "Enter a Dutch postcode like 1234 AB."),
-    ("date_of_birth", (date.today() + timedelta(days=1)).isoformat(), "This date cannot be in the future."),
+    ("date_of_birth", (date.today() + timedelta(days=1)).isoformat(), "A date of birth cannot be in the future."),
+    ("date_of_birth", "1800-01-01", "A date of birth cannot be before 1 January 1900."),
+    ("date_of_birth", "1899-12-31", "A date of birth cannot be before 1 January 1900."),
     ("date_of_birth", "14-03-1971x", "Enter the date of birth as day-month-year."),
 ])
 def test_invalid_field_shows_its_message_and_keeps_the_other_fields(noord, coo_client, field, value, message):

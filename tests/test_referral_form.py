@@ -134,7 +134,9 @@ INVALID = [
     ("bsn", "12345", "11-test"),
     ("postcode", "12345", "Dutch postcode"),
     ("postcode", "0123 AB", "Dutch postcode"),
-    ("date_of_birth", (date.today() + timedelta(days=1)).isoformat(), "cannot be in the future"),
+    ("date_of_birth", (date.today() + timedelta(days=1)).isoformat(), "A date of birth cannot be in the future"),
+    ("date_of_birth", "1800-01-01", "A date of birth cannot be before 1 January 1900"),
+    ("date_of_birth", "1899-12-31", "A date of birth cannot be before 1 January 1900"),
     ("date_of_birth", "14-03-19xx", "day-month-year"),
     ("distress_score", "11", "from 0 to 10"),
     ("distress_score", "-1", "from 0 to 10"),
@@ -170,6 +172,22 @@ def test_each_invalid_value_is_refused_next_to_its_field(gp_client, world, field
     if field not in ("sex", "tumour_type", "resuscitation"):
         assert value in page  # what was typed is kept
     assert [r.status for r in referrals()] == [S.DRAFT]  # nothing sent, everything kept as a draft
+
+
+@pytest.mark.parametrize("born", ["1800-01-01", (date.today() + timedelta(days=1)).isoformat()])
+def test_an_implausible_date_of_birth_keeps_the_rest_of_the_form(gp_client, world, born):
+    page = _refused(gp_client.post("/verwijzer/verwijzingen/nieuw/zk",
+                                   data=valid_form(world, date_of_birth=born)), "date_of_birth")
+    for kept in ('value="Wim"', 'value="Jansen"', 'value="Kerkstraat 1"', "Hemicolectomie", f'value="{born}"'):
+        assert kept in page, kept
+    assert 'min="1900-01-01"' in page
+
+
+def test_the_earliest_and_latest_dates_of_birth_are_accepted(gp_client, world):
+    for born in ("1900-01-01", date.today().isoformat()):
+        response = gp_client.post("/verwijzer/verwijzingen/nieuw/zk",
+                                  data=valid_form(world, date_of_birth=born, submission_key=born.replace("-", "") * 2))
+        assert response.status_code == 302, born
 
 
 @pytest.mark.parametrize("field", REQUIRED)

@@ -161,18 +161,47 @@ def test_known_email_gets_the_same_page_and_its_owner_a_notice(client, new_clien
     assert audit_rows("referrer.registration_for_existing_email")[0].outcome is AuditOutcome.FAILURE
 
 
-def test_taken_agb_code_is_refused_without_naming_the_owner(client):
-    make_gp("owner@praktijk.example", agb="01020304")
-    response = register(client)
-    html = body(response)
-    assert response.status_code == 400
-    assert AGB_TAKEN in html
-    assert "owner@praktijk.example" not in html and "Owner" not in html
-    assert 'value="els.verbeek@praktijk.example"' in html  # the form is kept
-    assert user_count() == 1
-    assert mails_to("els.verbeek@praktijk.example") == []
-    # The control: another code registers.
-    assert CHECK_MAIL in body(register(client, agb_code="01020305"))
+def test_known_agb_code_gets_the_same_answer_and_its_owner_a_notice(client, new_client):
+    owner = make_gp("owner@praktijk.example", agb="01020304", name="Olga Owner", locale="en")
+    fresh = register(client, email="nieuw@praktijk.example", agb_code="01020305")
+    known_client = new_client()
+    known_client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    known = register(known_client, email="nieuw2@praktijk.example", agb_code="01020304")
+    assert known.status_code == fresh.status_code == 200
+    assert without_csrf(body(known)) == without_csrf(body(fresh))
+    assert CHECK_MAIL in body(known) and AGB_TAKEN not in body(known)
+    assert "owner@praktijk.example" not in body(known) and "Olga" not in body(known)
+    # Nothing is created for the known code; its owner is told, the address typed gets nothing.
+    db.session.expire_all()
+    assert db.session.scalar(select(User).where(User.email == "nieuw2@praktijk.example")) is None
+    assert mails_to("nieuw2@praktijk.example") == []
+    [notice] = mails_to(owner.email, "registration_agb_exists")
+    text = notice.payload["body"]
+    assert "AGB code" in text and "http://localhost/password/forgot" in text
+    assert "nieuw2@praktijk.example" not in text and "/verwijzer/email/" not in text  # no token, no registrant
+    assert mails_to(owner.email, "verify_email") == []
+    [row] = audit_rows("referrer.registration_for_existing_agb")
+    assert (row.user_id, row.outcome) == (owner.id, AuditOutcome.FAILURE)
+    assert mails_to("nieuw@praktijk.example", "verify_email")  # the control registered
+
+
+def test_known_email_and_its_own_agb_code_send_one_notice(client):
+    owner = make_gp("owner@praktijk.example", agb="01020304")
+    assert CHECK_MAIL in body(register(client, email="owner@praktijk.example", agb_code="01020304"))
+    assert [m.payload["template"] for m in mails_to(owner.email)] == ["registration_exists"]
+
+
+def test_format_mistakes_in_the_agb_code_are_still_named(client):
+    response = register(client, agb_code="0102030")
+    assert response.status_code == 400 and "An AGB code has exactly 8 digits." in body(response)
+
+
+def test_notice_mails_to_one_agb_owner_are_throttled(new_client):
+    owner = make_gp("owner@praktijk.example", agb="05050505")
+    answers = [register(_from_ip(new_client, f"10.0.2.{n}"), email=f"x{n}@praktijk.example",
+                        agb_code="05050505").status_code for n in range(6)]
+    assert answers == [200] * 5 + [429]
+    assert len(mails_to(owner.email, "registration_agb_exists")) == 5
 
 
 def test_signed_in_users_are_sent_to_the_start_page(client):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from stdnum.nl import bsn as stdnum_bsn
@@ -69,6 +70,30 @@ class NotInPast:
     def __call__(self, form, field):
         if field.data and field.data < local_today():
             raise ValidationError(self.message)
+
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+
+
+def birth_date_problem(value: date | None):
+    """Why *value* is not a plausible date of birth (not after today, not before 1900-01-01), or None."""
+    if value is None:
+        return None
+    if value > local_today():
+        return _l("A date of birth cannot be in the future.")
+    if value < EARLIEST_BIRTH_DATE:
+        return _l("A date of birth cannot be before 1 January 1900. Check the year.")
+    return None
+
+
+class DateOfBirth:
+    """The one bound on every date of birth that is entered (referral form, patient form, ...)."""
+
+    field_flags = {"min": EARLIEST_BIRTH_DATE.isoformat()}  # also the browser's own date picker bound
+
+    def __call__(self, form, field):
+        if problem := birth_date_problem(field.data):
+            raise ValidationError(problem)
 
 
 def is_valid_agb(value: str) -> bool:

@@ -37,7 +37,7 @@ from wtforms.validators import (
 
 from app.auth.models import GPProfile, ReferrerKind
 from app.core.form_fields import MultiCheckboxField, ScoreField
-from app.core.validators import BSN, AGBCode, NotInFuture, Postcode
+from app.core.validators import BSN, AGBCode, DateOfBirth, Postcode
 from app.networks.models import Discipline
 from app.referrals import attachments
 from app.referrals.models import (
@@ -134,7 +134,7 @@ class ReferralForm(FlaskForm):
     given_name = StringField(_l("Given name"), validators=[_required(_l("Enter the given name.")), Length(max=100)])
     family_name = StringField(_l("Family name"), validators=[_required(_l("Enter the family name.")), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[_required(_l(
-        "Enter the date of birth as day-month-year.")), NotInFuture()])
+        "Enter the date of birth as day-month-year.")), DateOfBirth()])
     sex = SelectField(_l("Sex"), choices=(_CHOOSE, *SEX_CHOICES),
                       validators=[_required(_l("Choose the sex (or unknown)."))])
     bsn = StringField(_l("BSN (optional)"), validators=[Optional(), Length(max=11), BSN()],

@@ -4,14 +4,14 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.core.validators import BSN, NotInFuture, Postcode
+from app.core.validators import BSN, DateOfBirth, Postcode
 
 
 class PatientForm(FlaskForm):
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
     family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired(message=_l(
-        "Enter the date of birth as day-month-year.")), NotInFuture()])
+        "Enter the date of birth as day-month-year.")), DateOfBirth()])
     bsn = StringField(_l("BSN (optional)"), validators=[Optional(), Length(max=11), BSN()])
     postcode = StringField(_l("Postcode"), validators=[DataRequired(), Postcode()])
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])

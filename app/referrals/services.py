@@ -20,7 +20,7 @@ from typing import Any
 from blinker import Namespace
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import case, exists, false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import GPProfile, ReferrerKind, User
@@ -231,9 +231,11 @@ def _by_key(submission_key: str, *, lock: bool = False) -> Referral | None:
 
 
 def find_by_key(user: User, submission_key: str) -> Referral | None:
-    """The current network's referral with this key, when *user* typed it; KeyConflict otherwise."""
+    """The current network's referral with this key, when *user* typed it and still reaches it (a practice
+    nurse whose link ended does not); KeyConflict otherwise."""
     referral = _by_key(submission_key)
-    if referral is not None and referral.submitted_by_id != user.id:
+    if referral is not None and (referral.submitted_by_id != user.id or db.session.scalar(
+            select(Referral.id).where(Referral.id == referral.id, _referrer_filter(user))) is None):
         raise KeyConflict
     return referral
 
@@ -444,9 +446,12 @@ def _notify_coordinators(referral: Referral, network: Network, template: str, su
 
 
 def _notify_referrer(referral: Referral, network: Network) -> None:
-    """Tell the GP (and a practice nurse who submitted) that there is an update; the mail names only the number."""
+    """Tell the GP (and a practice nurse who submitted, while she still reaches the referral) that there is an
+    update; the mail names only the number."""
     recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
-    recipients.setdefault(referral.submitted_by_id, referral.submitted_by)
+    typist = referral.submitted_by
+    if typist.id not in recipients and referral_for_referrer(typist, referral.id) is not None:
+        recipients[typist.id] = typist
     link = absolute_url("gp_portal.detail", referral_id=referral.id)
     for user in recipients.values():
         if not user.active:
@@ -517,13 +522,23 @@ def gps_for_referrer(user) -> list[GPProfile]:
 # --- the referrer's reads across networks -------------------------------------------------------
 
 def _referrer_filter(user: User):
+    """The one rule for a referrer's access, in SQL: a GP reaches what was sent on their behalf; the typist
+    reaches what they typed (drafts included) only while they still refer for its GP, i.e. for a practice
+    nurse exactly as long as the GP's confirmed link exists. Ending the link ends every derived access
+    (page, timeline, list, letters, questions, withdrawal, drafts, attachments); the referrals stay with
+    the GP, who sees who typed each."""
     profile = user.gp_profile
-    own_gp = Referral.gp_profile_id == profile.id if profile is not None and not profile.is_poh else None
+    if profile is None:
+        return false()
     typed = Referral.submitted_by_id == user.id
+    if profile.is_poh:
+        linked = exists().where(PracticeNurseLink.poh_profile_id == profile.id,
+                                PracticeNurseLink.gp_profile_id == Referral.gp_profile_id,
+                                PracticeNurseLink.confirmed_at.is_not(None))
+        return typed & linked
+    own_gp = Referral.gp_profile_id == profile.id
     # A GP sees what was sent on their behalf; drafts only their typist sees.
-    if own_gp is None:
-        return typed
-    return or_(typed, own_gp & (Referral.status != S.DRAFT))
+    return own_gp & (typed | (Referral.status != S.DRAFT))
 
 
 def referrals_of_referrer(user: User):

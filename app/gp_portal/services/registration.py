@@ -23,10 +23,6 @@ from app.core.security import hash_password
 from app.extensions import db
 
 
-class AGBTaken(Exception):
-    """Another referrer profile has this AGB code already."""
-
-
 @dataclass
 class Registration:
     full_name: str
@@ -40,23 +36,23 @@ class Registration:
     phone: str = ""
 
 
-def agb_taken(agb_code: str) -> bool:
-    return db.session.scalar(select(GPProfile.id).where(GPProfile.agb_code == agb_code)) is not None
+def _agb_owner(agb_code: str) -> User | None:
+    return db.session.scalar(select(User).join(GPProfile, GPProfile.user_id == User.id)
+                             .where(GPProfile.agb_code == agb_code))
 
 
 def register(data: Registration) -> User | None:
-    """Create an unverified referrer and mail the verification link; None when the email is known.
+    """Create an unverified referrer and mail the verification link; None when the email or the AGB code
+    is known.
 
-    For a known address the owner gets a notice instead, so the caller can answer both alike.
-    Raises AGBTaken (also when a concurrent registration wins the unique AGB code).
+    A known email or AGB code gets the same answer as a new one (the caller shows "check your mail"
+    either way): nothing is created, and the owner of the existing account is told by mail instead.
     """
     email = data.email.strip().lower()
-    if agb_taken(data.agb_code):
-        raise AGBTaken
-    password_hash = hash_password(data.password)  # also for a known address: the same work, no timing oracle
-    existing = auth_services.find_user_by_email(email)
-    if existing is not None:
-        _notify_existing(existing)
+    password_hash = hash_password(data.password)  # on every path: the same work, no timing oracle
+    existing, agb_owner = auth_services.find_user_by_email(email), _agb_owner(data.agb_code)
+    if existing is not None or agb_owner is not None:
+        _notify_owners(existing, agb_owner)
         return None
     user = User(email=email, full_name=data.full_name.strip(), password_hash=password_hash,
                 password_changed_at=utcnow(), active=True, locale=str(get_locale() or "nl"))
@@ -68,8 +64,7 @@ def register(data: Registration) -> User | None:
             db.session.flush()
     except IntegrityError:
         # Lost a race for the email or the AGB code: answer as if it had been taken before.
-        if agb_taken(data.agb_code):
-            raise AGBTaken from None
+        _notify_owners(auth_services.find_user_by_email(email), _agb_owner(data.agb_code))
         return None
     audit.record("referrer.registered", AuditAction.CREATE, user_id=user.id, object_type="gp_profile",
                  object_id=profile.id, reason=data.kind.value)
@@ -77,13 +72,23 @@ def register(data: Registration) -> User | None:
     return user
 
 
-def _notify_existing(user: User) -> None:
-    audit.record("referrer.registration_for_existing_email", AuditAction.CREATE, outcome=AuditOutcome.FAILURE,
-                 user_id=user.id, object_type="user", object_id=user.id)
+def _notify_owners(email_owner: User | None, agb_owner: User | None) -> None:
+    """One notice per existing account involved: the email's owner, and the AGB code's owner when that is
+    someone else. The mails carry only sign-in and reset links (nothing that grants anything)."""
+    if email_owner is not None:
+        _notify(email_owner, "registration_exists", _l("Someone tried to register with your email address"),
+                "referrer.registration_for_existing_email")
+    if agb_owner is not None and (email_owner is None or agb_owner.id != email_owner.id):
+        _notify(agb_owner, "registration_agb_exists", _l("Someone tried to register with your AGB code"),
+                "referrer.registration_for_existing_agb")
+
+
+def _notify(user: User, template: str, subject, event: str) -> None:
+    audit.record(event, AuditAction.CREATE, outcome=AuditOutcome.FAILURE, user_id=user.id, object_type="user",
+                 object_id=user.id)
     if user.active:
-        queue_mail(to=user.email, template="registration_exists",
-                   subject=_l("Someone tried to register with your email address"), locale=user.locale or "nl",
-                   user=user, login_link=current_app.config["BASE_URL"] + url_for("auth.login"),
+        queue_mail(to=user.email, template=template, subject=subject, locale=user.locale or "nl", user=user,
+                   login_link=current_app.config["BASE_URL"] + url_for("auth.login"),
                    reset_link=current_app.config["BASE_URL"] + url_for("auth.forgot_password"))
 
 

@@ -19,10 +19,18 @@ def _email_key() -> str:
     return "register:" + (request.form.get("email") or "").strip().lower()
 
 
+def _agb_key() -> str:
+    return "register-agb:" + (request.form.get("agb_code") or "").strip()[:20]
+
+
 @bp.route("/registreren", methods=["GET", "POST"])
 @limiter.limit(lambda: current_app.config["REGISTRATION_LIMIT_PER_IP"], methods=["POST"])
 # At most a few mails an hour to one address, whether or not it has an account (same limit for both).
 @limiter.limit("5 per hour", methods=["POST"], key_func=_email_key)
+# The same for the owner of an AGB code (told by mail when someone registers with it); only answered
+# registrations count, so typing mistakes in the code do not lock it.
+@limiter.limit("5 per hour", methods=["POST"], key_func=_agb_key,
+               deduct_when=lambda response: response.status_code == 200)
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -38,17 +46,10 @@ def register():
                 agb_code=form.agb_code.data, practice_name=form.practice_name.data, city=form.city.data,
                 password=form.password.data, practice_agb=form.practice_agb.data or None,
                 phone=form.phone.data or "")
-            try:
-                registration.register(data)
-            except registration.AGBTaken:
-                db.session.rollback()
-                form.agb_code.errors.append(_(
-                    "This AGB code is already registered. If it is yours, sign in or reset your password; "
-                    "otherwise check the code or contact us."))
-            else:
-                db.session.commit()
-                # The same page whether the address was new or known (no account enumeration).
-                return render_template("gp_portal/check_mail.html")
+            registration.register(data)
+            db.session.commit()
+            # The same page whether the address or AGB code was new or known (no account enumeration).
+            return render_template("gp_portal/check_mail.html")
     return render_template("gp_portal/register.html", form=form), 400 if form.errors else 200
 
 
