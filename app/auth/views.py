@@ -23,10 +23,11 @@ from app.auth.models import TokenPurpose
 from app.core import audit
 from app.core.audit import AuditAction, AuditOutcome
 from app.core.db import utcnow
-from app.core.mail import queue_mail
+from app.core.mail import OneTimeLink, queue_mail
 from app.core.security import (
     end_current_session,
     fresh_login_within,
+    hash_token,
     password_problem,
     start_session,
     verify_password,
@@ -165,10 +166,11 @@ def forgot_password():
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data)
         if user is not None and user.active and user.password_hash:
-            token = services.issue_token(user, TokenPurpose.RESET)
+            services.lapse_tokens(user, TokenPurpose.RESET)  # an older link stops working now
+            # The token is minted when the mail is sent: the outbox row holds no usable link.
             queue_mail(to=user.email, template="password_reset", subject=_l("Reset your Netwerkzorg password"),
                        locale=user.locale or "nl", user=user,
-                       link=current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token))
+                       one_time_link=OneTimeLink(user.id, TokenPurpose.RESET.value, "auth.reset_password_link"))
             db.session.commit()
         # The same answer for known and unknown addresses.
         flash(_("If this address has an account, we sent a link to reset the password. "
@@ -177,10 +179,52 @@ def forgot_password():
     return render_template("auth/forgot_password.html", form=form)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
+# A mailed link's token leaves the URL on first use: GET /password/reset/<token> keeps only the token's hash
+# in the (signed, HttpOnly) session cookie and redirects to /password/reset, so the token is not in the
+# address bar, the history, a Referer header or the access log of any later request. The one request
+# that carries it is the first GET. The app writes no access log; a front proxy's access log would see
+# that one path, whose token is then only good until used (and expires), so configure it not to log it.
+_LINK_SESSION_KEY = "link_token_hash:{}"
+
+
+def _stash_link_token(token: str, purpose: TokenPurpose, endpoint: str):
+    """Check the link, move its hash into the session and redirect to *endpoint* (no token in the URL)."""
     try:
-        user = services.peek_token(token, TokenPurpose.RESET).user
+        services.peek_token(token, purpose)
+    except services.TokenInvalid:
+        session.pop(_LINK_SESSION_KEY.format(purpose.value), None)
+        return render_template("auth/token_invalid.html"), 404
+    session[_LINK_SESSION_KEY.format(purpose.value)] = hash_token(token)
+    return redirect(url_for(endpoint))
+
+
+def stashed_link_token(purpose: TokenPurpose):
+    """The open token row whose hash the session holds for *purpose*; raises services.TokenInvalid."""
+    token_hash = session.get(_LINK_SESSION_KEY.format(purpose.value))
+    if not isinstance(token_hash, str) or not token_hash:
+        raise services.TokenInvalid
+    return services.peek_token(token_hash, purpose, hashed=True)
+
+
+def _consume_stashed(purpose: TokenPurpose) -> bool:
+    """Use the session's link once (the conditional update decides between concurrent uses)."""
+    token_hash = session.pop(_LINK_SESSION_KEY.format(purpose.value), None)
+    try:
+        services.consume_token(token_hash or "", purpose, hashed=True)
+    except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+        return False
+    return True
+
+
+@bp.route("/password/reset/<token>")
+def reset_password_link(token: str):
+    return _stash_link_token(token, TokenPurpose.RESET, "auth.reset_password")
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+def reset_password():
+    try:
+        user = stashed_link_token(TokenPurpose.RESET).user
     except services.TokenInvalid:
         return render_template("auth/token_invalid.html"), 404
     form = NewPasswordForm()
@@ -189,9 +233,7 @@ def reset_password(token: str):
         if problem:
             form.password.errors.append(problem)
         else:
-            try:
-                services.consume_token(token, TokenPurpose.RESET)
-            except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+            if not _consume_stashed(TokenPurpose.RESET):
                 db.session.rollback()
                 return render_template("auth/token_invalid.html"), 404
             services.set_password(user, form.password.data)
@@ -206,10 +248,15 @@ def reset_password(token: str):
     return render_template("auth/reset_password.html", form=form)
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
+@bp.route("/invitation/<token>")
+def accept_invitation_link(token: str):
+    return _stash_link_token(token, TokenPurpose.INVITE, "auth.accept_invitation")
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+def accept_invitation():
     try:
-        user = services.peek_token(token, TokenPurpose.INVITE).user
+        user = stashed_link_token(TokenPurpose.INVITE).user
     except services.TokenInvalid:
         return render_template("auth/token_invalid.html"), 404
     form = AcceptInvitationForm(full_name=user.full_name)
@@ -218,9 +265,7 @@ def accept_invitation(token: str):
         if problem:
             form.password.errors.append(problem)
         else:
-            try:
-                services.consume_token(token, TokenPurpose.INVITE)
-            except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+            if not _consume_stashed(TokenPurpose.INVITE):
                 db.session.rollback()
                 return render_template("auth/token_invalid.html"), 404
             user.full_name = form.full_name.data.strip()
