@@ -386,7 +386,8 @@ def test_recovery_code_works_once_and_only_once(client, new_client):
 # main.index is walked: for a signed-in user it lists their networks.
 PRE_MFA_ALLOWED = {"static", "main.healthz", "main.set_locale", "main.favicon", "auth.login",
                    "auth.mfa_verify", "auth.mfa_setup", "auth.logout", "auth.forgot_password",
-                   "auth.reset_password", "auth.accept_invitation"}
+                   "auth.reset_password", "auth.accept_invitation", "auth.reset_password_link",
+                   "auth.accept_invitation_link"}
 
 
 def _walk_urls(app, values: dict[str, object], method: str):

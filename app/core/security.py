@@ -242,9 +242,15 @@ def register_security(app: Flask, *, load_membership: MembershipLoader) -> None:
         headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if app.config.get("HSTS"):
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if current_user.is_authenticated or request.endpoint in ("auth.login", "auth.mfa_verify"):
+        if current_user.is_authenticated or request.endpoint in NO_STORE_ENDPOINTS:
             headers["Cache-Control"] = "no-store"
         return response
+
+
+# Pages of the sign-in flow and of mailed links (they name the account): never cached.
+NO_STORE_ENDPOINTS = frozenset({"auth.login", "auth.mfa_verify", "auth.reset_password", "auth.reset_password_link",
+                                "auth.accept_invitation", "auth.accept_invitation_link", "gp_portal.verify_email",
+                                "gp_portal.verify_email_link"})
 
 
 def fresh_login_within(seconds: int) -> bool:
