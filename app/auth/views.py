@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.auth import bp, services
+from app.auth import bp, services, throttle
 from app.auth.forms import (
     AcceptInvitationForm,
     AccountForm,
@@ -43,14 +43,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.index")
 
 
-def _login_account_key() -> str:
-    return "acct:" + (request.form.get("email") or "").strip().lower()
-
-
-def _login_pair_key() -> str:
-    return f"pair:{_login_account_key()}:{request.remote_addr}"
-
-
 def _failed(response) -> bool:
     return response.status_code != 302
 
@@ -61,17 +53,24 @@ def _forbidden_words(user) -> tuple[str, ...]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_pair_key, deduct_when=_failed)
-@limiter.limit("100 per hour", methods=["POST"], key_func=_login_account_key, deduct_when=_failed)
+# Per address (password spraying across accounts); a browser with the typed account's device cookie is exempt,
+# so a neighbour behind the same address cannot lock the holder out. Per account: app.auth.throttle.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed,
+               exempt_when=throttle.known_device_for_submitted_account)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data)
+        attempt = throttle.attempt_for(form.email.data, user.id if user else None)
+        if wait := throttle.retry_after(attempt):
+            # Refused before the password is checked; the same answer for known and unknown accounts.
+            form.password.errors.append(_("Too many failed attempts. Try again in %(seconds)s seconds.",
+                                          seconds=wait))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         if verify_password(user, form.password.data) and user.active:
+            throttle.record_success(attempt)
             start_session(user, mfa_verified=False)
             session["next"] = _safe_next(request.args.get("next"))
             audit.record("user.password_verified", AuditAction.LOGIN, user_id=user.id)
@@ -81,6 +80,11 @@ def login():
             return redirect(url_for("auth.mfa_verify" if user.has_mfa else "auth.mfa_setup"))
         audit.record("user.login_failed", AuditAction.LOGIN, outcome=AuditOutcome.FAILURE,
                      user_id=user.id if user else None)
+        if throttle.record_failure(attempt) and user is not None and user.active:
+            # No addresses, times or counts: only that it happened and what to do.
+            queue_mail(to=user.email, template="login_failures",
+                       subject=_l("Many failed sign-in attempts on your Netwerkzorg account"),
+                       locale=user.locale or "nl", user=user)
         db.session.commit()
         form.password.errors.append(_("The email address or password is not correct."))
     return render_template("auth/login.html", form=form)
@@ -113,7 +117,9 @@ def mfa_verify():
             db.session.commit()
             if used_recovery:
                 flash(_("You used a recovery code. Each code works once."), "warning")
-            return redirect(_safe_next(target))
+            response = redirect(_safe_next(target))
+            throttle.remember_device(response, user.id)
+            return response
         audit.record("user.mfa_failed", AuditAction.LOGIN, outcome=AuditOutcome.FAILURE)
         db.session.commit()
         form.code.errors.append(_("This code is not valid (or was used already). Try the next code."))
@@ -138,7 +144,9 @@ def mfa_setup():
             start_session(user, mfa_verified=True)
             audit.record("user.mfa_enabled", AuditAction.UPDATE, object_type="user", object_id=user.id)
             db.session.commit()
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+            response = make_response(render_template("auth/recovery_codes.html", codes=codes, next_url=next_url))
+            throttle.remember_device(response, user.id)
+            return response
         form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
     return render_template("auth/mfa_setup.html", form=form, qr_svg=services.provisioning_svg(user),
                            secret=user.totp_secret)
