@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 from app.auth import throttle
-from tests.conftest import PASSWORD, current_totp
+from tests.conftest import current_totp
 from tests.test_auth import (  # noqa: F401 - client, new_client, clock: fixtures
     WRONG_LOGIN,
     body,
