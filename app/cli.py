@@ -89,7 +89,7 @@ def register_cli(app: Flask) -> None:
         token = issue_token(user, TokenPurpose.INVITE)
         db.session.commit()
         with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
-            click.echo(url_for("auth.accept_invitation", token=token, _external=True))
+            click.echo(url_for("auth.accept_invitation_link", token=token, _external=True))
 
     @app.cli.group()
     def translate() -> None:

@@ -24,6 +24,7 @@ from sqlalchemy import event, select, text
 from app import create_app
 from app.auth.models import GPProfile, ReferrerKind, User
 from app.core.db import utcnow
+from app.core.mail import memory_outbox
 from app.core.security import UserSession, hash_password, hash_token
 from app.core.tenancy import network_context
 from app.extensions import db, limiter
@@ -79,7 +80,8 @@ class IsolatedClient(FlaskClient):
 
 
 def make_config(**overrides):
-    attrs = {"SQLALCHEMY_DATABASE_URI": DATABASE_URL, "REDIS_URL": None, "MAIL_URL": "",
+    # "memory://": sent mail is kept in app.core.mail.memory_outbox (see delivered_mails), never in a table.
+    attrs = {"SQLALCHEMY_DATABASE_URI": DATABASE_URL, "REDIS_URL": None, "MAIL_URL": "memory://",
              "BASE_URL": "http://localhost", "UPLOAD_DIR": UPLOAD_DIR, **overrides}
     return type("TestConfig", (TestingConfig,), attrs)
 
@@ -125,6 +127,7 @@ def _app_context(app):
     """Push a fresh app context per test; afterwards empty every table (disciplines stay)."""
     with app.app_context():
         limiter.reset()
+        memory_outbox.clear()
         yield
         db.session.rollback()
         db.session.remove()
@@ -319,6 +322,12 @@ def smtp():
 def inline_app(app_with, smtp):
     """The embedded default: no Redis, jobs run in the process, and mail goes to `smtp`."""
     return app_with(MAIL_URL=smtp.url, REDIS_URL=None)
+
+
+def delivered_mails(to: str | None = None, template: str | None = None) -> list[dict[str, str]]:
+    """The mail sent in this test (MAIL_URL memory://), oldest first: to, subject, body, template."""
+    return [mail for mail in memory_outbox
+            if (to is None or mail["to"] == to) and (template is None or mail["template"] == template)]
 
 
 @contextmanager

@@ -122,9 +122,9 @@ def world():
                                                                     "note", "action", "letter")},
                    "member_id": referrals["team_member"].id, "version": 1, "key": "story",
                    "duplicate_id": referrals["duplicate"].id},
-        "per_endpoint": {"auth.reset_password": {"token": reset_token},
-                         "auth.accept_invitation": {"token": invite_token},
-                         "gp_portal.verify_email": {"token": verify_token},
+        "per_endpoint": {"auth.reset_password_link": {"token": reset_token},
+                         "auth.accept_invitation_link": {"token": invite_token},
+                         "gp_portal.verify_email_link": {"token": verify_token},
                          "gp_portal.edit_draft": {"referral_id": referrals["draft"].id},
                          "gp_portal.discard_draft": {"referral_id": referrals["draft"].id},
                          "gp_portal.case_letter": {"referral_id": referrals["case_referral"].id},
@@ -159,6 +159,13 @@ def _identities(client_factory, world) -> dict:
     clients["no_mfa"] = login_as(client_factory(), world["no_mfa"], mfa_verified=False)
     clients["gp"] = login_as(client_factory(), world["gp"])
     clients["poh"] = login_as(client_factory(), world["poh"])
+    # Someone who opened the mailed links: each token moved into this browser's session, so the form
+    # pages behind them (/password/reset, /invitation, /verwijzer/email) render.
+    clients["link_opener"] = link_opener = client_factory()
+    links = {"auth.reset_password_link": "/password/reset/", "auth.accept_invitation_link": "/invitation/",
+             "gp_portal.verify_email_link": "/verwijzer/email/"}
+    for endpoint, prefix in links.items():
+        assert link_opener.get(prefix + world["per_endpoint"][endpoint]["token"]).status_code == 302
     return clients
 
 
@@ -193,7 +200,7 @@ def test_security_headers_on_every_get_route_for_every_identity(app, new_client,
             for who, client in clients.items():
                 response = client.get(url)
                 _check_headers(response, f"{who} GET {url} ({response.status_code})",
-                               authenticated=who != "anonymous")
+                               authenticated=who not in ("anonymous", "link_opener"))
                 response.close()  # static files are streamed from an open file
                 if response.status_code == 200:
                     seen_ok.add(rule.endpoint)

@@ -17,7 +17,7 @@ from app.core.jobs import Outbox
 from app.extensions import db
 from app.referrals.models import PracticeNurseLink
 from app.referrals.services import gps_for_referrer, is_verified_referrer
-from tests.conftest import login, login_as, make_gp, make_practice_link, make_user
+from tests.conftest import delivered_mails, login, login_as, make_gp, make_practice_link, make_user
 
 GOOD_PASSWORD = "een lange zin als wachtwoord"
 CHECK_MAIL = "Check your mail"
@@ -60,11 +60,19 @@ def mails_to(address: str, template: str | None = None) -> list[Outbox]:
 
 
 def verify_link_token(address: str) -> str:
-    mails = mails_to(address, "verify_email")
+    mails = delivered_mails(address, "verify_email")
     assert mails, f"no verification mail to {address}"
-    match = re.search(r"http://localhost/verwijzer/email/(\S+)", mails[-1].payload["body"])
-    assert match, mails[-1].payload["body"]
+    match = re.search(r"http://localhost/verwijzer/email/(\S+)", mails[-1]["body"])
+    assert match, mails[-1]["body"]
     return match.group(1)
+
+
+def verify_via_link(client, token: str):
+    """Open the mailed link (its token moves into the session), then confirm; a bad link answers itself."""
+    opened = client.get(f"/verwijzer/email/{token}")
+    if opened.status_code != 302:
+        return opened
+    return client.post("/verwijzer/email", data={})
 
 
 def user_count() -> int:
@@ -239,12 +247,14 @@ def test_notice_mails_to_one_address_are_throttled(new_client):
 def test_verification_link_confirms_the_address_once(client, new_client):
     register(client)
     token = verify_link_token("els.verbeek@praktijk.example")
-    page = client.get(f"/verwijzer/email/{token}")
+    opened = client.get(f"/verwijzer/email/{token}")
+    assert opened.status_code == 302 and opened.headers["Location"] == "/verwijzer/email"  # token out of the URL
+    page = client.get("/verwijzer/email")
     assert page.status_code == 200 and "els.verbeek@praktijk.example" in body(page)
     user = db.session.scalar(select(User).where(User.email == "els.verbeek@praktijk.example"))
     db.session.refresh(user)
     assert user.email_verified_at is None  # looking (a mail scanner) confirms nothing
-    response = client.post(f"/verwijzer/email/{token}", data={})
+    response = client.post("/verwijzer/email", data={})
     assert response.status_code == 302 and response.headers["Location"] == "/login"
     db.session.refresh(user)
     assert user.email_verified_at is not None
@@ -252,7 +262,8 @@ def test_verification_link_confirms_the_address_once(client, new_client):
     assert (verified.user_id, verified.action, verified.object_id) == (user.id, AuditAction.UPDATE, user.id)
     # Single use: GET and POST answer "not valid" now, also from another browser.
     assert client.get(f"/verwijzer/email/{token}").status_code == 404
-    assert new_client().post(f"/verwijzer/email/{token}", data={}).status_code == 404
+    assert verify_via_link(new_client(), token).status_code == 404
+    assert client.post("/verwijzer/email", data={}).status_code == 404
     assert len(audit_rows("user.email_verified")) == 1
 
 
@@ -260,10 +271,10 @@ def test_verification_link_expires_after_48_hours(client, clock):
     register(client)
     token = verify_link_token("els.verbeek@praktijk.example")
     clock.shift(timedelta(hours=47, minutes=59))
-    assert client.get(f"/verwijzer/email/{token}").status_code == 200
+    assert client.get(f"/verwijzer/email/{token}").status_code == 302
     clock.shift(timedelta(minutes=2))
+    assert client.post("/verwijzer/email", data={}).status_code == 404  # the session's link expired too
     assert client.get(f"/verwijzer/email/{token}").status_code == 404
-    assert client.post(f"/verwijzer/email/{token}", data={}).status_code == 404
     user = db.session.scalar(select(User).where(User.email == "els.verbeek@praktijk.example"))
     assert user.email_verified_at is None
 
@@ -274,7 +285,7 @@ def test_unknown_or_other_purpose_tokens_are_refused(client):
     user = make_gp("gp@praktijk.example")
     reset = issue_token(user, TokenPurpose.RESET)
     db.session.commit()
-    assert client.post(f"/verwijzer/email/{reset}", data={}).status_code == 404
+    assert verify_via_link(client, reset).status_code == 404
     assert client.get("/verwijzer/email/nonsense").status_code == 404
     db.session.refresh(user)
     assert user.email_verified_at is None
@@ -286,14 +297,14 @@ def test_a_deactivated_account_cannot_be_verified(client):
     user = db.session.scalar(select(User).where(User.email == "els.verbeek@praktijk.example"))
     user.active = False
     db.session.commit()
-    assert client.post(f"/verwijzer/email/{token}", data={}).status_code == 404
+    assert verify_via_link(client, token).status_code == 404
     db.session.refresh(user)
     assert user.email_verified_at is None
 
 
 def test_after_verification_sign_in_forces_two_step_set_up(client):
     register(client)
-    client.post(f"/verwijzer/email/{verify_link_token('els.verbeek@praktijk.example')}", data={})
+    assert verify_via_link(client, verify_link_token("els.verbeek@praktijk.example")).status_code == 302
     response = client.post("/login", data={"email": "els.verbeek@praktijk.example", "password": GOOD_PASSWORD})
     assert response.status_code == 302 and response.headers["Location"] == "/account/mfa/setup"
     assert client.get("/").headers["Location"] == "/account/mfa/setup"
@@ -314,7 +325,7 @@ def test_unverified_gp_sees_the_notice_and_can_ask_for_a_new_link(client, clock)
     second = verify_link_token(gp.email)
     assert first != second
     assert client.get(f"/verwijzer/email/{first}").status_code == 404  # a new link replaces the old one
-    assert client.post(f"/verwijzer/email/{second}", data={}).status_code == 302
+    assert verify_via_link(client, second).status_code == 302
     page = body(client.get("/"))
     assert VERIFY_FIRST not in page
     db.session.expire_all()
@@ -493,7 +504,8 @@ def test_accepting_an_invitation_confirms_the_email_address(client):
     token = issue_token(invited, TokenPurpose.INVITE)
     db.session.commit()
     assert invited.email_verified_at is None
-    response = client.post(f"/invitation/{token}", data={"full_name": "Invited Person", "password": GOOD_PASSWORD,
+    assert client.get(f"/invitation/{token}").status_code == 302
+    response = client.post("/invitation", data={"full_name": "Invited Person", "password": GOOD_PASSWORD,
                                                          "confirm": GOOD_PASSWORD})
     assert response.status_code == 302
     db.session.refresh(invited)

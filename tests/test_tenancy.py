@@ -35,7 +35,8 @@ from tests.world import make_case_world
 GLOBAL_ENDPOINTS = {
     "static", "main.index", "main.healthz", "main.set_locale", "main.favicon", "main.dev_mail",
     "auth.login", "auth.mfa_verify", "auth.mfa_setup", "auth.logout", "auth.forgot_password",
-    "auth.reset_password", "auth.accept_invitation", "auth.account", "auth.change_password",
+    "auth.reset_password", "auth.accept_invitation", "auth.reset_password_link", "auth.accept_invitation_link",
+    "auth.account", "auth.change_password",
     "auth.reset_own_mfa",
 }
 # Platform administration: no network, no patient data; 404 for everyone but platform admins.
@@ -139,7 +140,8 @@ ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
 GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
 # GP / practice-nurse accounts: not bound to a network (a link id is checked against the GP's own profile).
-GP_ACCOUNT_ENDPOINTS = {"gp_portal.register", "gp_portal.verify_email", "gp_portal.resend_verification",
+GP_ACCOUNT_ENDPOINTS = {"gp_portal.register", "gp_portal.verify_email", "gp_portal.verify_email_link",
+                        "gp_portal.resend_verification",
                         "gp_portal.practice", "gp_portal.confirm_link", "gp_portal.refuse_link"}
 GLOBAL_ENDPOINTS |= GP_ACCOUNT_ENDPOINTS
 ADMIN_ENDPOINTS |= {"admin.approve_network", "admin.erase_patient"}

@@ -21,10 +21,12 @@ pytestmark = [pytest.mark.postgres_only,
 THREADS = 20
 
 
-def _race(new_client, url: str, data_for) -> list[int]:
+def _race(new_client, link: str, url: str, data_for) -> list[int]:
+    """Each client opens *link* (its token moves into that client's session), then all POST *url* at once."""
     clients = [new_client() for _ in range(THREADS)]
     for client in clients:
-        assert client.get(url).status_code == 200  # looking does not use the link
+        assert client.get(link).status_code == 302  # looking does not use the link
+        assert client.get(url).status_code == 200
     barrier = threading.Barrier(THREADS, timeout=60)
     statuses: list[int] = []
     errors: list[BaseException] = []
@@ -60,7 +62,7 @@ def test_twenty_concurrent_uses_of_one_reset_token_succeed_once(new_client):
     token = issue_token(someone, TokenPurpose.RESET)
     db.session.commit()
     passwords = [f"nieuw-wachtwoord-{i:02d}-lang" for i in range(THREADS)]
-    statuses = _race(new_client, f"/password/reset/{token}",
+    statuses = _race(new_client, f"/password/reset/{token}", "/password/reset",
                      lambda i: {"password": passwords[i], "confirm": passwords[i]})
     assert sorted(statuses) == [302] + [404] * (THREADS - 1), statuses
     assert _audit_rows("user.password_reset", someone.id) == 1
@@ -70,7 +72,7 @@ def test_twenty_concurrent_uses_of_one_invitation_succeed_once(new_client):
     invited = member(make_network("race"), "invited-race@example.nl", password=None, mfa=False, name="Iemand")
     token = issue_token(invited, TokenPurpose.INVITE)
     db.session.commit()
-    statuses = _race(new_client, f"/invitation/{token}",
+    statuses = _race(new_client, f"/invitation/{token}", "/invitation",
                      lambda i: {"full_name": f"Naam {i:02d}", "password": f"uitnodiging-{i:02d}-lang",
                                 "confirm": f"uitnodiging-{i:02d}-lang"})
     assert sorted(statuses) == [302] + [404] * (THREADS - 1), statuses

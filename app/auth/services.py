@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 
 from app.auth.models import AccountToken, RecoveryCode, TokenPurpose, User
 from app.core.db import utcnow
+from app.core.mail import link_minter
 from app.core.security import end_all_sessions, hash_password, hash_token, password_hasher
 from app.extensions import db
 
@@ -35,9 +36,7 @@ def find_user_by_email(email: str) -> User | None:
 def issue_token(user: User, purpose: TokenPurpose) -> str:
     """Create a single-use token; only its hash is stored. Earlier open tokens of the kind lapse."""
     ttl = current_app.config[_TTL_KEYS[purpose]]
-    db.session.execute(update(AccountToken).where(
-        AccountToken.user_id == user.id, AccountToken.purpose == purpose,
-        AccountToken.used_at.is_(None)).values(used_at=utcnow()))
+    lapse_tokens(user, purpose)
     token = secrets.token_urlsafe(32)
     db.session.add(AccountToken(token_hash=hash_token(token), purpose=purpose, user_id=user.id,
                                 expires_at=utcnow() + ttl))
@@ -45,22 +44,55 @@ def issue_token(user: User, purpose: TokenPurpose) -> str:
     return token
 
 
-def peek_token(token: str, purpose: TokenPurpose) -> AccountToken:
-    row = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == hash_token(token),
+def may_get_link(user: User | None, purpose: TokenPurpose) -> bool:
+    """May *user* be sent a fresh link of *purpose* now? Asked again when a queued link mail is sent."""
+    if user is None:
+        return False
+    if purpose is TokenPurpose.INVITE:
+        # An invited account is set up once; deactivation (which lapses open links) ends it too.
+        return user.password_hash is None and user.active
+    if purpose is TokenPurpose.RESET:
+        return user.active and user.password_hash is not None
+    return user.active and user.email_verified_at is None
+
+
+@link_minter
+def mint_link_token(user_id: int, purpose: str) -> str | None:
+    """Mint the token of a one-time-link mail right before it is sent (app.core.mail): only the mail holds
+    it. None when the user may no longer get such a link (the mail is dropped)."""
+    user = db.session.get(User, user_id)
+    purpose = TokenPurpose(purpose)
+    if not may_get_link(user, purpose):
+        return None
+    return issue_token(user, purpose)
+
+
+def lapse_tokens(user: User, purpose: TokenPurpose) -> None:
+    """Open links of *purpose* stop working now (a new link is on its way)."""
+    db.session.execute(update(AccountToken).where(
+        AccountToken.user_id == user.id, AccountToken.purpose == purpose,
+        AccountToken.used_at.is_(None)).values(used_at=utcnow()))
+
+
+def peek_token(token: str, purpose: TokenPurpose, *, hashed: bool = False) -> AccountToken:
+    """The open token row (by the token, or by its hash with hashed=True); raises TokenInvalid."""
+    token_hash = token if hashed else hash_token(token)
+    row = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == token_hash,
                                                        AccountToken.purpose == purpose))
     if row is None or row.used_at is not None or row.expires_at < utcnow():
         raise TokenInvalid
     return row
 
 
-def consume_token(token: str, purpose: TokenPurpose) -> User:
-    """Mark the token used and return its user; raises TokenInvalid.
+def consume_token(token: str, purpose: TokenPurpose, *, hashed: bool = False) -> User:
+    """Mark the token (or, with hashed=True, the token of this hash) used and return its user; raises TokenInvalid.
 
     One conditional UPDATE whose row count decides: of any number of concurrent uses of one token exactly
     one marks it (the database serialises the writes on the row), the others update nothing and fail."""
     now = utcnow()
     result = db.session.execute(
-        update(AccountToken).where(AccountToken.token_hash == hash_token(token), AccountToken.purpose == purpose,
+        update(AccountToken).where(AccountToken.token_hash == (token if hashed else hash_token(token)),
+                                   AccountToken.purpose == purpose,
                                    AccountToken.used_at.is_(None), AccountToken.expires_at > now)
         .values(used_at=now).returning(AccountToken.user_id).execution_options(synchronize_session=False))
     user_id = result.scalar_one_or_none()

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, make_response, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.auth import bp, services
+from app.auth import bp, services, throttle
 from app.auth.forms import (
     AcceptInvitationForm,
     AccountForm,
@@ -23,10 +23,11 @@ from app.auth.models import TokenPurpose
 from app.core import audit
 from app.core.audit import AuditAction, AuditOutcome
 from app.core.db import utcnow
-from app.core.mail import queue_mail
+from app.core.mail import OneTimeLink, queue_mail
 from app.core.security import (
     end_current_session,
     fresh_login_within,
+    hash_token,
     password_problem,
     start_session,
     verify_password,
@@ -42,14 +43,6 @@ def _safe_next(target: str | None) -> str:
     return url_for("main.index")
 
 
-def _login_account_key() -> str:
-    return "acct:" + (request.form.get("email") or "").strip().lower()
-
-
-def _login_pair_key() -> str:
-    return f"pair:{_login_account_key()}:{request.remote_addr}"
-
-
 def _failed(response) -> bool:
     return response.status_code != 302
 
@@ -60,17 +53,24 @@ def _forbidden_words(user) -> tuple[str, ...]:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"], methods=["POST"],
-               key_func=_login_pair_key, deduct_when=_failed)
-@limiter.limit("100 per hour", methods=["POST"], key_func=_login_account_key, deduct_when=_failed)
+# Per address (password spraying across accounts); a browser with the typed account's device cookie is exempt,
+# so a neighbour behind the same address cannot lock the holder out. Per account: app.auth.throttle.
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"], deduct_when=_failed,
+               exempt_when=throttle.known_device_for_submitted_account)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data)
+        attempt = throttle.attempt_for(form.email.data, user.id if user else None)
+        if wait := throttle.retry_after(attempt):
+            # Refused before the password is checked; the same answer for known and unknown accounts.
+            form.password.errors.append(_("Too many failed attempts. Try again in %(seconds)s seconds.",
+                                          seconds=wait))
+            return render_template("auth/login.html", form=form), 429, {"Retry-After": str(wait)}
         if verify_password(user, form.password.data) and user.active:
+            throttle.record_success(attempt)
             start_session(user, mfa_verified=False)
             session["next"] = _safe_next(request.args.get("next"))
             audit.record("user.password_verified", AuditAction.LOGIN, user_id=user.id)
@@ -80,6 +80,11 @@ def login():
             return redirect(url_for("auth.mfa_verify" if user.has_mfa else "auth.mfa_setup"))
         audit.record("user.login_failed", AuditAction.LOGIN, outcome=AuditOutcome.FAILURE,
                      user_id=user.id if user else None)
+        if throttle.record_failure(attempt) and user is not None and user.active:
+            # No addresses, times or counts: only that it happened and what to do.
+            queue_mail(to=user.email, template="login_failures",
+                       subject=_l("Many failed sign-in attempts on your Netwerkzorg account"),
+                       locale=user.locale or "nl", user=user)
         db.session.commit()
         form.password.errors.append(_("The email address or password is not correct."))
     return render_template("auth/login.html", form=form)
@@ -112,7 +117,9 @@ def mfa_verify():
             db.session.commit()
             if used_recovery:
                 flash(_("You used a recovery code. Each code works once."), "warning")
-            return redirect(_safe_next(target))
+            response = redirect(_safe_next(target))
+            throttle.remember_device(response, user.id)
+            return response
         audit.record("user.mfa_failed", AuditAction.LOGIN, outcome=AuditOutcome.FAILURE)
         db.session.commit()
         form.code.errors.append(_("This code is not valid (or was used already). Try the next code."))
@@ -137,7 +144,9 @@ def mfa_setup():
             start_session(user, mfa_verified=True)
             audit.record("user.mfa_enabled", AuditAction.UPDATE, object_type="user", object_id=user.id)
             db.session.commit()
-            return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url)
+            response = make_response(render_template("auth/recovery_codes.html", codes=codes, next_url=next_url))
+            throttle.remember_device(response, user.id)
+            return response
         form.code.errors.append(_("This code does not match. Check the time on your phone and try again."))
     return render_template("auth/mfa_setup.html", form=form, qr_svg=services.provisioning_svg(user),
                            secret=user.totp_secret)
@@ -165,10 +174,11 @@ def forgot_password():
     if form.validate_on_submit():
         user = services.find_user_by_email(form.email.data)
         if user is not None and user.active and user.password_hash:
-            token = services.issue_token(user, TokenPurpose.RESET)
+            services.lapse_tokens(user, TokenPurpose.RESET)  # an older link stops working now
+            # The token is minted when the mail is sent: the outbox row holds no usable link.
             queue_mail(to=user.email, template="password_reset", subject=_l("Reset your Netwerkzorg password"),
                        locale=user.locale or "nl", user=user,
-                       link=current_app.config["BASE_URL"] + url_for("auth.reset_password", token=token))
+                       one_time_link=OneTimeLink(user.id, TokenPurpose.RESET.value, "auth.reset_password_link"))
             db.session.commit()
         # The same answer for known and unknown addresses.
         flash(_("If this address has an account, we sent a link to reset the password. "
@@ -177,10 +187,52 @@ def forgot_password():
     return render_template("auth/forgot_password.html", form=form)
 
 
-@bp.route("/password/reset/<token>", methods=["GET", "POST"])
-def reset_password(token: str):
+# A mailed link's token leaves the URL on first use: GET /password/reset/<token> keeps only the token's hash
+# in the (signed, HttpOnly) session cookie and redirects to /password/reset, so the token is not in the
+# address bar, the history, a Referer header or the access log of any later request. The one request
+# that carries it is the first GET. The app writes no access log; a front proxy's access log would see
+# that one path, whose token is then only good until used (and expires), so configure it not to log it.
+_LINK_SESSION_KEY = "link_token_hash:{}"
+
+
+def _stash_link_token(token: str, purpose: TokenPurpose, endpoint: str):
+    """Check the link, move its hash into the session and redirect to *endpoint* (no token in the URL)."""
     try:
-        user = services.peek_token(token, TokenPurpose.RESET).user
+        services.peek_token(token, purpose)
+    except services.TokenInvalid:
+        session.pop(_LINK_SESSION_KEY.format(purpose.value), None)
+        return render_template("auth/token_invalid.html"), 404
+    session[_LINK_SESSION_KEY.format(purpose.value)] = hash_token(token)
+    return redirect(url_for(endpoint))
+
+
+def stashed_link_token(purpose: TokenPurpose):
+    """The open token row whose hash the session holds for *purpose*; raises services.TokenInvalid."""
+    token_hash = session.get(_LINK_SESSION_KEY.format(purpose.value))
+    if not isinstance(token_hash, str) or not token_hash:
+        raise services.TokenInvalid
+    return services.peek_token(token_hash, purpose, hashed=True)
+
+
+def _consume_stashed(purpose: TokenPurpose) -> bool:
+    """Use the session's link once (the conditional update decides between concurrent uses)."""
+    token_hash = session.pop(_LINK_SESSION_KEY.format(purpose.value), None)
+    try:
+        services.consume_token(token_hash or "", purpose, hashed=True)
+    except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+        return False
+    return True
+
+
+@bp.route("/password/reset/<token>")
+def reset_password_link(token: str):
+    return _stash_link_token(token, TokenPurpose.RESET, "auth.reset_password")
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
+def reset_password():
+    try:
+        user = stashed_link_token(TokenPurpose.RESET).user
     except services.TokenInvalid:
         return render_template("auth/token_invalid.html"), 404
     form = NewPasswordForm()
@@ -189,9 +241,7 @@ def reset_password(token: str):
         if problem:
             form.password.errors.append(problem)
         else:
-            try:
-                services.consume_token(token, TokenPurpose.RESET)
-            except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+            if not _consume_stashed(TokenPurpose.RESET):
                 db.session.rollback()
                 return render_template("auth/token_invalid.html"), 404
             services.set_password(user, form.password.data)
@@ -206,10 +256,15 @@ def reset_password(token: str):
     return render_template("auth/reset_password.html", form=form)
 
 
-@bp.route("/invitation/<token>", methods=["GET", "POST"])
-def accept_invitation(token: str):
+@bp.route("/invitation/<token>")
+def accept_invitation_link(token: str):
+    return _stash_link_token(token, TokenPurpose.INVITE, "auth.accept_invitation")
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+def accept_invitation():
     try:
-        user = services.peek_token(token, TokenPurpose.INVITE).user
+        user = stashed_link_token(TokenPurpose.INVITE).user
     except services.TokenInvalid:
         return render_template("auth/token_invalid.html"), 404
     form = AcceptInvitationForm(full_name=user.full_name)
@@ -218,9 +273,7 @@ def accept_invitation(token: str):
         if problem:
             form.password.errors.append(problem)
         else:
-            try:
-                services.consume_token(token, TokenPurpose.INVITE)
-            except services.TokenInvalid:  # used by a concurrent request in the meantime: one use only
+            if not _consume_stashed(TokenPurpose.INVITE):
                 db.session.rollback()
                 return render_template("auth/token_invalid.html"), 404
             user.full_name = form.full_name.data.strip()

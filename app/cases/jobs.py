@@ -23,7 +23,7 @@ from app.core.audit import AuditAction
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.jobs import enqueue, job_handler, job_pending, run_periodic, serialize_enqueueing
-from app.core.mail import absolute_url, queue_mail
+from app.core.mail import absolute_url, mail_recheck, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.extensions import db
 from app.networks.models import Membership, Network
@@ -47,6 +47,22 @@ def reminder_recipient(case: Case) -> Membership | None:
     if not case_access(case, central).sees(ConsentPart.PROMS):
         return None
     return central
+
+
+@mail_recheck("prom_reminder")
+def may_still_be_reminded(*, membership_id: int, case_ids: list[int]) -> bool:
+    """Mail re-check right before SMTP (inside the network): the membership is still the central care
+    provider of every case of the mail and the access door still lets them see its questionnaires (consent
+    not withdrawn or expired, still on the team, membership and account active). All or nothing: the mail
+    names each case, so one case the recipient may no longer be told about drops the whole mail."""
+    cases = db.session.scalars(select(Case).where(Case.id.in_(case_ids))).all()
+    if not case_ids or len(cases) != len(set(case_ids)):
+        return False
+    for case in cases:
+        central = reminder_recipient(case)
+        if central is None or central.id != membership_id:
+            return False
+    return True
 
 
 def enqueue_prom_reminders(now: datetime | None = None) -> list[int]:
@@ -107,7 +123,8 @@ def send_prom_reminders(payload: dict[str, Any]) -> None:
         queue_mail(to=user.email, template="prom_reminder",
                    subject=_l("Distress thermometer due in %(network)s", network=network.name),
                    locale=user.locale or network.default_locale or "nl", network_id=network_id, user=user,
-                   network_name=network.name, links=links)
+                   network_name=network.name, links=links,
+                   recheck=("prom_reminder", {"membership_id": central.id, "case_ids": [c.id for c in own_cases]}))
         for case in own_cases:
             case.prom_reminded_at = now
             audit.record("case.prom_reminded", AuditAction.UPDATE, patient_id=case.patient_id, object_type="case",

@@ -29,7 +29,10 @@ from app.extensions import db
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-_handlers: dict[str, Callable[[dict[str, Any]], None]] = {}
+# A handler may return DROPPED: the work was refused on purpose (e.g. a mail whose recipient may no
+# longer be told); the row is then closed as "dropped", not run again and not counted as failed.
+DROPPED = "dropped"
+_handlers: dict[str, Callable[[dict[str, Any]], str | None]] = {}
 
 
 class Outbox(TimestampMixin, db.Model):
@@ -41,14 +44,15 @@ class Outbox(TimestampMixin, db.Model):
     kind: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     network_id: Mapped[int | None]
-    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending / done / failed
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending / done / failed / dropped
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     delivered_at: Mapped[datetime | None]
 
 
 def job_handler(kind: str):
-    """Register the function that runs outbox rows of *kind*; it gets the payload (ids, no PII)."""
+    """Register the function that runs outbox rows of *kind*; it gets the payload (ids, no PII) and
+    returns None (done) or DROPPED."""
     def register(func):
         _handlers[kind] = func
         return func
@@ -150,16 +154,17 @@ def deliver_outbox(outbox_id: int) -> None:
     with _job_app_context():
         # The row lock claims the row: a relay and a slow worker cannot both send it.
         row = db.session.get(Outbox, outbox_id, with_for_update=True)
-        if row is None or row.status == "done":
+        if row is None or row.status in ("done", DROPPED):
             db.session.rollback()
             return
         handler = _handlers[row.kind]
+        payload = dict(row.payload)
         try:
             if row.network_id is not None:
                 with network_context(row.network_id):
-                    handler(dict(row.payload))
+                    outcome = handler(payload)
             else:
-                handler(dict(row.payload))
+                outcome = handler(payload)
         except Exception as exc:
             db.session.rollback()
             row = db.session.get(Outbox, outbox_id)
@@ -168,9 +173,11 @@ def deliver_outbox(outbox_id: int) -> None:
             row.status = "failed" if row.attempts >= MAX_ATTEMPTS else "pending"
             db.session.commit()
             raise
-        row.status = "done"
+        row.status = DROPPED if outcome == DROPPED else "done"
         row.attempts += 1
         row.delivered_at = utcnow()
+        if payload != row.payload:  # a handler may rewrite its payload (the development mail outbox)
+            row.payload = payload
         db.session.commit()
 
 

@@ -234,9 +234,15 @@ def register_security(app: Flask, *, load_membership: MembershipLoader) -> None:
     def _headers(response):
         headers = response.headers
         set_security_headers(headers, hsts=bool(app.config.get("HSTS")))
-        if current_user.is_authenticated or request.endpoint in ("auth.login", "auth.mfa_verify"):
+        if current_user.is_authenticated or request.endpoint in NO_STORE_ENDPOINTS:
             headers["Cache-Control"] = "no-store"
         return response
+
+
+# Pages of the sign-in flow and of mailed links (they name the account): never cached.
+NO_STORE_ENDPOINTS = frozenset({"auth.login", "auth.mfa_verify", "auth.reset_password", "auth.reset_password_link",
+                                "auth.accept_invitation", "auth.accept_invitation_link", "gp_portal.verify_email",
+                                "gp_portal.verify_email_link"})
 
 
 def set_security_headers(headers, *, hsts: bool) -> None:

@@ -100,7 +100,8 @@ def send_self_check_reminder(payload: dict[str, Any]) -> None:
             subject = _("Time for the yearly quality self-check of %(network)s", network=network.name)
         queue_mail(to=membership.user.email, template="self_check_reminder", subject=subject, locale=locale,
                    network_id=network.id, user=membership.user, network_name=network.name,
-                   latest=latest, link=link)
+                   latest=latest, link=link,
+                   recheck=("membership", {"membership_id": membership.id, "role": Role.COORDINATOR.value}))
     network.self_check_reminded_at = now
     audit.record("network.self_check_reminded", AuditAction.UPDATE, object_type="network",
                  object_id=network.id, network_id=network.id, reason=f"{len(recipients)} coordinator(s) mailed")

@@ -20,7 +20,7 @@ from app.core.jobs import enqueue, job_handler, job_pending, run_periodic, seria
 from app.core.mail import absolute_url, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.extensions import db
-from app.networks.models import Network
+from app.networks.models import Network, Role
 from app.referrals import services
 from app.referrals.models import Referral, ReferralStatus
 
@@ -88,7 +88,8 @@ def send_norm_reminder(payload: dict[str, Any]) -> None:
         queue_mail(to=user.email, template="referral_norm_reminder",
                    subject=_l("Referrals waiting for acknowledgement in %(network)s", network=network.name),
                    locale=user.locale or network.default_locale or "nl", network_id=network_id, user=user,
-                   network_name=network.name, items=items, link=link)
+                   network_name=network.name, items=items, link=link,
+                   recheck=("membership", {"user_id": user.id, "role": Role.COORDINATOR.value}))
     for referral in referrals:
         referral.norm_reminded_at = now
         audit.record("referral.norm_reminded", AuditAction.UPDATE, patient_id=referral.patient_id,

@@ -10,17 +10,15 @@ from urllib.parse import urlsplit
 from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
 
 from app.auth.models import User
 from app.core.db import utcnow
-from app.core.jobs import Outbox
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Network, ServiceAreaRange
 from app.referrals.models import ReferralStatus
 from tests.browser.conftest import ARTIFACTS, BROWSER_TIMEOUT_MS
-from tests.conftest import PASSWORD, current_totp, make_network
+from tests.conftest import PASSWORD, current_totp, delivered_mails, make_network
 
 # The casus (shared/domain.md section 3): Wim Jansen, 55, after surgery for colon cancer, with diarrhoea,
 # fatigue and sexual problems. The keys are the form's field names (= the ids of its inputs).
@@ -102,11 +100,10 @@ def sign_in(page: Page, base: str, user: User, *, start: str | None = None) -> N
 def mailed_link(base: str, to: str, template: str) -> str:
     """The link in the latest mail of *template* to *to*, on the live server (mail holds BASE_URL)."""
     db.session.rollback()  # a fresh look: the server committed the mail in its own transaction
-    mails = [row for row in db.session.scalars(select(Outbox).where(Outbox.kind == "mail").order_by(Outbox.id))
-             if row.payload["to"] == to and row.payload["template"] == template]
+    mails = delivered_mails(to, template)
     assert mails, f"no {template} mail to {to}"
-    match = re.search(r"https?://\S+", mails[-1].payload["body"])
-    assert match, mails[-1].payload["body"]
+    match = re.search(r"https?://\S+", mails[-1]["body"])
+    assert match, mails[-1]["body"]
     parts = urlsplit(match.group(0))
     return base + parts.path + (f"?{parts.query}" if parts.query else "")
 

@@ -18,7 +18,7 @@ from app.auth.models import GPProfile, ReferrerKind, TokenPurpose, User
 from app.core import audit
 from app.core.audit import AuditAction, AuditOutcome
 from app.core.db import utcnow
-from app.core.mail import queue_mail
+from app.core.mail import OneTimeLink, queue_mail
 from app.core.security import hash_password
 from app.extensions import db
 
@@ -94,18 +94,19 @@ def _notify(user: User, template: str, subject, event: str) -> None:
 
 def send_verification(user: User) -> None:
     """Mail a fresh verification link (earlier open links lapse)."""
-    token = auth_services.issue_token(user, TokenPurpose.VERIFY_EMAIL)
+    auth_services.lapse_tokens(user, TokenPurpose.VERIFY_EMAIL)
+    # The token is minted when the mail is sent: the outbox row holds no usable link.
     queue_mail(to=user.email, template="verify_email", subject=_l("Confirm your email address for Netwerkzorg"),
                locale=user.locale or "nl", user=user,
-               link=current_app.config["BASE_URL"] + url_for("gp_portal.verify_email", token=token))
+               one_time_link=OneTimeLink(user.id, TokenPurpose.VERIFY_EMAIL.value, "gp_portal.verify_email_link"))
 
 
-def verify_email(token: str) -> User:
-    """Use a verification link once; raises auth_services.TokenInvalid."""
-    row = auth_services.peek_token(token, TokenPurpose.VERIFY_EMAIL)
+def verify_email(token: str, *, hashed: bool = False) -> User:
+    """Use a verification link (the token, or its hash with hashed=True) once; raises auth_services.TokenInvalid."""
+    row = auth_services.peek_token(token, TokenPurpose.VERIFY_EMAIL, hashed=hashed)
     if not row.user.active:
         raise auth_services.TokenInvalid
-    user = auth_services.consume_token(token, TokenPurpose.VERIFY_EMAIL)
+    user = auth_services.consume_token(token, TokenPurpose.VERIFY_EMAIL, hashed=hashed)
     if user.email_verified_at is None:
         user.email_verified_at = utcnow()
     audit.record("user.email_verified", AuditAction.UPDATE, user_id=user.id, object_type="user", object_id=user.id)

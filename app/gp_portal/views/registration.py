@@ -1,18 +1,21 @@
 """GP and practice-nurse self-registration and email verification (/verwijzer/registreren, /verwijzer/email/...)."""
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.auth import services as auth_services
 from app.auth.models import ReferrerKind, TokenPurpose
-from app.core.security import password_problem
+from app.core.security import hash_token, password_problem
 from app.extensions import db, limiter
 from app.gp_portal import bp
 from app.gp_portal.forms import RegistrationForm
 from app.gp_portal.services import registration
 from app.gp_portal.views._common import user_key
+
+# The verification link's token moves into the session (as its hash) on the first GET; see auth.views.
+VERIFY_SESSION_KEY = "link_token_hash:verify_email"
 
 
 def _email_key() -> str:
@@ -53,17 +56,38 @@ def register():
     return render_template("gp_portal/register.html", form=form), 400 if form.errors else 200
 
 
-@bp.route("/email/<token>", methods=["GET", "POST"])
-def verify_email(token: str):
-    """GET shows a button, POST uses the link: a mail scanner opening links confirms nothing."""
+@bp.route("/email/<token>")
+def verify_email_link(token: str):
+    """The mailed link: its token moves into the session (as a hash) and the browser goes to /email."""
     try:
         row = auth_services.peek_token(token, TokenPurpose.VERIFY_EMAIL)
         if not row.user.active:
             raise auth_services.TokenInvalid
     except auth_services.TokenInvalid:
         return render_template("gp_portal/verify_invalid.html"), 404
+    session[VERIFY_SESSION_KEY] = hash_token(token)
+    return redirect(url_for("gp_portal.verify_email"))
+
+
+@bp.route("/email", methods=["GET", "POST"])
+def verify_email():
+    """GET shows a button, POST uses the link: a mail scanner opening links confirms nothing."""
+    token_hash = session.get(VERIFY_SESSION_KEY)
+    try:
+        if not isinstance(token_hash, str) or not token_hash:
+            raise auth_services.TokenInvalid
+        row = auth_services.peek_token(token_hash, TokenPurpose.VERIFY_EMAIL, hashed=True)
+        if not row.user.active:
+            raise auth_services.TokenInvalid
+    except auth_services.TokenInvalid:
+        return render_template("gp_portal/verify_invalid.html"), 404
     if request.method == "POST":
-        registration.verify_email(token)
+        session.pop(VERIFY_SESSION_KEY, None)
+        try:
+            registration.verify_email(token_hash, hashed=True)
+        except auth_services.TokenInvalid:  # used by a concurrent request in the meantime
+            db.session.rollback()
+            return render_template("gp_portal/verify_invalid.html"), 404
         db.session.commit()
         flash(_("Your email address is confirmed."), "success")
         if current_user.is_authenticated:

@@ -7,10 +7,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from app.auth.models import TokenPurpose, User
-from app.auth.services import find_user_by_email, issue_token
+from app.auth.services import find_user_by_email, lapse_tokens
 from app.core import audit
 from app.core.audit import AuditAction
-from app.core.mail import queue_mail
+from app.core.mail import OneTimeLink, mail_recheck, queue_mail
 from app.core.tenancy import all_networks
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
@@ -64,17 +64,37 @@ def invite_member(*, network: Network, email: str, full_name: str, role: Role,
                                             discipline_id=discipline_id))
     audit.record("membership.created", AuditAction.CREATE, object_type="membership", object_id=membership.id)
     if new_account or not user.password_hash:
-        token = issue_token(user, TokenPurpose.INVITE)
+        lapse_tokens(user, TokenPurpose.INVITE)
+        # The token is minted when the mail is sent (the outbox holds no usable link), and only while
+        # the membership is still active then.
         queue_mail(to=user.email, template="invitation", subject=_l("Invitation to Netwerkzorg"),
                    locale=user.locale or network.default_locale, network_id=network.id,
                    network_name=network.name, user=user,
-                   link=base_url + url_for("auth.accept_invitation", token=token))
+                   one_time_link=OneTimeLink(user.id, TokenPurpose.INVITE.value, "auth.accept_invitation_link"),
+                   recheck=("membership", {"membership_id": membership.id}))
     else:
         queue_mail(to=user.email, template="added_to_network", network_id=network.id,
                    locale=user.locale or network.default_locale,
                    subject=_l("You were added to %(network)s", network=network.name),
                    network_name=network.name, user=user, link=base_url + url_for("main.index"))
     return membership
+
+
+@mail_recheck("membership")
+def may_still_be_told(*, membership_id: int | None = None, user_id: int | None = None,
+                      role: str | None = None) -> bool:
+    """Mail re-check (right before SMTP, inside the mail's network): the membership (by id, or the user's
+    membership in this network) is still active, with *role* if given, and so is the account."""
+    statement = select(Membership).join(Membership.user).where(Membership.is_active.is_(True), User.active.is_(True))
+    if membership_id is not None:
+        statement = statement.where(Membership.id == membership_id)
+    elif user_id is not None:
+        statement = statement.where(Membership.user_id == user_id)
+    else:
+        return False
+    if role is not None:
+        statement = statement.where(Membership.role == Role(role))
+    return db.session.scalar(statement.limit(1)) is not None
 
 
 def active_coordinator_count() -> int:
