@@ -75,7 +75,7 @@ class Postgres:
 class Gunicorn:
     def __init__(self, target: str, env: dict):
         self.port = free_port()
-        self.log = open(Path(tempfile.gettempdir()) / f"bench-gunicorn-{self.port}.log", "w")  # noqa: SIM115
+        self.log = open(Path(tempfile.gettempdir()) / f"bench-gunicorn-{self.port}.log", "w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{self.port}", "--timeout", "120",
              target], cwd=ROOT, env={**os.environ, **env}, stdout=self.log, stderr=subprocess.STDOUT)
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         pg.start()
         urls = {}
-        for label, scale in (("small", args.small_scale), ("main", args.scale)):
+        for label in ("small", "main"):
             urls[label] = pg.create(f"bench_{label}")
             subprocess.run([sys.executable, "-m", "flask", "db", "upgrade"], cwd=ROOT, check=True,
                            env={**os.environ, "FLASK_APP": "wsgi.py", "DATABASE_URL": urls[label]},

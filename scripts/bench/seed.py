@@ -193,7 +193,7 @@ def seed(engine, scale: float = 1.0, *, log=print) -> SeedResult:
         ref_network = [1 if r < big_refs else 2 + (r - big_refs) % (n_networks - 1) for r in range(n_refs)]
         n_cases = counts["cases"]
         big_cases = max(2, n_cases // 10)
-        others = [r for r in range(big_refs, n_refs)]
+        others = list(range(big_refs, n_refs))
         step = max(1, len(others) // max(1, n_cases - big_cases))
         case_refs = list(range(big_cases)) + others[::step][:n_cases - big_cases]
         case_of_ref = {r: c for c, r in enumerate(case_refs)}
@@ -339,13 +339,15 @@ def check(engine) -> dict:
                            "WHERE r.network_id <> c.network_id OR r.patient_id <> c.patient_id",
         "cases/patients": "SELECT count(*) FROM cases c JOIN patients p ON p.id = c.patient_id "
                           "WHERE p.network_id <> c.network_id",
-        "notes/cases": "SELECT count(*) FROM notes n JOIN cases c ON c.id = n.case_id WHERE c.network_id <> n.network_id",
+        "notes/cases": "SELECT count(*) FROM notes n JOIN cases c ON c.id = n.case_id "
+                       "WHERE c.network_id <> n.network_id",
         "notes/authors": "SELECT count(*) FROM notes n JOIN memberships m ON m.id = n.author_membership_id "
                          "WHERE m.network_id <> n.network_id",
         "note_disciplines/notes": "SELECT count(*) FROM note_disciplines d JOIN notes n ON n.id = d.note_id "
                                   "WHERE n.network_id <> d.network_id",
         "audit/cases": "SELECT count(*) FROM audit_events a JOIN cases c ON c.id = a.object_id "
-                       "WHERE a.object_type = 'case' AND (c.network_id <> a.network_id OR c.patient_id <> a.patient_id)",
+                       "WHERE a.object_type = 'case' "
+                       "AND (c.network_id <> a.network_id OR c.patient_id <> a.patient_id)",
     }
     tables = ("networks", "memberships", "users", "gp_profiles", "referrals", "patients", "cases", "notes",
               "note_disciplines", "audit_events")
