@@ -68,7 +68,10 @@ test: system-deps install-test translations
 
 # Benchmark (README "Benchmark"): a throwaway PostgreSQL seeded at BENCH_SCALE (default 1 = full size) and at
 # 1% of it, the app under gunicorn -w 2 with the production config next to a bare Flask baseline; not in `make test`.
-bench: system-deps install translations
+bench: pdf-deps install translations
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 	$(BIN)/python -m scripts.bench.run $(if $(BENCH_SCALE),--scale $(BENCH_SCALE)) $(if $(BENCH_DURATION),--duration $(BENCH_DURATION))
 
 lint: install-test
