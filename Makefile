@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run prod test install install-prod install-test system-deps pdf-deps translations lint clean
+.PHONY: run prod test bench install install-prod install-test system-deps pdf-deps translations lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -66,8 +66,16 @@ system-deps: pdf-deps
 test: system-deps install-test translations
 	bash scripts/run-tests.sh
 
+# Benchmark (README "Benchmark"): a throwaway PostgreSQL seeded at BENCH_SCALE (default 1 = full size) and at
+# 1% of it, the app under gunicorn -w 2 with the production config next to a bare Flask baseline; not in `make test`.
+bench: pdf-deps install translations
+	@ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
+	$(BIN)/python -m scripts.bench.run $(if $(BENCH_SCALE),--scale $(BENCH_SCALE)) $(if $(BENCH_DURATION),--duration $(BENCH_DURATION))
+
 lint: install-test
-	$(BIN)/ruff check app tests config.py
+	$(BIN)/ruff check app tests scripts config.py
 
 clean:
 	rm -rf $(VENV) instance *.egg-info

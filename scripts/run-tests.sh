@@ -23,7 +23,7 @@ run_pg() {  # PostgreSQL refuses to run as root: use the postgres account then.
 }
 
 echo "== lint (ruff)"
-$BIN/ruff check app tests config.py
+$BIN/ruff check app tests scripts config.py
 
 echo "== starting PostgreSQL and Redis under $TMP"
 PGDATA=$TMP/pg; mkdir -p "$PGDATA"; [ "$(id -u)" = 0 ] && chown postgres "$PGDATA"
