@@ -309,6 +309,22 @@ def app_with(app):
 
 
 @pytest.fixture
+def mail_sink():
+    """Make mail servers (started when the test wants: a closed port is an SMTP outage); all are stopped after."""
+    from tests.test_jobs import MailSink
+
+    sinks: list = []
+
+    def make(port: int | None = None):
+        sinks.append(MailSink(port))
+        return sinks[-1]
+
+    yield make
+    for sink in sinks:
+        sink.stop()
+
+
+@pytest.fixture
 def smtp():
     """A real SMTP server (aiosmtpd) on a free local port that keeps what it receives."""
     from tests.test_jobs import MailSink  # test_jobs owns the server class (and imports this module)

@@ -18,6 +18,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -37,7 +38,7 @@ from app.referrals import services
 from app.referrals.models import Referral
 from tests.conftest import IS_POSTGRES, PASSWORD, login, make_gp, make_member, make_network, make_user
 from tests.referral_factories import MEDICATIONS, VALID_FIELDS
-from tests.test_jobs import DATABASE_URL, ROOT, MailSink, free_port
+from tests.test_jobs import DATABASE_URL, ROOT, free_port
 
 CEILING = 90  # seconds: a condition that is not met by then is a failure, however slow the machine
 
@@ -77,6 +78,10 @@ class OwnRedis:
                 return False
         wait_for(answers, "redis-server answers")
         return self
+
+    def connection(self):
+        from redis import Redis
+        return Redis.from_url(self.url)
 
     def kill(self) -> None:
         if self.process is not None:
@@ -137,20 +142,6 @@ on_postgres = [pytest.mark.postgres_only, pytest.mark.skipif(not IS_POSTGRES, re
 
 
 @pytest.fixture
-def mail_sink():
-    """Make mail servers (started when the test wants); all are stopped afterwards."""
-    sinks: list[MailSink] = []
-
-    def make() -> MailSink:
-        sinks.append(MailSink())
-        return sinks[-1]
-
-    yield make
-    for sink in sinks:
-        sink.stop()
-
-
-@pytest.fixture
 def own_redis():
     server = OwnRedis()
     yield server
@@ -165,7 +156,6 @@ def own_redis():
 @pytest.mark.skipif(not IS_POSTGRES, reason="concurrent submissions are shown on PostgreSQL")
 def test_redis_killed_during_50_concurrent_submissions_stores_each_once_and_mails_each_once(
         app_with, smtp, own_redis):
-    from redis import Redis
     from rq import Queue, SimpleWorker
 
     own_redis.start()
@@ -232,7 +222,7 @@ def test_redis_killed_during_50_concurrent_submissions_stores_each_once_and_mail
     with queue_app.app_context():
         assert relay_pending(older_than=timedelta(0)) == total
         relay_pending(older_than=timedelta(0))  # a second relay (two schedulers): still one mail each
-        connection = Redis.from_url(own_redis.url)
+        connection = own_redis.connection()
         queue = Queue(queue_app.config["JOB_QUEUE_NAME"], connection=connection)
         SimpleWorker([queue], connection=connection).work(burst=True)
 
@@ -369,7 +359,7 @@ def test_a_worker_killed_in_the_middle_of_a_job_runs_it_again_and_mails_once(app
 
     env = {**os.environ, "APP_ENV": "testing", "FLASK_APP": "wsgi.py", "TEST_DATABASE_URL": DATABASE_URL,
            "TEST_REDIS_URL": own_redis.url, "TEST_MAIL_URL": sink.url}
-    worker = subprocess.Popen([str(Path(os.sys.executable).parent / "flask"), "worker"], cwd=ROOT, env=env,
+    worker = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "worker"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         assert blocking.first_arrived.wait(CEILING), "the worker did not start sending"
@@ -384,7 +374,7 @@ def test_a_worker_killed_in_the_middle_of_a_job_runs_it_again_and_mails_once(app
 
     with queue_app.app_context():
         assert relay_pending(older_than=timedelta(0)) == 1
-        queue = Queue(queue_app.config["JOB_QUEUE_NAME"], connection=own_redis_connection(own_redis))
+        queue = Queue(queue_app.config["JOB_QUEUE_NAME"], connection=own_redis.connection())
         queue_app.config["MAIL_URL"] = sink.url
         SimpleWorker([queue], connection=queue.connection).work(burst=True)
         relay_pending(older_than=timedelta(0))  # nothing is pending any more: nothing is offered
@@ -394,11 +384,6 @@ def test_a_worker_killed_in_the_middle_of_a_job_runs_it_again_and_mails_once(app
     row = db.session.get(Outbox, row_id)
     assert row.status == "done"
     assert [mail.rcpt_tos for mail in sink.messages] == [[user.email]]
-
-
-def own_redis_connection(server: OwnRedis):
-    from redis import Redis
-    return Redis.from_url(server.url)
 
 
 # --- SMTP down: retried, visible, sent when it returns --------------------------------------------

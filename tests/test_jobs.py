@@ -108,20 +108,6 @@ class MailSink:
 
 
 @pytest.fixture
-def mail_sink():
-    """Make mail servers (started later if wanted); all are stopped after the test."""
-    sinks: list[MailSink] = []
-
-    def make(port: int | None = None) -> MailSink:
-        sinks.append(MailSink(port))
-        return sinks[-1]
-
-    yield make
-    for sink in sinks:
-        sink.stop()
-
-
-@pytest.fixture
 def smtp(mail_sink) -> MailSink:
     return mail_sink().start()
 
