@@ -33,7 +33,7 @@ from tests.test_auth import (  # noqa: F401 - client: the English-speaking clien
     user,
 )
 from tests.test_case_proms import casus, make_dietician_central, queue_reminder  # noqa: F401 - fixture
-from tests.test_jobs import REDIS_DOWN, mail_sink  # noqa: F401 - fixture
+from tests.test_jobs import REDIS_DOWN
 
 BASE = "http://localhost"
 
@@ -109,7 +109,7 @@ def test_reset_and_invitation_tokens_are_in_no_table_after_delivery_and_the_link
     assert tables_holding(reset_token) == [] and tables_holding(invite_token) == []
 
 
-def test_while_queued_no_token_exists_and_a_retry_mints_a_fresh_one(app_with, mail_sink):  # noqa: F811
+def test_while_queued_no_token_exists_and_a_retry_mints_a_fresh_one(app_with, mail_sink):
     """Redis is down: the reset mail waits in the outbox. No open token exists meanwhile; the first
     attempt fails at SMTP (nothing listens yet) and its minted token is rolled back with it; delivery then
     mints one that works."""
