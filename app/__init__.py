@@ -25,8 +25,9 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
     register_extensions(app)
     register_request_hooks(app)
     register_blueprints(app)
-    from app.core.errors import register_error_handlers
+    from app.core.errors import register_error_handlers, replace_session_teardown
     register_error_handlers(app)
+    replace_session_teardown(app)  # after db.init_app (register_extensions)
     from app.cli import register_cli
     register_cli(app)
     from app.schedule import register_scheduler

@@ -339,8 +339,6 @@ class BlockingSink:
         sink.handle_DATA = handle_data
 
 
-@pytest.mark.skip(reason="sends the mail twice since links are minted at send time (fresh-clone run, "
-                         "2026-12-06): the duplicate's cause is still open, see the closing note")
 @pytest.mark.redis
 @needs_redis_server
 @pytest.mark.postgres_only

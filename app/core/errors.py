@@ -58,7 +58,28 @@ def register_error_handlers(app: Flask) -> None:
     @app.teardown_request
     def _rollback_on_error(exc):
         if exc is not None:
-            db.session.rollback()
+            try:
+                db.session.rollback()
+            except DBAPIError as error:  # the connection is gone: _remove_session below drops the session
+                log.warning("rollback without a database (%s)", type(error).__name__)
+
+
+def replace_session_teardown(app: Flask) -> None:
+    """Flask-SQLAlchemy's teardown closes the session, which rolls back on its connection. When the
+    server ended that connection (a restart, a shutdown) the rollback raises after the response is
+    made, and the WSGI server answers 500. Here the session is dropped all the same, and the pool
+    (pool_pre_ping) replaces the dead connection on the next checkout."""
+    def _remove_session(exc: BaseException | None) -> None:
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("session closed without a database (%s)", type(error).__name__)
+            db.session.registry.clear()
+
+    funcs = app.teardown_appcontext_funcs
+    funcs[:] = [_remove_session if func == db._teardown_session else func for func in funcs]
+    if _remove_session not in funcs:
+        raise RuntimeError("Flask-SQLAlchemy's session teardown was not found: call this after db.init_app")
 
 
 def _database_unavailable(error: Exception) -> bool:
