@@ -30,11 +30,11 @@ run: pdf-deps install translations
 	@echo "Demo mail is shown at http://localhost:5000/dev/mail; the periodic jobs run inside flask run"
 	APP_ENV=development $(BIN)/flask run --host 127.0.0.1 --port 5000
 
-# Production on one machine (README "Production on one machine"): the environment must name PostgreSQL
+# Production on one machine (docs/operations.md "Production on one machine"): the environment must name PostgreSQL
 # (DATABASE_URL), Redis (REDIS_URL), SECRET_KEY, MAIL_URL and BASE_URL. Migrates, then runs the Procfile.
 prod: pdf-deps install-prod translations
 	@for var in SECRET_KEY DATABASE_URL REDIS_URL BASE_URL; do \
-	  [ -n "$${!var:-}" ] || { echo "set $$var first (README: Production on one machine)"; exit 1; }; \
+	  [ -n "$${!var:-}" ] || { echo "set $$var first (docs/operations.md: Production on one machine)"; exit 1; }; \
 	done
 	APP_ENV=production $(BIN)/flask db upgrade
 	APP_ENV=production PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start

@@ -1,4 +1,4 @@
-"""CLI: flask worker, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin, translate; and each
+"""CLI: flask worker, audit-verify, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin, translate; and each
 feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
 
@@ -27,6 +27,18 @@ def register_cli(app: Flask) -> None:
         db.engine.dispose()  # the work horses fork: no inherited connections
         queue = get_queue()
         Worker([queue], connection=queue.connection).work(with_scheduler=True, burst=burst)
+
+    @app.cli.command("audit-verify")
+    def audit_verify() -> None:
+        """Check the audit log's hash chain: exit 0 when intact, 1 with the first broken row's id."""
+        from app.core.audit import verify_chain
+
+        broken = verify_chain()
+        if broken is None:
+            click.echo("audit chain intact")
+            return
+        click.echo(f"audit chain BROKEN at row {broken}", err=True)
+        sys.exit(1)
 
     @app.cli.command("scheduler")
     def scheduler() -> None:
