@@ -1,6 +1,5 @@
 """Account security: login, second factor, server-side sessions, throttling, passwords, reset and
-invitation links, safe redirects and cookie flags (docs: /work/shared/security.md, "Authentication
-and sessions").
+invitation links, safe redirects and cookie flags (see README.md, "Sessions").
 
 The tests drive the app through the test client (CSRF on) and check what the browser gets back
 and what the database holds afterwards. Where signing in is under test it goes through the real

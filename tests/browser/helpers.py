@@ -20,7 +20,7 @@ from app.referrals.models import ReferralStatus
 from tests.browser.conftest import ARTIFACTS, BROWSER_TIMEOUT_MS
 from tests.conftest import PASSWORD, current_totp, delivered_mails, make_network
 
-# The casus (shared/domain.md section 3): Wim Jansen, 55, after surgery for colon cancer, with diarrhoea,
+# The demo casus: Wim Jansen, 55, after surgery for colon cancer, with diarrhoea,
 # fatigue and sexual problems. The keys are the form's field names (= the ids of its inputs).
 WIM_JANSEN = {
     "given_name": "Wim", "family_name": "Jansen", "date_of_birth": "1971-03-14", "sex": "male",

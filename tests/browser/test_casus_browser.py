@@ -1,4 +1,4 @@
-"""The casus of shared/domain.md section 3, end to end in a real browser, each person in their own browser:
+"""The demo casus, end to end in a real browser, each person in their own browser:
 
 Wim Jansen (55) had surgery for colon cancer and still has diarrhoea, fatigue and sexual problems. His GP
 refers him; the coordinator accepts and holds the one intake; the dietician joins the care team, reads his
