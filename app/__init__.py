@@ -77,6 +77,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
     from app.networks import bp as networks_bp
+    from app.palliative import bp as palliative_bp
     from app.patients import bp as patients_bp
     from app.quality import bp as quality_bp
     from app.referrals import bp as referrals_bp
@@ -92,6 +93,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(meetings_bp, url_prefix="/n/<network_slug>/meetings")
     app.register_blueprint(referrals_bp, url_prefix="/n/<network_slug>/referrals")
     app.register_blueprint(cases_bp, url_prefix="/n/<network_slug>/cases")
+    app.register_blueprint(palliative_bp, url_prefix="/n/<network_slug>")
 
 
 @event.listens_for(Engine, "connect")

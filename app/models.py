@@ -28,6 +28,7 @@ from app.networks.models import (  # noqa: F401
     ServiceAreaRange,
     TrainingRecord,
 )
+from app.palliative.models import CareContact, HospitalRole, OutsideCentralProvider  # noqa: F401
 from app.patients.models import Patient  # noqa: F401
 from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401
 from app.records.models import RecordSection, RecordSectionVersion  # noqa: F401

@@ -174,6 +174,7 @@ def audit_world():
             "cases.letter_edit": {"body": "Geachte collega, ...", "action": "save"},
             "cases.letter_send": {"confirm": "y"},
             "cases.gp_thread": {"body": "Antwoord aan de huisarts"},
+            "palliative.roles": {"form": "hospital", "kind": "specialist", "name": "Dr. Visser"},
             "cases.record_section_edit": {"goals": "Thuis blijven wonen", "reason": "Nieuw doel",
                                           "based_on_version": str(plan_version)},
             "gp_portal.new": {"submission_key": "k" * 32, "action": "draft", "given_name": "Anna"},

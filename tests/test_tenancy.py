@@ -115,6 +115,11 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "cases.letter_send": {"case_id": "case", "letter_id": "letter"},
     "cases.letter_pdf": {"case_id": "case", "letter_id": "letter"},
     "cases.gp_thread": {"case_id": "case"},
+    "palliative.roles": {"case_id": "case"},
+    "palliative.contacts": {},
+    "palliative.contact_new": {},
+    "palliative.contact_edit": {"contact_id": "care_contact"},
+    "palliative.contact_remove": {"contact_id": "care_contact"},
 }
 # GET routes the coordinator of the objects' own network does not get a 200 for, and why.
 OWN_NOT_200 = {
@@ -135,6 +140,7 @@ GP_ENDPOINTS: dict[str, dict[str, str]] = {
     "gp_portal.download": {"referral_id": "referral", "attachment_id": "attachment"},
     "gp_portal.case_letter": {"referral_id": "case_referral", "letter_id": "letter"},
     "gp_portal.case_question": {"referral_id": "case_referral"},
+    "gp_portal.network_contacts": {},  # no referral id: the slug, checked against the GP's own referrals
 }
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.

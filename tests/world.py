@@ -58,6 +58,9 @@ def make_case_world(network, coordinator: Membership, member: Membership, gp: Us
     objects = {"referral": referral, "draft": draft, "intake_referral": waiting, "case": case,
                "team_member": team_member, "note": note, "case_referral": _referral_of(case)}
     objects.update({kind: _Id(value) for kind, value in ids.items()})
+    from tests.palliative_factories import make_palliative_world  # issue 13's rows
+    objects.update({kind: _Id(value) for kind, value in
+                    make_palliative_world(network, coordinator, case, canary=canary).items()})
     objects["version"] = _Id(1)
     objects["duplicate"] = _Id(case.patient_id)  # another patient record (to merge into the walk's patient)
     return objects

@@ -28,6 +28,7 @@ from app.core.audit import AuditAction
 from app.core.i18n import current_locale
 from app.extensions import db
 from app.networks.models import Membership, Network
+from app.palliative import services as palliative_services
 from app.referrals.models import Referral
 
 MOMENT_LABELS = {
@@ -132,7 +133,9 @@ def gp_case_summary(referral: Referral, *, log_read: bool = True) -> dict[str, A
         "opened_at": case.opened_at,
         "closed_at": case.closed_at,
         "central": _provider(case.central, locale),
-        "network": {"name": network.name, "phone": network.contact_phone, "email": network.contact_email},
+        "network": {"name": network.name, "phone": network.contact_phone, "email": network.contact_email,
+                    "slug": network.slug},
+        "roles": palliative_services.gp_view(case),  # hospital roles, a central care provider outside the network
         "moments": _moments(case, locale),
         "letters": [{"id": letter.id, "kind": letter.kind.value, "label": letter.kind.label,
                      "sent_at": letter.sent_at, "pdf_ready": bool(letter.pdf_storage)} for letter in letters],

@@ -5,7 +5,8 @@
 - referral_form.py: a new referral, a draft to edit or discard (/verwijzer/verwijzingen/nieuw|concept/...);
 - referrals.py: the own referrals, the confirmation, a referral, answering, withdrawing, the letters
   attached to it (/verwijzer/verwijzingen/...);
+- contacts.py: the "who for what" directory of a network the GP refers to;
 - case.py: the case behind a referral: a sent letter, a question to the central care provider;
 - _common.py: the template helpers and the access checks they share (someone else's referral: 404).
 """
-from app.gp_portal.views import case, practice, referral_form, referrals, registration  # noqa: F401
+from app.gp_portal.views import case, contacts, practice, referral_form, referrals, registration  # noqa: F401

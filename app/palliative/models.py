@@ -1,0 +1,123 @@
+"""Care between the lines (issue 13): the hospital's roles on a case, a central care provider outside the
+network (the GP or an outside professional), and the network's "who for what" contacts directory.
+
+Every row is owned by a network; a change is a new row (history is never overwritten).
+"""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.core.types import enum_type
+from app.extensions import db
+
+
+def _fk(column: str, table: str, name: str) -> ForeignKeyConstraint:
+    """A composite foreign key (network_id, column) -> table(network_id, id): rows never cross networks."""
+    return ForeignKeyConstraint(["network_id", column], [f"{table}.network_id", f"{table}.id"], name=name)
+
+
+class HospitalRoleKind(enum.StrEnum):
+    SPECIALIST = "specialist"        # oncologisch hoofdbehandelaar
+    CASE_MANAGER = "case_manager"    # casemanager in the hospital
+
+    @property
+    def label(self) -> str:
+        return str({"specialist": _l("Main treating specialist (oncology)"),
+                    "case_manager": _l("Hospital case manager")}[self.value])
+
+
+class HospitalRole(NetworkScopedMixin, db.Model):
+    """One setting of a hospital role on a case; the newest row of a kind is the current one."""
+
+    __tablename__ = "hospital_roles"
+    __table_args__ = (
+        UniqueConstraint("network_id", "id"),
+        _fk("case_id", "cases", "fk_hospital_roles_network_case"),
+        Index("ix_hospital_roles_network_id_case_id", "network_id", "case_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int]
+    kind: Mapped[HospitalRoleKind] = mapped_column(enum_type(HospitalRoleKind))
+    name: Mapped[str] = mapped_column(String(200))
+    function: Mapped[str] = mapped_column(String(200), default="")
+    hospital: Mapped[str] = mapped_column(String(200), default="")
+    reach: Mapped[str] = mapped_column(String(500), default="")  # phone, mail, hours: how to reach them
+    set_at: Mapped[datetime]
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    from_referral: Mapped[bool] = mapped_column(default=False)
+
+
+class OutsideProviderKind(enum.StrEnum):
+    GP = "gp"
+    OUTSIDE = "outside"
+
+    @property
+    def label(self) -> str:
+        return str({"gp": _l("The GP"), "outside": _l("A professional outside the network")}[self.value])
+
+
+class OutsideCentralProvider(NetworkScopedMixin, db.Model):
+    """The central care provider when it is not a network member: the GP or an outside professional
+    (a home-care nurse). Whichever is newer, this row or the case's last CentralProviderChange, is current."""
+
+    __tablename__ = "outside_central_providers"
+    __table_args__ = (
+        UniqueConstraint("network_id", "id"),
+        _fk("case_id", "cases", "fk_outside_central_providers_network_case"),
+        Index("ix_outside_central_providers_network_id_case_id", "network_id", "case_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int]
+    kind: Mapped[OutsideProviderKind] = mapped_column(enum_type(OutsideProviderKind))
+    name: Mapped[str] = mapped_column(String(200))
+    function: Mapped[str] = mapped_column(String(200), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    reach: Mapped[str] = mapped_column(String(500), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    set_at: Mapped[datetime]
+    set_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class ContactRole(enum.StrEnum):
+    CASE_MANAGER = "case_manager"
+    ONCOLOGY_NURSE = "oncology_nurse"
+    PALLIATIVE_TEAM = "palliative_team"
+    ON_DUTY_SPECIALIST = "on_duty_specialist"
+    REHABILITATION = "rehabilitation"
+    HOME_CARE = "home_care"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return str({"case_manager": _l("Case manager"), "oncology_nurse": _l("Oncology nurse"),
+                    "palliative_team": _l("Palliative care team"),
+                    "on_duty_specialist": _l("Specialist on duty"),
+                    "rehabilitation": _l("Rehabilitation centre"), "home_care": _l("Home care"),
+                    "other": _l("Other")}[self.value])
+
+
+class CareContact(NetworkScopedMixin, TimestampMixin, db.Model):
+    """One line of the network's "who for what" directory, kept by the coordinator: per organisation
+    (hospital, rehabilitation centre, home care) and tumour type, whom to contact for what."""
+
+    __tablename__ = "care_contacts"
+    __table_args__ = (
+        UniqueConstraint("network_id", "id"),
+        Index("ix_care_contacts_network_id_organisation_id", "network_id", "organisation", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation: Mapped[str] = mapped_column(String(200))
+    role: Mapped[ContactRole] = mapped_column(enum_type(ContactRole))
+    tumour_type: Mapped[str] = mapped_column(String(100), default="")  # "" : every tumour type
+    for_what: Mapped[str] = mapped_column(String(500), default="")
+    name: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(30), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    hours: Mapped[str] = mapped_column(String(200), default="")
+    removed_at: Mapped[datetime | None]  # kept, never deleted

@@ -1,0 +1,253 @@
+"""Care between the lines: the hospital's roles on a case, the central care provider (a member, the GP or an
+outside professional) with its history, and the network's "who for what" directory.
+
+Services flush, the caller commits. Access is the caller's: views load the case through the one door
+(app.cases.views._common.load_case) before calling these.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+
+from app.auth.models import User
+from app.cases import services as case_services
+from app.cases.models import Case, CaseStatus, CentralProviderChange
+from app.core import audit
+from app.core.audit import AuditAction
+from app.core.db import utcnow
+from app.extensions import db
+from app.networks.models import Membership, Network
+from app.palliative.models import (
+    CareContact,
+    ContactRole,
+    HospitalRole,
+    HospitalRoleKind,
+    OutsideCentralProvider,
+    OutsideProviderKind,
+)
+from app.referrals import services as referral_services
+from app.referrals.models import Referral, ReferralStatus
+
+
+class PalliativeRuleBroken(Exception):
+    """A rule of this package refused the change; str() is a message for the user."""
+
+
+def _audit(event: str, action: AuditAction, case: Case, *, actor: User, object_type: str, object_id: int | None,
+           reason: str = "") -> None:
+    audit.record(event, action, patient_id=case.patient_id, object_type=object_type, object_id=object_id,
+                 user_id=actor.id, reason=reason)
+
+
+def _require_open(case: Case) -> None:
+    if case.status is not CaseStatus.ACTIVE:
+        raise PalliativeRuleBroken(str(_l("The case is closed.")))
+
+
+# --- the hospital's roles ------------------------------------------------------------------------------------
+
+def hospital_role_history(case: Case) -> list[HospitalRole]:
+    """Every setting of a hospital role on *case*, newest first."""
+    return list(db.session.scalars(select(HospitalRole).where(HospitalRole.case_id == case.id)
+                                   .order_by(HospitalRole.set_at.desc(), HospitalRole.id.desc())))
+
+
+def current_hospital_roles(case: Case,
+                           history: list[HospitalRole] | None = None) -> dict[HospitalRoleKind, HospitalRole]:
+    """The newest row of each kind (the current main treating specialist and case manager)."""
+    current: dict[HospitalRoleKind, HospitalRole] = {}
+    for row in history if history is not None else hospital_role_history(case):
+        current.setdefault(row.kind, row)
+    return current
+
+
+def referral_prefill(case: Case, kind: HospitalRoleKind) -> dict[str, str]:
+    """What the referral says about a role (the referral form names the hospital and the specialist)."""
+    referral: Referral | None = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
+    if referral is None:
+        return {}
+    if kind is HospitalRoleKind.SPECIALIST:
+        return {"name": referral.specialist or "", "hospital": referral.hospital or ""}
+    return {"hospital": referral.hospital or ""}
+
+
+def set_hospital_role(case: Case, actor: User, kind: HospitalRoleKind, *, name: str, function: str = "",
+                      hospital: str = "", reach: str = "", from_referral: bool = False) -> HospitalRole:
+    """Record who holds a hospital role now; the earlier rows stay as history. Same values again: no new row."""
+    _require_open(case)
+    values = {"name": (name or "").strip(), "function": (function or "").strip(),
+              "hospital": (hospital or "").strip(), "reach": (reach or "").strip()}
+    if not values["name"]:
+        raise PalliativeRuleBroken(str(_l("Fill in the name.")))
+    current = current_hospital_roles(case).get(kind)
+    if current is not None and all(getattr(current, k) == v for k, v in values.items()):
+        return current
+    row = HospitalRole(network_id=case.network_id, case_id=case.id, kind=kind, set_at=utcnow(), set_by_id=actor.id,
+                       from_referral=from_referral, **values)
+    db.session.add(row)
+    db.session.flush()
+    _audit("case.hospital_role_set", AuditAction.UPDATE, case, actor=actor, object_type="hospital_role",
+           object_id=row.id, reason=kind.value)
+    return row
+
+
+def fill_from_referral(case: Case, actor: User) -> list[HospitalRole]:
+    """Prefill the main treating specialist from the referral when the case has none yet."""
+    made = []
+    if HospitalRoleKind.SPECIALIST not in current_hospital_roles(case):
+        data = referral_prefill(case, HospitalRoleKind.SPECIALIST)
+        if data.get("name"):
+            made.append(set_hospital_role(case, actor, HospitalRoleKind.SPECIALIST, from_referral=True, **data))
+    return made
+
+
+# --- the central care provider -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CentralEntry:
+    """One setting of the central care provider, member or not, for the history and the current view."""
+
+    at: datetime
+    kind: str  # "member", "gp", "outside"
+    name: str
+    function: str
+    organisation: str
+    reach: str
+    reason: str
+    set_by_id: int
+    membership_id: int | None = None
+
+    @property
+    def kind_label(self) -> str:
+        if self.kind == "member":
+            return str(_l("Network member"))
+        return OutsideProviderKind(self.kind).label
+
+
+def central_history(case: Case) -> list[CentralEntry]:
+    """Member changes (cases' CentralProviderChange) and outside providers merged, newest first."""
+    changes = case_services.central_history(case)
+    memberships = {m.id: m for m in db.session.scalars(select(Membership).where(
+        Membership.id.in_({c.membership_id for c in changes})))} if changes else {}
+    entries = [CentralEntry(at=c.changed_at, kind="member", name=memberships[c.membership_id].user.full_name,
+                            function=case_services.discipline_names(memberships[c.membership_id]),
+                            organisation="", reach="", reason=c.reason, set_by_id=c.changed_by_id,
+                            membership_id=c.membership_id)
+               for c in changes if c.membership_id in memberships]
+    outside = db.session.scalars(select(OutsideCentralProvider).where(OutsideCentralProvider.case_id == case.id))
+    entries += [CentralEntry(at=o.set_at, kind=o.kind.value, name=o.name, function=o.function,
+                             organisation=o.organisation, reach=o.reach, reason=o.reason, set_by_id=o.set_by_id)
+                for o in outside]
+    return sorted(entries, key=lambda e: (e.at, e.kind != "member"), reverse=True)
+
+
+def current_central(case: Case, history: list[CentralEntry] | None = None) -> CentralEntry | None:
+    history = central_history(case) if history is None else history
+    return history[0] if history else None
+
+
+def set_outside_central(case: Case, actor: User, kind: OutsideProviderKind, *, name: str, function: str = "",
+                        organisation: str = "", reach: str = "", reason: str = "") -> OutsideCentralProvider:
+    """The GP or an outside professional becomes the central care provider. The network's own central
+    member (Case.central_membership_id) stays the network's contact for the case."""
+    _require_open(case)
+    name = (name or "").strip()
+    if not name:
+        raise PalliativeRuleBroken(str(_l("Fill in the name.")))
+    row = OutsideCentralProvider(network_id=case.network_id, case_id=case.id, kind=kind, name=name,
+                                 function=(function or "").strip(), organisation=(organisation or "").strip(),
+                                 reach=(reach or "").strip(), reason=(reason or "").strip(), set_at=utcnow(),
+                                 set_by_id=actor.id)
+    db.session.add(row)
+    db.session.flush()
+    _audit("case.central_changed", AuditAction.UPDATE, case, actor=actor, object_type="central_provider",
+           object_id=row.id, reason=kind.value)
+    return row
+
+
+def hand_back_to_member(case: Case, actor: User, reason: str = "") -> CentralProviderChange:
+    """The network's central member takes the role back from an outside provider (a new history row)."""
+    _require_open(case)
+    current = current_central(case)
+    if case.central_membership_id is None or current is None or current.kind == "member":
+        raise PalliativeRuleBroken(str(_l("The central care provider is already a network member.")))
+    row = CentralProviderChange(network_id=case.network_id, case_id=case.id,
+                                membership_id=case.central_membership_id, changed_at=utcnow(),
+                                changed_by_id=actor.id, reason=(reason or "").strip())
+    db.session.add(row)
+    db.session.flush()
+    _audit("case.central_changed", AuditAction.UPDATE, case, actor=actor, object_type="case", object_id=case.id,
+           reason=f"membership {case.central_membership_id}")
+    return row
+
+
+def gp_view(case: Case) -> dict[str, Any]:
+    """What the referring GP sees of the roles: the current hospital roles and central care provider
+    (names and how to reach them; no patient data beyond what the GP's own referral holds)."""
+    roles = current_hospital_roles(case)
+    central = current_central(case)
+    return {
+        "hospital_roles": [{"label": kind.label, "name": row.name, "function": row.function,
+                            "hospital": row.hospital, "reach": row.reach}
+                           for kind in HospitalRoleKind if (row := roles.get(kind)) is not None],
+        "outside_central": None if central is None or central.kind == "member" else {
+            "kind_label": central.kind_label, "name": central.name, "function": central.function,
+            "organisation": central.organisation, "reach": central.reach},
+    }
+
+
+# --- the "who for what" directory ----------------------------------------------------------------------------
+
+CONTACT_FIELDS = ("organisation", "role", "tumour_type", "for_what", "name", "phone", "email", "hours")
+
+
+def contacts_query(*, organisation: str = "", role: ContactRole | None = None):
+    """The directory's lines (not removed), by organisation; for pagination in SQL."""
+    statement = select(CareContact).where(CareContact.removed_at.is_(None))
+    if organisation:
+        escaped = organisation.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        statement = statement.where(CareContact.organisation.ilike(f"%{escaped}%", escape="\\"))
+    if role is not None:
+        statement = statement.where(CareContact.role == role)
+    return statement.order_by(CareContact.organisation, CareContact.role, CareContact.id)
+
+
+def get_contact(contact_id: int) -> CareContact | None:
+    return db.session.scalar(select(CareContact).where(CareContact.id == contact_id,
+                                                       CareContact.removed_at.is_(None)))
+
+
+def save_contact(network: Network, contact: CareContact | None, actor: User, values: dict[str, Any]) -> CareContact:
+    if contact is None:
+        contact = CareContact(network_id=network.id)
+        db.session.add(contact)
+    for key in CONTACT_FIELDS:
+        value = values.get(key)
+        setattr(contact, key, value.strip() if isinstance(value, str) else value)
+    db.session.flush()
+    audit.record("network.care_contact_saved", AuditAction.UPDATE, object_type="care_contact",
+                 object_id=contact.id, user_id=actor.id)
+    return contact
+
+
+def remove_contact(contact: CareContact, actor: User) -> None:
+    """Take a line out of the directory; the row is kept."""
+    contact.removed_at = utcnow()
+    audit.record("network.care_contact_removed", AuditAction.DELETE, object_type="care_contact",
+                 object_id=contact.id, user_id=actor.id)
+
+
+def referrer_network(user: User, slug: str) -> Network | None:
+    """The network *slug* when *user* refers to it (a sent referral of theirs is there); None otherwise.
+    Reads across networks only through referral_services.referrals_of_referrer, the named bypass."""
+    network = db.session.scalar(select(Network).where(Network.slug == slug))
+    if network is None or user.gp_profile is None:
+        return None
+    found = db.session.scalar(referral_services.referrals_of_referrer(user)
+                              .where(Referral.network_id == network.id, Referral.status != ReferralStatus.DRAFT)
+                              .with_only_columns(Referral.id).limit(1))
+    return network if found is not None else None

@@ -1,0 +1,171 @@
+"""Routes of care between the lines (/n/<network_slug>/...).
+
+A case page loads its case through the one door (app.cases.views._common.load_case) and needs the consent
+part the "people involved" section belongs to (the intake part): who treats the patient in hospital is
+hand-over data. The directory holds no patient data: every member reads it, the coordinator keeps it.
+"""
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.auth.models import User
+from app.cases.models import ConsentPart
+from app.cases.views._common import load_case, log_read
+from app.core import audit
+from app.core.audit import patient_data
+from app.core.pagination import paginate
+from app.core.security import require_membership
+from app.extensions import db
+from app.networks.models import Role
+from app.palliative import bp, services
+from app.palliative.forms import CareContactForm, HandBackForm, HospitalRoleForm, OutsideCentralForm, RemoveForm
+from app.palliative.models import ContactRole, HospitalRoleKind, OutsideProviderKind
+from app.palliative.services import PalliativeRuleBroken
+
+PEOPLE_PART = ConsentPart.INTAKE  # SECTION_PARTS[SectionKey.PEOPLE]
+
+
+def _users(ids) -> dict[int, User]:
+    ids = {i for i in ids if i is not None}
+    return {u.id: u for u in db.session.scalars(db.select(User).where(User.id.in_(ids)))} if ids else {}
+
+
+def _render_roles(case, access, *, role_form=None, central_form=None, hand_back_form=None):
+    history = services.hospital_role_history(case)
+    central_history = services.central_history(case)
+    if role_form is None:
+        role_form = HospitalRoleForm(formdata=None)
+        current = services.current_hospital_roles(case, history)
+        if HospitalRoleKind.SPECIALIST not in current:  # prefilled from the referral where it has it
+            for key, value in services.referral_prefill(case, HospitalRoleKind.SPECIALIST).items():
+                getattr(role_form, key).data = value
+    log_read(case, access, "roles")
+    return render_template(
+        "palliative/roles.html", case=case, access=access, history=history,
+        current=services.current_hospital_roles(case, history), central_history=central_history,
+        central=services.current_central(case, central_history),
+        users=_users([r.set_by_id for r in history] + [e.set_by_id for e in central_history]),
+        role_form=role_form, central_form=central_form or OutsideCentralForm(formdata=None),
+        hand_back_form=hand_back_form or HandBackForm(formdata=None), kinds=list(HospitalRoleKind))
+
+
+@bp.route("/cases/<int:case_id>/rollen", methods=["GET", "POST"])
+@login_required
+@require_membership()
+@patient_data
+def roles(case_id: int):
+    """The hospital's roles and the central care provider of a case, with their history."""
+    case, access = load_case(case_id, part=PEOPLE_PART)
+    if request.method == "GET":
+        html = _render_roles(case, access)
+        db.session.commit()
+        return html
+    which = request.form.get("form", "")
+    forms = {}
+    try:
+        if which == "hospital":
+            if not access.may_add_actions:
+                audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
+                           reason="hospital role: not on the team")
+            form = forms["role_form"] = HospitalRoleForm()
+            if form.validate_on_submit():
+                services.set_hospital_role(case, current_user, HospitalRoleKind(form.kind.data), name=form.name.data,
+                                           function=form.function.data, hospital=form.hospital.data,
+                                           reach=form.reach.data)
+                db.session.commit()
+                flash(_("The hospital role is saved."), "success")
+                return redirect(url_for("palliative.roles", case_id=case.id))
+        elif which in ("central", "hand_back"):
+            if not access.may_set_central_care_provider:
+                audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
+                           reason="central: not coordinator or central care provider")
+            if which == "central":
+                form = forms["central_form"] = OutsideCentralForm()
+                if form.validate_on_submit():
+                    services.set_outside_central(case, current_user, OutsideProviderKind(form.kind.data),
+                                                 name=form.name.data, function=form.function.data,
+                                                 organisation=form.organisation.data, reach=form.reach.data,
+                                                 reason=form.reason.data)
+                    db.session.commit()
+                    flash(_("The central care provider is saved."), "success")
+                    return redirect(url_for("palliative.roles", case_id=case.id, _anchor="central"))
+            else:
+                form = forms["hand_back_form"] = HandBackForm()
+                if form.validate_on_submit():
+                    services.hand_back_to_member(case, current_user, form.reason.data)
+                    db.session.commit()
+                    flash(_("The network's central care provider has the role again."), "success")
+                    return redirect(url_for("palliative.roles", case_id=case.id, _anchor="central"))
+        else:
+            flash(_("Choose what to save."), "error")
+    except PalliativeRuleBroken as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    html = _render_roles(case, access, **forms)
+    db.session.commit()
+    return html, 400
+
+
+# --- the "who for what" directory ----------------------------------------------------------------------------
+
+def _contact_values(form: CareContactForm) -> dict:
+    values = {key: getattr(form, key).data or "" for key in services.CONTACT_FIELDS}
+    values["role"] = ContactRole(form.role.data)
+    return values
+
+
+@bp.route("/wie-waarvoor", methods=["GET"])
+@login_required
+@require_membership()
+def contacts():
+    """Every member reads the directory; only the coordinator changes it."""
+    organisation = (request.args.get("q") or "").strip()[:200]
+    role = request.args.get("role") or ""
+    chosen = ContactRole(role) if role in ContactRole._value2member_map_ else None
+    page = paginate(services.contacts_query(organisation=organisation, role=chosen))
+    return render_template("palliative/contacts.html", page=page, q=organisation, role=chosen,
+                           roles=list(ContactRole), may_edit=g.membership.role is Role.COORDINATOR,
+                           remove_form=RemoveForm())
+
+
+@bp.route("/wie-waarvoor/nieuw", methods=["GET", "POST"])
+@login_required
+@require_membership(Role.COORDINATOR)
+def contact_new():
+    form = CareContactForm()
+    if form.validate_on_submit():
+        services.save_contact(g.network, None, current_user, _contact_values(form))
+        db.session.commit()
+        flash(_("The contact is added."), "success")
+        return redirect(url_for("palliative.contacts"))
+    return render_template("palliative/contact_form.html", form=form, contact=None), 400 if form.errors else 200
+
+
+@bp.route("/wie-waarvoor/<int:contact_id>/bewerken", methods=["GET", "POST"])
+@login_required
+@require_membership(Role.COORDINATOR)
+def contact_edit(contact_id: int):
+    contact = services.get_contact(contact_id) or abort(404)
+    form = CareContactForm(obj=contact if request.method == "GET" else None)
+    if request.method == "GET":
+        form.role.data = contact.role.value
+    if form.validate_on_submit():
+        services.save_contact(g.network, contact, current_user, _contact_values(form))
+        db.session.commit()
+        flash(_("The contact is saved."), "success")
+        return redirect(url_for("palliative.contacts"))
+    return render_template("palliative/contact_form.html", form=form, contact=contact), 400 if form.errors else 200
+
+
+@bp.route("/wie-waarvoor/<int:contact_id>/verwijderen", methods=["POST"])
+@login_required
+@require_membership(Role.COORDINATOR)
+def contact_remove(contact_id: int):
+    contact = services.get_contact(contact_id) or abort(404)
+    if RemoveForm().validate_on_submit():
+        services.remove_contact(contact, current_user)
+        db.session.commit()
+        flash(_("The contact is removed from the list."), "success")
+    return redirect(url_for("palliative.contacts"))

@@ -1,0 +1,22 @@
+"""Rows of app.palliative for the walks and tests: a hospital role and an outside central care provider on a
+case, a line of the "who for what" directory. Text columns carry *canary*."""
+from __future__ import annotations
+
+from app.cases.models import Case
+from app.core.tenancy import network_context
+from app.extensions import db
+from app.palliative import services
+from app.palliative.models import ContactRole, HospitalRoleKind, OutsideProviderKind
+
+
+def make_palliative_world(network, coordinator, case, *, canary: str = "") -> dict:
+    with network_context(network.id):
+        live = db.session.get(Case, case.id)
+        role = services.set_hospital_role(live, coordinator.user, HospitalRoleKind.CASE_MANAGER,
+                                          name=f"Casemanager {canary}", hospital="Spaarne Gasthuis")
+        outside = services.set_outside_central(live, coordinator.user, OutsideProviderKind.OUTSIDE,
+                                               name=f"Wijkverpleegkundige {canary}", organisation="Thuiszorg")
+        contact = services.save_contact(network, None, coordinator.user, {
+            "organisation": f"Ziekenhuis {canary}", "role": ContactRole.PALLIATIVE_TEAM, "tumour_type": "colon"})
+        db.session.commit()
+        return {"hospital_role": role.id, "outside_central": outside.id, "care_contact": contact.id}
