@@ -73,6 +73,8 @@ def register_blueprints(app: Flask) -> None:
     from app.auth import bp as auth_bp
     from app.cases import bp as cases_bp
     from app.directory import bp as directory_bp
+    from app.fhir import bp as fhir_bp
+    from app.fhir.oauth import register_oauth
     from app.gp_portal import bp as gp_portal_bp
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
@@ -85,6 +87,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(fhir_bp, url_prefix="/fhir/R4")
+    register_oauth(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(gp_portal_bp, url_prefix="/verwijzer")
     app.register_blueprint(networks_bp, url_prefix="/n/<network_slug>")

@@ -215,7 +215,8 @@ def test_every_patient_data_route_writes_an_audit_event(app, new_client, audit_w
     world = audit_world
     network = world["network"]
     clients = {who: login_as(new_client(), user) for who, user in world["users"].items()}
-    endpoints = _marked_endpoints(app)
+    # The FHIR API authenticates by bearer token, not by session: test_every_fhir_route_audits_the_client walks it.
+    endpoints = [endpoint for endpoint in _marked_endpoints(app) if not endpoint.startswith("fhir.")]
     # The walk must cover at least the known routes (guards against the marker being lost).
     assert {"patients.index", "patients.create", "patients.detail", "referrals.detail", "cases.detail",
             "cases.notes", "gp_portal.detail"} <= set(endpoints)
@@ -553,3 +554,47 @@ def test_a_member_refused_a_coordinator_page_is_logged(client):
     assert len(denied) == 1
     assert denied[0].outcome.value == "denied" and denied[0].user_id == plain.user_id
     assert denied[0].network_id == network.id and denied[0].reason == "GET /n/rollen/audit"
+
+
+def _fhir_walk_requests(http, token):
+    """One request per marked FHIR endpoint: (endpoint, response). A new marked FHIR route fails the walk
+    until it is added here."""
+    from tests.fhir_helpers import bearer, bundle
+
+    posted = http.post("/fhir/R4/", json=bundle(), headers=bearer(token))
+    referral_id = int(posted.get_json()["entry"][0]["resource"]["id"])
+    entries = {e["resource"]["resourceType"]: e["resource"] for e in bundle()["entry"]}
+    lone = dict(entries["ServiceRequest"], identifier=[{"system": "urn:test", "value": "second"}],
+                contained=[dict(entries[k], id=k.lower()) for k in ("Patient", "Condition", "MedicationStatement",
+                                                                     "Observation", "Consent")])
+    yield "fhir.transaction", posted, None
+    yield "fhir.create_service_request", http.post("/fhir/R4/ServiceRequest", json=lone, headers=bearer(token)), None
+    yield "fhir.read_task", http.get(f"/fhir/R4/Task/{referral_id}", headers=bearer(token)), referral_id
+
+
+def test_every_fhir_route_audits_the_client(app, client):
+    """Every @patient_data FHIR route writes an audit row with the API client as actor (and the GP it acts
+    for, and the patient). Drop log_read from read_task and its GET adds no row: this names it."""
+    from tests.fhir_helpers import get_token, make_verified_gp, register
+
+    network = make_network("noord", approved_at=utcnow())
+    make_member(network, "coord@example.nl", role=Role.COORDINATOR)
+    gp = make_verified_gp()
+    api_client, secret = register(gp)
+    token = get_token(client, api_client, secret)
+    walked = set()
+    before = _max_event_id()
+    for endpoint, response, referral_id in _fhir_walk_requests(client, token):
+        assert response.status_code in (200, 201), f"{endpoint}: {response.status_code}"
+        rows = _events_after(before)
+        before = _max_event_id()
+        assert rows, f"{endpoint} wrote no audit row"
+        assert all(row.api_client_id == api_client.id and row.user_role == "api_client" for row in rows), endpoint
+        assert all(row.user_id == gp.id and row.network_id == network.id for row in rows), endpoint
+        if referral_id is not None:
+            with network_context(network.id):
+                patient_id = db.session.scalar(select(Referral.patient_id).where(Referral.id == referral_id))
+            assert patient_id in {row.patient_id for row in rows}, endpoint
+        walked.add(endpoint)
+    marked = {endpoint for endpoint in _marked_endpoints(app) if endpoint.startswith("fhir.")}
+    assert marked == walked, f"walk these FHIR routes too: {sorted(marked - walked)}"

@@ -230,8 +230,20 @@ def _table_counts() -> dict[str, int]:
             for table in db.metadata.sorted_tables if table.name not in ("audit_events", "user_sessions")}
 
 
+# The FHIR API (one base URL for every network: the tenant comes from the token's client, never the URL).
+# Public: the CapabilityStatement and the OAuth endpoints. Bearer-only: the value names the URL arguments
+# that are ids of network-owned objects; test_fhir_routes_answer_404_for_another_networks_ids walks them.
+FHIR_PUBLIC_ENDPOINTS = {"fhir.metadata", "fhir.token", "fhir.revoke"}
+FHIR_ENDPOINTS: dict[str, dict[str, str]] = {
+    "fhir.read_task": {"referral_id": "referral"},
+    "fhir.transaction": {},  # POST only: creates in the network the body names (test_fhir_api)
+    "fhir.create_service_request": {},
+}
+GLOBAL_ENDPOINTS |= FHIR_PUBLIC_ENDPOINTS
+
+
 def test_every_route_is_classified(app):
-    known = GLOBAL_ENDPOINTS | ADMIN_ENDPOINTS | set(NETWORK_ENDPOINTS)
+    known = GLOBAL_ENDPOINTS | ADMIN_ENDPOINTS | set(NETWORK_ENDPOINTS) | set(FHIR_ENDPOINTS)
     unclassified = sorted({rule.endpoint for rule in app.url_map.iter_rules()} - known)
     assert not unclassified, f"add these routes to the isolation walk: {unclassified}"
     network_rules = {rule.endpoint for rule in app.url_map.iter_rules() if "<network_slug>" in rule.rule}
@@ -423,3 +435,39 @@ def test_new_rows_take_the_current_network(two_networks):
         db.session.flush()
         assert patient.network_id == a["network"].id
         db.session.rollback()
+
+
+def _fhir_systems(two_networks):
+    """For network A: its coordinator's system and its GP's system, each with a token."""
+    from app.fhir import clients as api_clients
+    from tests.fhir_helpers import register
+
+    network_client, network_secret = register(two_networks["A"]["coordinator"].user,
+                                              scopes=api_clients.NETWORK_SCOPES, network=two_networks["A"]["network"])
+    gp_client, gp_secret = register(two_networks["A"]["gp"])
+    return {"network system": (network_client, network_secret), "gp system": (gp_client, gp_secret)}
+
+
+@pytest.mark.parametrize("who", ["network system", "gp system"])
+def test_fhir_routes_answer_404_for_another_networks_ids(app, client, two_networks, who):
+    """A's systems reach A's objects (200, so the walk is meaningful) and get 404 for B's on every
+    FHIR read route; a new FHIR GET route is walked here once it is listed in FHIR_ENDPOINTS."""
+    from tests.fhir_helpers import bearer, get_token
+
+    api_client, secret = _fhir_systems(two_networks)[who]
+    headers = bearer(get_token(client, api_client, secret))
+    fhir_rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("fhir.")]
+    assert {rule.endpoint for rule in fhir_rules} == FHIR_PUBLIC_ENDPOINTS | set(FHIR_ENDPOINTS)
+    walked = 0
+    for rule in fhir_rules:
+        if rule.endpoint in FHIR_PUBLIC_ENDPOINTS or "GET" not in rule.methods:
+            continue
+        kinds = FHIR_ENDPOINTS[rule.endpoint]
+        for tag, expected in (("A", 200), ("B", 404)):
+            values = {arg: two_networks[tag][kind].id for arg, kind in kinds.items()}
+            url = rule.build(values, append_unknown=False)[1]
+            response = client.get(url, headers=headers)
+            assert response.status_code == expected, f"{who} GET {url} ({tag}): {response.status_code}"
+            assert "CANARYB" not in response.get_data(as_text=True)
+        walked += 1
+    assert walked >= 1

@@ -46,7 +46,7 @@ ACTION_LABELS = {AuditAction.CREATE: _l("Created"), AuditAction.READ: _l("Viewed
 OUTCOME_LABELS = {AuditOutcome.SUCCESS: _l("Allowed"), AuditOutcome.DENIED: _l("Refused"),
                   AuditOutcome.FAILURE: _l("Failed")}
 ROLE_LABELS = {"coordinator": _l("Coordinator"), "member": _l("Member"), "gp": _l("GP"),
-               "platform_admin": _l("Platform administrator")}
+               "platform_admin": _l("Platform administrator"), "api_client": _l("Connected system (API)")}
 
 
 class AuditEvent(db.Model):
@@ -65,6 +65,8 @@ class AuditEvent(db.Model):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     user_role: Mapped[str] = mapped_column(String(30), default="")
     on_behalf_of_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The registered API system that acted (app.fhir), with user_id the GP it acts for, if any.
+    api_client_id: Mapped[int | None]
     # Plain integers, not foreign keys: the trail must outlive what it describes.
     network_id: Mapped[int | None]
     patient_id: Mapped[int | None]
@@ -85,6 +87,8 @@ class AuditEvent(db.Model):
             "patient_id": self.patient_id, "object_type": self.object_type, "object_id": self.object_id,
             "basis": self.basis, "reason": self.reason, "ip_address": self.ip_address,
         }
+        if self.api_client_id is not None:  # only then: rows written before the column keep their hash
+            fields["api_client_id"] = self.api_client_id
         return json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
     def compute_hash(self) -> str:
@@ -117,6 +121,8 @@ def _last_hash() -> str:
 
 
 def _request_role() -> str:
+    if g.get("api_client") is not None:
+        return "api_client"
     membership = g.get("membership") if has_request_context() else None
     if membership is not None:
         return str(membership.role)
@@ -136,9 +142,12 @@ def record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutc
 
     Who, where from and in which network come from the request when not given.
     """
-    if user_id is None and has_request_context() and current_user and current_user.is_authenticated:
-        user_id = current_user.id
     in_request = has_request_context()
+    api_client = g.get("api_client") if in_request else None
+    if user_id is None and api_client is not None:
+        user_id = api_client.owner_user_id  # a GP's system acts for that GP; a network's system for nobody
+    elif user_id is None and in_request and current_user and current_user.is_authenticated:
+        user_id = current_user.id
     fields = {
         "occurred_at": utcnow(), "event": event, "action": action, "outcome": outcome, "user_id": user_id,
         "user_role": _request_role() if in_request else "",
@@ -148,6 +157,7 @@ def record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutc
         "reason": reason[:2000],
         "ip_address": (request.remote_addr or "")[:45] if in_request else "",
         "user_agent": (request.user_agent.string or "")[:200] if in_request else "",
+        "api_client_id": api_client.id if api_client is not None else None,
     }
     row = write_row(fields)
     if has_request_context():
