@@ -1,4 +1,5 @@
-"""CLI: flask worker, audit-verify, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin, translate; and each
+"""CLI: flask worker, audit-verify, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin,
+api-client-register, api-client-revoke, translate; and each
 feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
 
@@ -102,6 +103,51 @@ def register_cli(app: Flask) -> None:
         db.session.commit()
         with current_app.test_request_context(base_url=current_app.config["BASE_URL"]):
             click.echo(url_for("auth.accept_invitation_link", token=token, _external=True))
+
+    @app.cli.command("api-client-register")
+    @click.argument("email")
+    @click.option("--name", required=True, help="The system's name, shown in the audit log.")
+    @click.option("--scope", "scopes", multiple=True, required=True, help="A SMART system scope; repeat for more.")
+    @click.option("--network", "network_slug", default=None, help="A network's slug: a system of that network, "
+                  "registered by EMAIL as its coordinator. Without it: the GP EMAIL's own system.")
+    def api_client_register(email: str, name: str, scopes: tuple[str, ...], network_slug: str | None) -> None:
+        """Register a FHIR API client on behalf of EMAIL and print its client id and secret (shown once)."""
+        from sqlalchemy import select
+
+        from app.auth.services import find_user_by_email
+        from app.fhir.clients import RegistrationRefused, register_client
+        from app.networks.models import Network
+
+        user = find_user_by_email(email)
+        network = None
+        if network_slug:
+            network = db.session.scalar(select(Network).where(Network.slug == network_slug))
+            if network is None:
+                raise click.ClickException(f"no network with slug {network_slug!r}")
+        if user is None:
+            raise click.ClickException(f"no user {email!r}")
+        try:
+            client, secret = register_client(registered_by=user, name=name, scopes=list(scopes), network=network)
+        except RegistrationRefused as refused:
+            raise click.ClickException(str(refused)) from None
+        db.session.commit()
+        click.echo(f"client_id={client.client_id}")
+        click.echo(f"client_secret={secret}")
+
+    @app.cli.command("api-client-revoke")
+    @click.argument("client_id")
+    @click.argument("email")
+    def api_client_revoke(client_id: str, email: str) -> None:
+        """Revoke the API client CLIENT_ID (EMAIL is recorded as who revoked it); its tokens stop at once."""
+        from app.auth.services import find_user_by_email
+        from app.fhir.clients import client_by_client_id, revoke_client
+
+        client, user = client_by_client_id(client_id), find_user_by_email(email)
+        if client is None or user is None:
+            raise click.ClickException("unknown client id or user")
+        revoke_client(client, by=user)
+        db.session.commit()
+        click.echo("revoked")
 
     @app.cli.group()
     def translate() -> None:

@@ -322,3 +322,47 @@ def test_another_gps_system_gets_404_for_the_task(client, world):
     response = client.get(f"/fhir/R4/Task/{referral_id}",
                           headers=bearer(get_token(client, other_client, other_secret)))
     assert response.status_code == 404
+
+
+# --- the operator's commands ---------------------------------------------------------------------
+
+def test_the_cli_registers_a_gp_system_whose_secret_gets_a_token_and_revokes_it(app, client, world):
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["api-client-register", world["coordinator"].user.email, "--name", "HIS",
+                                  "--scope", clients.SCOPE_REFERRAL_WRITE])
+    assert refused.exit_code != 0 and "verified GP" in refused.output  # a coordinator is not a GP
+
+    result = runner.invoke(args=["api-client-register", world["gp"].email, "--name", "HIS Zuid",
+                                 "--scope", clients.SCOPE_REFERRAL_WRITE, "--scope", clients.SCOPE_TASK_READ])
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split("=", 1) for line in result.output.strip().splitlines())
+    registered = clients.client_by_client_id(printed["client_id"])
+    assert registered.name == "HIS Zuid" and printed["client_secret"] not in registered.secret_hash
+    token = get_token(client, registered, printed["client_secret"])
+    assert _post(client, token).status_code in (200, 201)
+
+    assert runner.invoke(args=["api-client-revoke", printed["client_id"], world["gp"].email]).exit_code == 0
+    assert client.get("/fhir/R4/Task/1", headers=bearer(token)).status_code == 401
+
+
+def test_the_cli_refuses_an_unknown_network_or_user(app, world):
+    runner = app.test_cli_runner()
+    unknown_network = runner.invoke(args=["api-client-register", world["coordinator"].user.email, "--name", "EPD",
+                                          "--scope", clients.SCOPE_TASK_READ, "--network", "nergens"])
+    assert unknown_network.exit_code != 0 and "nergens" in unknown_network.output
+    unknown_user = runner.invoke(args=["api-client-register", "nobody@example.nl", "--name", "EPD",
+                                       "--scope", clients.SCOPE_TASK_READ])
+    assert unknown_user.exit_code != 0 and "nobody@example.nl" in unknown_user.output
+    network_system = runner.invoke(args=["api-client-register", world["coordinator"].user.email, "--name", "EPD",
+                                         "--scope", clients.SCOPE_TASK_READ, "--network", world["network"].slug])
+    assert network_system.exit_code == 0, network_system.output
+
+
+def test_the_documented_example_bundle_is_the_one_the_tests_send():
+    import json
+    from pathlib import Path
+
+    from tests.fhir_helpers import BUNDLE
+
+    documented = Path(__file__).resolve().parent.parent / "docs" / "examples" / "referral-bundle.json"
+    assert json.loads(documented.read_text(encoding="utf-8")) == BUNDLE

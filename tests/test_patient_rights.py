@@ -26,6 +26,7 @@ from app.records.models import RecordSource, SectionKey
 from app.referrals.models import Referral, ReferralAttachment, ReferralMessage
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.conftest import login_as, make_gp, make_member, make_network, make_user
+from tests.palliative_factories import make_palliative_world
 from tests.quality_factories import FAKE_PDF
 
 SECRET_NOTES = {NoteVisibility.TEAM: "Notitie voor het team", NoteVisibility.DISCIPLINE: "Alleen voor dietisten",
@@ -69,6 +70,7 @@ def _full_case(network, gp, coordinator: Membership, member: Membership, **refer
         attachment = db.session.get(ReferralAttachment, attachment.id)
         files = [stored_path(network.id, name) for name in (letter.pdf_storage, document, attachment.storage_name)]
         patient_id = db.session.get(Case, case.id).patient_id
+    make_palliative_world(network, coordinator, case)  # the hospital's roles and an outside central provider
     assert all(path.is_file() for path in files)
     return {"case_id": case.id, "referral_id": case.referral_id, "patient_id": patient_id, "files": files}
 
@@ -212,7 +214,7 @@ CASE_AND_REFERRAL_TABLES = (
     "patients", "referrals", "referral_medications", "referral_disciplines", "referral_events", "referral_messages",
     "referral_attachments", "intakes", "cases", "central_provider_changes", "care_team_members", "consents",
     "consent_members", "notes", "note_versions", "note_disciplines", "case_actions", "prom_measurements", "letters", "case_messages",
-    "case_events", "record_sections", "record_section_versions")
+    "case_events", "record_sections", "record_section_versions", "hospital_roles", "outside_central_providers")
 LINK_COLUMNS = ("patient_id", "referral_id", "case_id", "note_id", "consent_id")
 
 

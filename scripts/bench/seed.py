@@ -305,7 +305,7 @@ def _seed_audit(conn, w: _Writer, n_audit: int, rng: random.Random, cases: list[
             fields = {"occurred_at": start + span * i, "action": AuditAction.READ, "outcome": AuditOutcome.SUCCESS,
                       "user_id": member["user_id"], "user_role": member["role"], "on_behalf_of_user_id": None,
                       "network_id": network_id, "patient_id": None, "object_type": "", "object_id": None,
-                      "basis": "", "reason": "", "ip_address": "127.0.0.1"}
+                      "basis": "", "reason": "", "ip_address": "127.0.0.1", "api_client_id": None}
             if network_cases and i % 4:
                 case = rng.choice(network_cases)
                 fields.update(event="case.detail_viewed", patient_id=case["patient_id"], object_type="case",
