@@ -147,3 +147,18 @@ def test_every_string_in_the_code_is_in_both_catalogues(tmp_path):
             present = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(handle) if m.id}
         missing = sorted(wanted - present)
         assert not missing, f"{locale}: run `flask translate update` and translate: {missing[:10]}"
+
+
+@pytest.mark.parametrize("locale, moment, day", [("nl", "4 dec 2026, 15:02", "4 dec 2026"),
+                                                 ("en", "4 Dec 2026, 15:02", "4 Dec 2026")])
+def test_one_date_and_time_format_per_language_in_the_network_time_zone(app, locale, moment, day):
+    from datetime import date, datetime, timezone
+
+    from flask_babel import force_locale
+
+    from app.core.dates import show_date, show_datetime
+
+    with app.test_request_context(), force_locale(locale):
+        assert show_datetime(datetime(2026, 12, 4, 14, 2, tzinfo=timezone.utc)) == moment  # CET is UTC+1
+        assert show_date(date(2026, 12, 4)) == day
+        assert show_date(None) == show_datetime(None) == ""

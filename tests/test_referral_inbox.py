@@ -269,7 +269,7 @@ def test_acknowledge_informs_the_gp_without_patient_data(client, noord):
     assert saved.status is S.ACKNOWLEDGED and saved.acknowledged_at == NOW
     html = page_text(client.get(response.headers["Location"]))
     assert f"Referral {referral.number} is acknowledged; the GP is informed." in html
-    assert "Acknowledged on 6/10/26, 10:00\u202fAM: within the norm" in html
+    assert "Acknowledged on 10 Jun 2026, 10:00: within the norm" in html
     mails = [row.payload for row in db.session.scalars(select(Outbox).where(Outbox.kind == "mail"))
              if row.payload["to"] == "huisarts@example.nl"]
     assert len(mails) == 1 and referral.number in mails[0]["body"]
@@ -341,7 +341,7 @@ def test_accept_with_an_intake_date_also_plans_the_intake(client, noord):
     assert response.status_code == 303
     assert (saved.status, saved.intake_on) == (S.INTAKE_PLANNED, date(2026, 6, 16))
     assert [e.to_status for e in events_of(referral.id)][-2:] == [S.ACCEPTED, S.INTAKE_PLANNED]
-    assert (f"Referral {referral.number} is accepted and the intake is planned on Jun 16, 2026."
+    assert (f"Referral {referral.number} is accepted and the intake is planned on 16 Jun 2026."
             in page_text(client.get(response.headers["Location"])))
 
 

@@ -146,8 +146,8 @@ def test_command_mails_each_active_coordinator_once_without_patient_data(inline_
     assert mail.subject == "Referrals waiting for acknowledgement in Netwerk Noord"
     assert "Hello Carla Coordinator," in mail.body
     assert "2 referrals to Netwerk Noord are still waiting for acknowledgement" in mail.body
-    assert f"- {made['overdue'].number}: overdue since 6/5/26, 11:59\u202fPM" in mail.body
-    assert f"- {made['due_tonight'].number}: acknowledge by 6/10/26, 11:59\u202fPM" in mail.body
+    assert f"- {made['overdue'].number}: overdue since 5 Jun 2026, 23:59" in mail.body
+    assert f"- {made['due_tonight'].number}: acknowledge by 10 Jun 2026, 23:59" in mail.body
     for other in ("not_yet", "acknowledged", "declined", "reminded"):
         assert f"- {made[other].number}:" not in mail.body, other
     assert "http://localhost/n/noord/referrals/" in mail.body.split()

@@ -177,7 +177,7 @@ def test_mail_names_the_date_of_an_old_self_check(inline_app, smtp):
     remind(inline_app)
 
     [mail] = smtp.messages
-    assert "The last quality self-check of Netwerk Noord was saved on May 2, 2024" in mail.body
+    assert "The last quality self-check of Netwerk Noord was saved on 2 May 2024" in mail.body
 
 
 def test_job_run_twice_mails_once(inline_app, smtp, noord):

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from app.cases.models import LASTMETER_GROUPS, PromMeasurement
+from app.core.dates import show_date
 
 THRESHOLD = 4  # a score of 4 or more suggests discussing a referral (NVPO / IKNL Lastmeter guidance)
 MAX_SCORE = 10
@@ -81,7 +81,7 @@ def trend_chart_svg(measurements: list[PromMeasurement]) -> Markup:
     title = _("Distress thermometer over time")
     if rows:
         desc = _("Scores from 0 to 10; 4 or more suggests discussing a referral. Measurements: %(list)s.",
-                 list="; ".join(f"{format_date(m.measured_on, 'medium')}: {m.score}" for m in rows))
+                 list="; ".join(f"{show_date(m.measured_on)}: {m.score}" for m in rows))
     else:
         desc = _("No measurements yet.")
     baseline = _y(0)
@@ -114,7 +114,7 @@ def trend_chart_svg(measurements: list[PromMeasurement]) -> Markup:
             parts.append(f'<polyline points="{points}" fill="none" stroke="{LINE_COLOUR}" stroke-width="2"/>')
         for x, m in zip(xs, rows, strict=True):
             colour = HIGH_COLOUR if suggests_referral(m.score) else POINT_COLOUR
-            label = f"{format_date(m.measured_on, 'medium')}: {m.score}"
+            label = f"{show_date(m.measured_on)}: {m.score}"
             parts.append(f'<circle cx="{x:.1f}" cy="{_y(m.score):.1f}" r="5" fill="{colour}" stroke="#fff"'
                          f' stroke-width="1.5" class="measurement"><title>{escape(label)}</title></circle>')
         labelled = sorted({0, len(rows) - 1}) if len(rows) > 6 else range(len(rows))
@@ -126,6 +126,6 @@ def trend_chart_svg(measurements: list[PromMeasurement]) -> Markup:
             seen_days.add(day)
             x = min(max(xs[index], LEFT + 34), WIDTH - RIGHT - 34)  # keep the label inside the picture
             parts.append(f'<text x="{x:.1f}" y="{baseline + 18:.1f}" text-anchor="middle" font-size="11"'
-                         f' fill="{INK}">{escape(format_date(day, "d MMM yyyy"))}</text>')
+                         f' fill="{INK}">{escape(show_date(day))}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text in it is escaped above

@@ -10,6 +10,25 @@ from app.core.db import utcnow
 
 NETWORK_TZ = ZoneInfo("Europe/Amsterdam")
 
+# One date and one date-time format per language, the same pattern in both ("4 dec 2026, 14:02" /
+# "4 Dec 2026, 14:02"): Babel's "short" and "medium" give US forms for "en" and mix two forms in Dutch.
+DATE_PATTERN = "d MMM y"
+DATETIME_PATTERN = "d MMM y, HH:mm"
+
+
+def show_date(value: date | None) -> str:
+    """*value* as the reader's language writes a date; "" for none."""
+    from flask_babel import format_date
+
+    return format_date(value, DATE_PATTERN) if value else ""
+
+
+def show_datetime(value: datetime | None) -> str:
+    """*value* in the reader's time zone and language, to the minute; "" for none."""
+    from flask_babel import format_datetime
+
+    return format_datetime(value, DATETIME_PATTERN) if value else ""
+
 _D = TypeVar("_D", bound=date)  # a date or a datetime; the type is kept
 
 

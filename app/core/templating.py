@@ -2,15 +2,15 @@
 from __future__ import annotations
 
 from flask import Flask, g
-from flask_babel import format_date, format_datetime
 
+from app.core.dates import show_date, show_datetime
 from app.core.i18n import current_locale
 from app.core.security import mfa_bypassed
 
 
 def register_templating(app: Flask) -> None:
-    app.jinja_env.filters["datetime"] = lambda value: format_datetime(value, "short") if value else ""
-    app.jinja_env.filters["date"] = lambda value: format_date(value, "medium") if value else ""
+    app.jinja_env.filters["datetime"] = show_datetime
+    app.jinja_env.filters["date"] = show_date
 
     @app.context_processor
     def _globals():

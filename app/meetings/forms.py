@@ -1,6 +1,5 @@
 """The meeting form: date, kind, title, notes and attendance checkboxes for the active members."""
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -8,7 +7,7 @@ from wtforms import DateField, SelectField, SelectMultipleField, StringField, Te
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.core.dates import local_today
+from app.core.dates import local_today, show_date
 from app.meetings.models import MeetingKind
 from app.meetings.services import latest_meeting_date
 from app.networks.models import Membership
@@ -37,4 +36,4 @@ class MeetingForm(FlaskForm):
         latest = latest_meeting_date(local_today())
         if field.data and field.data > latest:
             raise ValidationError(_("The date can be at most a year ahead (until %(date)s).",
-                                    date=format_date(latest, "medium")))
+                                    date=show_date(latest)))

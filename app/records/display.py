@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import format_date
 from flask_babel import gettext as _
 
+from app.core.dates import show_date
 from app.records.models import FieldSpec, SectionSpec
 
 
@@ -45,7 +45,7 @@ def _scalar(spec: FieldSpec, value: Any) -> str:
         return ", ".join(_choice_label(spec, str(code)) for code in value)
     if spec.kind == "date":
         try:
-            return format_date(date.fromisoformat(str(value)), "medium")
+            return show_date(date.fromisoformat(str(value)))
         except ValueError:
             return str(value)
     if spec.kind == "score":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -15,6 +14,7 @@ from sqlalchemy.orm import joinedload
 from app.auth.models import GPProfile, User
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
+from app.core.dates import show_date
 from app.core.db import utcnow
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
@@ -168,10 +168,10 @@ def _apply(referral: Referral, action: Action, form) -> str:
             return _("Referral %(number)s is accepted.", number=number)
         services.transition(referral, Action.PLAN_INTAKE, intake_on=form.accept_intake_on.data, **who)
         return _("Referral %(number)s is accepted and the intake is planned on %(date)s.", number=number,
-                 date=format_date(form.accept_intake_on.data, "medium"))
+                 date=show_date(form.accept_intake_on.data))
     if action is Action.PLAN_INTAKE:
         services.transition(referral, action, intake_on=form.intake_on.data, **who)
-        return _("The intake is planned on %(date)s.", date=format_date(form.intake_on.data, "medium"))
+        return _("The intake is planned on %(date)s.", date=show_date(form.intake_on.data))
     if action is Action.REQUEST_INFO:
         services.transition(referral, action, text=form.question.data, **who)
         return _("Your question is sent to the GP.")
