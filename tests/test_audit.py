@@ -363,7 +363,7 @@ def test_deleted_row_is_found():
 
 def _events_on_page(html: str) -> list[str]:
     body = re.search(r"<tbody>(.*?)</tbody>", html, re.S)
-    return re.findall(r"<code>([^<]*)</code>", body.group(1)) if body else []
+    return re.findall(r"<code[^>]*>([^<]*)</code>", body.group(1)) if body else []
 
 
 @pytest.fixture
@@ -598,3 +598,27 @@ def test_every_fhir_route_audits_the_client(app, client):
         walked.add(endpoint)
     marked = {endpoint for endpoint in _marked_endpoints(app) if endpoint.startswith("fhir.")}
     assert marked == walked, f"walk these FHIR routes too: {sorted(marked - walked)}"
+
+
+def test_the_audit_log_says_in_words_what_happened_and_keeps_the_code(app):
+    from flask_babel import force_locale
+
+    from app.core.audit_words import event_label, event_words
+
+    with app.test_request_context(), force_locale("en"):
+        _assert_words(event_label, event_words)
+
+
+def _assert_words(event_label, event_words):
+    assert event_words("case.intake_viewed", "Viewed", "case") == "Read the intake"
+    assert event_words("api_client.registered", "Created", "api_client") == "Created: connected system"
+    assert event_words("something.new", "Changed", "") == "Changed"
+    assert event_label("something.new") == "something.new"  # the patient's overview shows an unknown code as is
+
+
+def test_the_audit_page_shows_words_next_to_the_code(client, audit_networks):
+    login_as(client, audit_networks["alice"])
+    client.get("/n/log-a/audit")  # this read is itself a row of the log
+    html = client.get("/n/log-a/audit").get_data(as_text=True)
+    body = re.search(r"<tbody>(.*?)</tbody>", html, re.S).group(1)
+    assert "Ingezien: auditlog" in body and ">audit_log.read</code>" in body

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -152,13 +153,13 @@ def test_every_string_in_the_code_is_in_both_catalogues(tmp_path):
 @pytest.mark.parametrize("locale, moment, day", [("nl", "4 dec 2026, 15:02", "4 dec 2026"),
                                                  ("en", "4 Dec 2026, 15:02", "4 Dec 2026")])
 def test_one_date_and_time_format_per_language_in_the_network_time_zone(app, locale, moment, day):
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from flask_babel import force_locale
 
     from app.core.dates import show_date, show_datetime
 
     with app.test_request_context(), force_locale(locale):
-        assert show_datetime(datetime(2026, 12, 4, 14, 2, tzinfo=timezone.utc)) == moment  # CET is UTC+1
+        assert show_datetime(datetime(2026, 12, 4, 14, 2, tzinfo=UTC)) == moment  # CET is UTC+1
         assert show_date(date(2026, 12, 4)) == day
         assert show_date(None) == show_datetime(None) == ""

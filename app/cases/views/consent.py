@@ -9,7 +9,6 @@ from datetime import date, datetime, time, timedelta
 
 from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,6 +22,7 @@ from app.cases.views.case import users_by_id
 from app.cases.views.team import record_consent_from_form
 from app.core import audit
 from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, patient_data
+from app.core.audit_words import event_label
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.security import require_membership
@@ -33,56 +33,6 @@ from app.networks.services.members import safe_cell
 
 OVERVIEW_LIMIT = 200  # access-log rows on the printable page; the CSV export has them all
 EXPORT_LIMIT = 100_000
-
-# What the event codes mean, for the patient. An unknown code is shown as it is stored.
-EVENT_LABELS = {
-    "case.detail_viewed": _l("Viewed the case"), "case.intake_viewed": _l("Read the intake"),
-    "case.proposal_viewed": _l("Viewed the proposal to join the care team"),
-    "case.notes_viewed": _l("Read the notes"), "case.proms_viewed": _l("Viewed the distress thermometer"),
-    "case.letters_viewed": _l("Viewed the letters to the GP"), "case.consents_viewed": _l("Viewed the consents"),
-    "case.consent_overview_viewed": _l("Printed this overview"), "case.consent_exported": _l("Exported this overview"),
-    "case.access_denied": _l("Tried to open the case: refused"), "case.listed": _l("Viewed the list of cases"),
-    "case.opened": _l("Opened the case"), "case.member_proposed": _l("Proposed a care provider"),
-    "case.member_accepted": _l("Joined the care team"), "case.member_declined": _l("Declined to join"),
-    "case.central_changed": _l("Changed the central care provider"), "case.closed": _l("Closed the case"),
-    "intake.started": _l("Started the intake"), "intake.saved": _l("Wrote in the intake"),
-    "intake.completed": _l("Completed the intake"), "intake.viewed": _l("Read the intake draft"),
-    "intake.correction_started": _l("Started a correction of the intake"),
-    "consent.recorded": _l("Recorded a consent"), "consent.withdrawn": _l("Recorded a withdrawal of consent"),
-    "consent.document_downloaded": _l("Downloaded a signed consent form"),
-    "note.created": _l("Wrote a note"), "note.edited": _l("Changed a note"), "prom.recorded":
-        _l("Recorded a distress thermometer"), "letter.drafted": _l("Drafted a letter to the GP"),
-    "patient.viewed": _l("Viewed the patient's details"), "referral.viewed": _l("Viewed the referral"),
-    "patient.created": _l("Registered the patient"), "patient.searched": _l("Searched the patients"),
-    "patient.listed": _l("Viewed the list of patients"), "patient.exported": _l("Exported all data of the patient"),
-    "intake.form_viewed": _l("Opened the intake form"), "case.actions_viewed": _l("Viewed the next actions"),
-    "case.note_access_denied": _l("Tried to read a note: refused"), "case_action.created": _l("Added a next action"),
-    "case_action.done": _l("Completed a next action"), "case.part_closed": _l("Closed their part of the care"),
-    "case.message": _l("Wrote in the thread with the GP"), "case.gp_thread_viewed": _l("Read the thread with the GP"),
-    "letter.edited": _l("Changed a letter to the GP"), "letter.sent": _l("Sent a letter to the GP"),
-    "letter.downloaded": _l("Downloaded a letter to the GP"),
-    "referral.submitted": _l("Sent the referral"), "referral.acknowledge": _l("Acknowledged the referral"),
-    "referral.request_info": _l("Asked the GP a question"), "referral.answer": _l("Answered the network's question"),
-    "referral.accept": _l("Accepted the referral"), "referral.plan_intake": _l("Planned the intake"),
-    "referral.start_care": _l("Started care"), "referral.close": _l("Closed the referral"),
-    "referral.care_without_intake": _l("Started care without intake"),
-    "referral.decline": _l("Declined the referral"), "referral.forward": _l("Forwarded the referral"),
-    "referral.withdraw": _l("Withdrew the referral"), "referral.draft_saved": _l("Saved a draft of the referral"),
-    "referral.attachment_added": _l("Attached a letter to the referral"),
-    "referral.attachment_downloaded": _l("Downloaded a letter of the referral"),
-    "referral.listed": _l("Viewed a list of referrals"),
-    "case.gp_summary_viewed": _l("The GP viewed the course of care"), "letter.viewed": _l("Read a letter to the GP"),
-    "case.intake_denied": _l("Tried to open the intake: refused"),
-    "case.action_access_denied": _l("Tried to open a next action: refused"),
-    "case_action.done_refused": _l("Tried to complete someone else's next action: refused"),
-    "case.prom_reminded": _l("Was reminded to measure the distress thermometer"),
-}
-
-
-def event_label(code: str) -> str:
-    label = EVENT_LABELS.get(code)
-    return str(label) if label is not None else code
-
 
 def _consents(case: Case) -> list[Consent]:
     """The consents of the case with their members and who obtained / withdrew them (a few queries in all)."""

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from app.auth.models import User
 from app.core import audit
 from app.core.audit import ACTION_LABELS, OUTCOME_LABELS, ROLE_LABELS, AuditAction, AuditEvent, AuditOutcome
+from app.core.audit_words import event_words, object_label
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.i18n import current_locale
@@ -137,7 +138,8 @@ def audit_log():
                  reason=request.query_string.decode()[:500])
     # Render before the commit, which would expire the loaded rows (one reload per row otherwise).
     html = render_template("networks/audit_log.html", page=page, form=form, users=users, action_labels=ACTION_LABELS,
-                           outcome_labels=OUTCOME_LABELS, role_labels=ROLE_LABELS)
+                           outcome_labels=OUTCOME_LABELS, role_labels=ROLE_LABELS, event_words=event_words,
+                           object_label=object_label)
     db.session.commit()
     return html
 
