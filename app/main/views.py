@@ -31,10 +31,12 @@ def _referrer_context(profile) -> dict | None:
     """What the start page shows a GP or practice nurse: practice links (pending and confirmed)."""
     if profile is None:
         return None
+    questions, questions_total = referral_services.questions_waiting_for(current_user)
+    waiting = {"questions": questions, "questions_total": questions_total}
     if profile.kind is ReferrerKind.POH:
-        return {"gps": referral_services.gps_for_referrer(current_user), "pending": [], "nurses": []}
+        return {"gps": referral_services.gps_for_referrer(current_user), "pending": [], "nurses": [], **waiting}
     return {"gps": [], "pending": practice_links.links_of_gp(profile, confirmed=False),
-            "nurses": practice_links.links_of_gp(profile, confirmed=True)}
+            "nurses": practice_links.links_of_gp(profile, confirmed=True), **waiting}
 
 
 @bp.route("/locale", methods=["POST"])

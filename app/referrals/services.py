@@ -22,6 +22,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, exists, false, func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import GPProfile, ReferrerKind, User
 from app.core import audit
@@ -545,6 +546,21 @@ def referrals_of_referrer(user: User):
     """The GP's own referrals in every network (the named bypass, filtered by the referrer)."""
     return all_networks(select(Referral).where(_referrer_filter(user))
                         .order_by(Referral.updated_at.desc(), Referral.id.desc()))
+
+
+def questions_waiting_for(user: User, limit: int = 10) -> tuple[list[Referral], int]:
+    """The referrer's referrals on which the network waits for an answer (newest first, at most *limit*)
+    and how many there are; for the start page, which shows number and network only."""
+    if not is_verified_referrer(user):
+        return [], 0
+    waiting = select(Referral).where(_referrer_filter(user), Referral.status == ReferralStatus.INFO_REQUESTED)
+    total = db.session.scalar(all_networks(select(func.count()).select_from(waiting.subquery()))) or 0
+    if not total:
+        return [], 0
+    items = list(db.session.scalars(all_networks(
+        waiting.options(joinedload(Referral.network)).order_by(Referral.updated_at.desc(), Referral.id.desc())
+        .limit(limit))))
+    return items, total
 
 
 def referral_for_referrer(user: User, referral_id: int) -> Referral | None:
