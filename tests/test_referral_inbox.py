@@ -274,6 +274,7 @@ def test_acknowledge_informs_the_gp_without_patient_data(client, noord):
              if row.payload["to"] == "huisarts@example.nl"]
     assert len(mails) == 1 and referral.number in mails[0]["body"]
     assert "Jansen" not in mails[0]["body"] and "111222333" not in mails[0]["body"]
+    assert mails[0]["subject"] == f"The network has received referral {referral.number}"  # says what changed
 
 
 def test_accept_while_submitted_is_refused_and_nothing_changes(client, noord):
@@ -329,6 +330,11 @@ def test_ask_the_gp_a_question(client, noord):
     assert response.status_code == 303 and fresh(referral.id).status is S.INFO_REQUESTED
     html = page_text(client.get(response.headers["Location"]))
     assert "Your question is sent to the GP." in html and "Welke chemo kreeg hij?" in html
+    to_gp = [row.payload for row in db.session.scalars(select(Outbox).where(Outbox.kind == "mail").order_by(Outbox.id))
+             if row.payload["to"] == "huisarts@example.nl"]
+    subject = f"The network asks you a question about referral {referral.number}"
+    assert to_gp[-1]["subject"] == subject and f"{subject} (Netwerk Noord)." in to_gp[-1]["body"]
+    assert "Welke chemo" not in to_gp[-1]["body"]  # the question itself stays behind the sign-in
 
 
 def test_accept_with_an_intake_date_also_plans_the_intake(client, noord):

@@ -422,7 +422,7 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
     if not notify:
         return event
     if side is Side.NETWORK:
-        _notify_referrer(referral, network)
+        _notify_referrer(referral, network, action)
     else:
         _notify_coordinators(referral, network, "referral_update_for_network",
                              _l("Update from the GP on referral %(number)s", number=referral.number))
@@ -446,9 +446,31 @@ def _notify_coordinators(referral: Referral, network: Network, template: str, su
                    network=network, link=link)
 
 
-def _notify_referrer(referral: Referral, network: Network) -> None:
-    """Tell the GP (and a practice nurse who submitted, while she still reaches the referral) that there is an
-    update; the mail names only the number."""
+# What changed, as the GP reads it in the subject and the first line of the mail (the number only, no patient data).
+GP_UPDATE_SUBJECTS = {
+    Action.ACKNOWLEDGE: lambda number: _l("The network has received referral %(number)s", number=number),
+    Action.REQUEST_INFO: lambda number: _l("The network asks you a question about referral %(number)s", number=number),
+    Action.ACCEPT: lambda number: _l("Referral %(number)s is accepted", number=number),
+    Action.PLAN_INTAKE: lambda number: _l("The intake for referral %(number)s is planned", number=number),
+    Action.START_CARE: lambda number: _l("Care has started for referral %(number)s", number=number),
+    Action.CARE_WITHOUT_INTAKE: lambda number: _l("Care has started for referral %(number)s", number=number),
+    Action.CLOSE: lambda number: _l("Referral %(number)s is closed", number=number),
+    Action.DECLINE: lambda number: _l("Referral %(number)s is declined", number=number),
+    Action.FORWARD: lambda number: _l("Referral %(number)s is forwarded to another network", number=number),
+}
+
+
+def gp_update_subject(referral: Referral, action: Action | None):
+    """The subject of the GP's mail about *referral*: what changed, or that something did."""
+    subject = GP_UPDATE_SUBJECTS.get(action) if action is not None else None
+    if subject is None:
+        return _l("There is an update on referral %(number)s", number=referral.number)
+    return subject(referral.number)
+
+
+def _notify_referrer(referral: Referral, network: Network, action: Action | None = None) -> None:
+    """Tell the GP (and a practice nurse who submitted, while she still reaches the referral) what changed;
+    the mail names only the number."""
     recipients = {referral.gp_profile.user_id: referral.gp_profile.user}
     typist = referral.submitted_by
     if typist.id not in recipients and referral_for_referrer(typist, referral.id) is not None:
@@ -458,10 +480,9 @@ def _notify_referrer(referral: Referral, network: Network) -> None:
         if not user.active:
             continue
         locale = user.locale or "nl"
-        queue_mail(to=user.email, template="referral_update",
-                   subject=_l("There is an update on referral %(number)s", number=referral.number),
+        queue_mail(to=user.email, template="referral_update", subject=gp_update_subject(referral, action),
                    locale=locale, network_id=network.id, user=user, number=referral.number, network=network,
-                   link=link)
+                   link=link, headline=gp_update_subject(referral, action))
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -92,8 +92,8 @@ def add_case_message(case: Case, actor: User, body: str, *, from_gp: bool) -> Ca
         referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
         gp = referral.gp_profile.user
         if gp.active:
-            queue_mail(to=gp.email, template="referral_update",
-                       subject=_l("There is an update on referral %(number)s", number=referral.number),
+            headline = _l("The network wrote to you about referral %(number)s", number=referral.number)
+            queue_mail(to=gp.email, template="referral_update", subject=headline, headline=headline,
                        locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
                        network=network, link=absolute_url("gp_portal.detail", referral_id=referral.id))
     return row

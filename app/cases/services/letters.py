@@ -107,8 +107,8 @@ def send_letter(letter: Letter, actor: User) -> None:
     network = db.session.get(Network, case.network_id)
     gp = referral.gp_profile.user
     if gp.active:
-        queue_mail(to=gp.email, template="referral_update",
-                   subject=_l("There is an update on referral %(number)s", number=referral.number),
+        headline = _l("A letter about referral %(number)s is ready", number=referral.number)
+        queue_mail(to=gp.email, template="referral_update", subject=headline, headline=headline,
                    locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
                    network=network, link=absolute_url("gp_portal.detail", referral_id=referral.id))
 
