@@ -163,3 +163,12 @@ def test_one_date_and_time_format_per_language_in_the_network_time_zone(app, loc
         assert show_datetime(datetime(2026, 12, 4, 14, 2, tzinfo=UTC)) == moment  # CET is UTC+1
         assert show_date(date(2026, 12, 4)) == day
         assert show_date(None) == show_datetime(None) == ""
+
+
+def test_dutch_says_je_throughout_never_u():
+    formal = re.compile(r"\b(u|uw|U|Uw)\b")
+    offenders = []
+    for message in _catalog("nl"):
+        strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
+        offenders += [text for text in strings if message.id and text and formal.search(text)]
+    assert offenders == []
