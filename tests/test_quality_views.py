@@ -416,7 +416,8 @@ def test_the_snapshot_page_shows_progress_while_the_pdf_is_made(coo, noord, stat
     head = page.split("</head>")[0]
     assert '<meta http-equiv="refresh" content="2">' in head
     assert f'<progress max="100" value="{progress}">' in page and text in page
-    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/js/tables.js" defer>']  # no page script
+    assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/js/tables.js" defer>',
+                                                        '<script src="/static/js/forms.js" defer>']  # no page script
     assert coo.get(f"/n/noord/quality/snapshots/{snapshot.id}/pdf/download").status_code == 404
 
 

@@ -56,7 +56,17 @@ def test_gp_refers_corrects_a_mistake_and_sees_the_referral_accepted(page, live_
     expect(bsn_field.locator("#bsn-err")).to_be_visible()  # the error sits next to the BSN field
     expect(page.locator("#bsn")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("p.error")).to_have_count(1)  # nothing else is refused
-    expect(page.locator(".flash-error[role=alert]")).to_be_visible()
+    # The error summary comes first and has the focus; its one link moves the focus to the BSN field.
+    summary = page.locator("#error-summary[role=alert]")
+    expect(summary).to_be_visible()
+    expect(summary).to_be_focused()
+    expect(summary.locator("a")).to_have_count(1)
+    page.keyboard.press("Tab")  # from the summary to its link, by keyboard
+    expect(summary.locator("a[href='#bsn']")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#bsn")).to_be_focused()
+    described = page.locator("#bsn").get_attribute("aria-describedby").split()
+    assert "bsn-err" in described and ("bsn-help" in described) == (page.locator("#bsn-help").count() == 1)
     expect(page.locator("#bsn")).to_have_value("123456789")  # as typed, to correct
     expect_referral_kept(page, with_mistake, except_field="bsn")
     shot(page, f"{name}-1-bsn-error")
