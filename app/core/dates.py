@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+from flask_babel import format_date, format_datetime
+
 from app.core.db import utcnow
 
 NETWORK_TZ = ZoneInfo("Europe/Amsterdam")
@@ -18,15 +20,11 @@ DATETIME_PATTERN = "d MMM y, HH:mm"
 
 def show_date(value: date | None) -> str:
     """*value* as the reader's language writes a date; "" for none."""
-    from flask_babel import format_date
-
     return format_date(value, DATE_PATTERN) if value else ""
 
 
 def show_datetime(value: datetime | None) -> str:
     """*value* in the reader's time zone and language, to the minute; "" for none."""
-    from flask_babel import format_datetime
-
     return format_datetime(value, DATETIME_PATTERN) if value else ""
 
 _D = TypeVar("_D", bound=date)  # a date or a datetime; the type is kept

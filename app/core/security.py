@@ -43,6 +43,14 @@ def hash_password(password: str) -> str:
     return password_hasher.hash(password)
 
 
+def hash_matches(stored_hash: str, secret: str) -> bool:
+    """Does *secret* match an argon2 *stored_hash* (an API client's secret, a recovery code)?"""
+    try:
+        return password_hasher.verify(stored_hash, secret)
+    except Exception:  # argon2 raises on a mismatch and on a malformed hash alike
+        return False
+
+
 def verify_password(user, password: str) -> bool:
     """Check *password*; rehash when the argon2 parameters changed. Never raises on bad input."""
     if not user or not user.password_hash:

@@ -5,7 +5,6 @@ every registration and revocation is audit-logged here.
 """
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 
@@ -15,7 +14,7 @@ from app.auth.models import ReferrerKind, User
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
-from app.core.security import password_hasher
+from app.core.security import hash_password, hash_token
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.fhir.models import ApiClient, ApiToken
@@ -35,17 +34,6 @@ TOKEN_LIFETIME = timedelta(minutes=15)
 
 class RegistrationRefused(Exception):
     """The user may not register a client this way; str() says why."""
-
-
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def secret_matches(secret_hash: str, secret: str) -> bool:
-    try:
-        return password_hasher.verify(secret_hash, secret)
-    except Exception:  # argon2 raises on mismatch and on a malformed hash alike
-        return False
 
 
 def _is_coordinator(user: User, network: Network) -> bool:
@@ -77,7 +65,7 @@ def register_client(*, registered_by: User, name: str, scopes: list[str],
     if wrong or not scopes:
         raise RegistrationRefused(f"scopes not allowed: {wrong}" if wrong else "choose at least one scope")
     secret = secrets.token_urlsafe(32)
-    client = ApiClient(client_id=secrets.token_urlsafe(18), name=name, secret_hash=password_hasher.hash(secret),
+    client = ApiClient(client_id=secrets.token_urlsafe(18), name=name, secret_hash=hash_password(secret),
                        scope=" ".join(sorted(set(scopes))), network_id=network.id if network else None,
                        owner_user_id=None if network else registered_by.id, registered_by_id=registered_by.id)
     db.session.add(client)
@@ -104,7 +92,7 @@ def client_by_client_id(client_id: str) -> ApiClient | None:
 def save_token(token: dict, client: ApiClient) -> ApiToken:
     """Store an issued token as a hash, with its expiry."""
     now = utcnow()
-    row = ApiToken(api_client_id=client.id, token_hash=_hash_token(token["access_token"]),
+    row = ApiToken(api_client_id=client.id, token_hash=hash_token(token["access_token"]),
                    scope=token.get("scope", ""), issued_at=now,
                    expires_at=now + timedelta(seconds=int(token["expires_in"])))
     db.session.add(row)
@@ -115,7 +103,7 @@ def save_token(token: dict, client: ApiClient) -> ApiToken:
 def token_by_value(value: str) -> ApiToken | None:
     if not value or len(value) > 200:
         return None
-    return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash_token(value)))
+    return db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(value)))
 
 
 def revoke_token(token: ApiToken) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import User
 from app.core.db import utcnow
+from app.core.security import hash_matches
 from app.extensions import db
 
 
@@ -57,9 +58,7 @@ class ApiClient(db.Model):
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        from app.fhir.clients import secret_matches
-
-        return self.is_active and secret_matches(self.secret_hash, client_secret)
+        return self.is_active and hash_matches(self.secret_hash, client_secret)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
         return method in ("client_secret_basic", "client_secret_post")

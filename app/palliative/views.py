@@ -134,27 +134,26 @@ def contacts():
 @login_required
 @require_membership(Role.COORDINATOR)
 def contact_new():
-    form = CareContactForm()
-    if form.validate_on_submit():
-        services.save_contact(g.network, None, current_user, _contact_values(form))
-        db.session.commit()
-        flash(_("The contact is added."), "success")
-        return redirect(url_for("palliative.contacts"))
-    return render_template("palliative/contact_form.html", form=form, contact=None), 400 if form.errors else 200
+    return _contact_page(None)
 
 
 @bp.route("/wie-waarvoor/<int:contact_id>/bewerken", methods=["GET", "POST"])
 @login_required
 @require_membership(Role.COORDINATOR)
 def contact_edit(contact_id: int):
-    contact = services.get_contact(contact_id) or abort(404)
-    form = CareContactForm(obj=contact if request.method == "GET" else None)
-    if request.method == "GET":
+    return _contact_page(services.get_contact(contact_id) or abort(404))
+
+
+def _contact_page(contact):
+    """The form for a new (*contact* None) or an existing line of the directory; saved, back to the list."""
+    editing_shown = contact is not None and request.method == "GET"
+    form = CareContactForm(obj=contact if editing_shown else None)
+    if editing_shown:
         form.role.data = contact.role.value
     if form.validate_on_submit():
         services.save_contact(g.network, contact, current_user, _contact_values(form))
         db.session.commit()
-        flash(_("The contact is saved."), "success")
+        flash(_("The contact is saved.") if contact is not None else _("The contact is added."), "success")
         return redirect(url_for("palliative.contacts"))
     return render_template("palliative/contact_form.html", form=form, contact=contact), 400 if form.errors else 200
 

@@ -476,13 +476,14 @@ def _notify_referrer(referral: Referral, network: Network, action: Action | None
     if typist.id not in recipients and referral_for_referrer(typist, referral.id) is not None:
         recipients[typist.id] = typist
     link = absolute_url("gp_portal.detail", referral_id=referral.id)
+    headline = gp_update_subject(referral, action)  # lazy: rendered in each recipient's language
     for user in recipients.values():
         if not user.active:
             continue
         locale = user.locale or "nl"
-        queue_mail(to=user.email, template="referral_update", subject=gp_update_subject(referral, action),
+        queue_mail(to=user.email, template="referral_update", subject=headline, headline=headline,
                    locale=locale, network_id=network.id, user=user, number=referral.number, network=network,
-                   link=link, headline=gp_update_subject(referral, action))
+                   link=link)
 
 
 # --- reading ------------------------------------------------------------------------------------
