@@ -80,6 +80,8 @@ def register_blueprints(app: Flask) -> None:
     from app.meetings import bp as meetings_bp
     from app.networks import bp as networks_bp
     from app.palliative import bp as palliative_bp
+    from app.patient_portal import bp as patient_portal_bp
+    from app.patient_portal import network_bp as portal_network_bp
     from app.patients import bp as patients_bp
     from app.quality import bp as quality_bp
     from app.referrals import bp as referrals_bp
@@ -98,6 +100,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_bp, url_prefix="/n/<network_slug>/referrals")
     app.register_blueprint(cases_bp, url_prefix="/n/<network_slug>/cases")
     app.register_blueprint(palliative_bp, url_prefix="/n/<network_slug>")
+    app.register_blueprint(patient_portal_bp, url_prefix="/mijn")
+    app.register_blueprint(portal_network_bp, url_prefix="/n/<network_slug>/portaal")
 
 
 @event.listens_for(Engine, "connect")

@@ -97,6 +97,9 @@ CONTACTS = {
                           ("gp_practice", "Huisartsen Coöperatie Zuid-Kennemerland", "Kwartaaloverleg")],
     "twente": [("hospital", "Medisch Spectrum Twente", "Eerste kennismaking gepland")],
 }
+# The casus patient and his wife in the patient portal (accounts of the demo, like the others).
+PATIENT_LOGIN = ("johan.verbeek", "Johan Verbeek")
+RELATIVE_LOGIN = ("ellen.verbeek", "Ellen Verbeek")
 UNLISTED = {"ruud.vandijk", "anouk.kok", "mark.ten.hove", "femke.wolters", "esther.bosch", "jeroen.slot"}
 GPS = [
     ("hans.willems", "Hans Willems", "01234567", "Huisartsenpraktijk Heemstede", "Heemstede"),
@@ -120,6 +123,9 @@ def demo_accounts() -> list[DemoAccount]:
                                         f"{spec['name']} (/n/{spec['slug']}/)"))
     for login, _name, _agb, practice, city in GPS:
         accounts.append(DemoAccount(f"{login}@{DOMAIN}", "GP", f"(refers to any network; {practice}, {city})"))
+    accounts.append(DemoAccount(f"{PATIENT_LOGIN[0]}@{DOMAIN}", "patient (the casus)", "(own record: /mijn/)"))
+    accounts.append(DemoAccount(f"{RELATIVE_LOGIN[0]}@{DOMAIN}", "relative (sees the care plan)",
+                                "(/mijn/)"))
     return accounts
 
 
@@ -253,6 +259,26 @@ def _casus(referral, coordinator_user: User) -> None:
                                  parts={ConsentPart.INTAKE, ConsentPart.NOTES, ConsentPart.PROMS})
     row = case_services.propose_member(case, coordinator_user, dietician, reason="Diarree en gewichtsverlies")
     case_services.respond_to_proposal(row, dietician.user, accept=True)
+    _portal(referral, case, coordinator_user)
+
+
+def _portal(referral, case, coordinator_user: User) -> None:
+    """The patient in his own record (PATIENT_LOGIN), his wife reading the care plan (RELATIVE_LOGIN), and the
+    sexologist proposed for the team, waiting for the patient's own yes in the portal."""
+    from app.cases import services as case_services
+    from app.patient_portal import services as portal_services
+    from app.records.models import SectionKey
+
+    patient_user, _created = _user(*PATIENT_LOGIN)
+    relative_user, _created = _user(*RELATIVE_LOGIN)
+    account = portal_services.invite_patient(referral, coordinator_user, email=patient_user.email,
+                                             full_name=patient_user.full_name, locale="nl")
+    portal_services.invite_relative(account, email=relative_user.email, full_name=relative_user.full_name,
+                                    relation="echtgenote", sections=[SectionKey.CARE_PLAN], locale="nl")
+    sexologist = db.session.scalar(select(Membership).join(User, User.id == Membership.user_id)
+                                   .where(User.email == f"eva.mulder@{DOMAIN}"))
+    case_services.propose_member(case, coordinator_user, sexologist, reason="Seksuele klachten na de operatie",
+                                 wait_for_patient=True)
 
 
 def load_demo() -> list[str]:

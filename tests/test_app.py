@@ -32,6 +32,7 @@ from tests.conftest import (
     make_training,
     make_user,
 )
+from tests.portal_factories import make_portal_world
 from tests.quality_factories import FAKE_PDF, make_evidence, make_snapshot
 from tests.world import make_case_world
 
@@ -110,9 +111,10 @@ def world():
     network.approved_at = utcnow()
     db.session.commit()
     referrals = make_case_world(network, coordinator, member, gp)
+    portal = make_portal_world(network, coordinator, referrals["case"], tag="apptest")
     return {
         "network": network, "coordinator": coordinator.user, "member": member.user, "admin": admin,
-        "pending": pending, "no_mfa": no_mfa, "gp": gp, "poh": poh,
+        "pending": pending, "no_mfa": no_mfa, "gp": gp, "poh": poh, "patient": portal["patient_user"],
         "values": {"network_slug": network.slug, "membership_id": member.id, "patient_id": patient.id,
                    "meeting_id": meeting.id, "training_id": training.id, "evidence_id": evidence.id,
                    "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
@@ -121,8 +123,11 @@ def world():
                    **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
                                                                     "note", "action", "letter")},
                    "member_id": referrals["team_member"].id, "version": 1, "key": "story",
-                   "duplicate_id": referrals["duplicate"].id},
-        "per_endpoint": {"auth.reset_password_link": {"token": reset_token},
+                   "duplicate_id": referrals["duplicate"].id, "account_id": portal["portal_account"],
+                   "relative_id": portal["relative_account"]},
+        "per_endpoint": {"patient_portal.proposal": {"member_id": portal["waiting_proposal"]},
+                         "portal_network.revoke_account": {"referral_id": referrals["case"].referral_id,
+                                                           "account_id": portal["second_relative"]},"auth.reset_password_link": {"token": reset_token},
                          "auth.accept_invitation_link": {"token": invite_token},
                          "gp_portal.verify_email_link": {"token": verify_token},
                          "gp_portal.edit_draft": {"referral_id": referrals["draft"].id},
@@ -159,6 +164,7 @@ def _identities(client_factory, world) -> dict:
     clients["no_mfa"] = login_as(client_factory(), world["no_mfa"], mfa_verified=False)
     clients["gp"] = login_as(client_factory(), world["gp"])
     clients["poh"] = login_as(client_factory(), world["poh"])
+    clients["patient"] = login_as(client_factory(), world["patient"])
     # Someone who opened the mailed links: each token moved into this browser's session, so the form
     # pages behind them (/password/reset, /invitation, /verwijzer/email) render.
     clients["link_opener"] = link_opener = client_factory()

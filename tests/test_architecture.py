@@ -1,5 +1,6 @@
-"""The package layering: the GP portal owns every /verwijzer page and sits above the referral and case
-domains, which never import it (they may name its endpoints as strings, in url_for / absolute_url)."""
+"""The package layering: the GP portal owns every /verwijzer page, the patient portal every /mijn page; both sit
+above the referral and case domains, which never import them (they may name their endpoints as strings, in
+url_for / absolute_url)."""
 from __future__ import annotations
 
 import ast
@@ -9,6 +10,7 @@ import app as app_package
 
 APP_DIR = Path(app_package.__file__).parent
 PORTAL = "app.gp_portal"
+PORTALS = (PORTAL, "app.patient_portal")
 
 
 def test_only_the_gp_portal_has_rules_under_verwijzer(app):
@@ -41,7 +43,7 @@ def imported_modules(source: str, module: str) -> set[str]:
 
 
 def _is_portal(name: str) -> bool:
-    return name == PORTAL or name.startswith(PORTAL + ".")
+    return any(name == portal or name.startswith(portal + ".") for portal in PORTALS)
 
 
 def _module_name(path: Path) -> str:
@@ -49,7 +51,14 @@ def _module_name(path: Path) -> str:
     return ".".join(path.relative_to(APP_DIR.parent).with_suffix("").parts)
 
 
-def test_referrals_and_cases_do_not_import_the_gp_portal():
+def test_only_the_patient_portal_has_rules_under_mijn(app):
+    under = [rule for rule in app.url_map.iter_rules() if rule.rule == "/mijn" or rule.rule.startswith("/mijn/")]
+    assert under
+    assert {rule.endpoint.rpartition(".")[0] for rule in under} == {"patient_portal"}
+    assert app.blueprints["patient_portal"].import_name == "app.patient_portal"
+
+
+def test_referrals_and_cases_do_not_import_either_portal():
     offenders = []
     for domain in ("referrals", "cases"):
         files = sorted((APP_DIR / domain).rglob("*.py"))
@@ -67,4 +76,5 @@ def test_the_import_walk_finds_the_portal_in_every_form_of_import():
                    "def f():\n    from app.gp_portal.services import case\n", "from ..gp_portal import bp",
                    "from .. import gp_portal"):
         assert any(map(_is_portal, imported_modules(source, module))), source
+    assert any(map(_is_portal, imported_modules("from app.patient_portal.services import revoke", module)))
     assert not any(map(_is_portal, imported_modules("from app.referrals import services", module)))

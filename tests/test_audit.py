@@ -22,11 +22,12 @@ from app.core.storage import store_bytes
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
-from app.patients.models import Patient
+from app.patients.models import Patient, PortalAccount
 from app.records.models import RecordSection, SectionKey
 from app.referrals.models import Referral, ReferralStatus
 from tests.case_factories import give_consent, make_case, write_note
 from tests.conftest import IS_POSTGRES, login_as, make_gp, make_member, make_network, make_patient
+from tests.portal_factories import make_portal_world
 from tests.quality_factories import FAKE_PDF
 from tests.referral_factories import make_referral
 from tests.world import make_case_world
@@ -123,18 +124,25 @@ def audit_world():
         draft_letter = db.session.scalar(select(Letter).where(Letter.case_id == to_close.id))
         db.session.commit()
         ids = {"proposal": proposal.id, "documented": documented.id, "draft_letter": draft_letter.id}
+        portal_consent = case_services.record_consent(
+            case, coordinator.user, method=ConsentMethod.VERBAL, purpose="Portaal", membership_ids=[member.id],
+            parts={ConsentPart.NOTES})
+        db.session.commit()
+        ids["portal_consent"] = portal_consent.id
         plan = db.session.scalar(select(RecordSection).where(RecordSection.patient_id == case.patient_id,
                                                              RecordSection.key == SectionKey.CARE_PLAN))
         plan_version = plan.version if plan is not None else 0
+    portal = make_portal_world(network, coordinator, w["case"], tag="audit")
     today = date.today().isoformat()
     return {
         "network": network, "patient": patient, "users": {
-            "coordinator": coordinator.user, "gp": gp, "physio": physio.user},
+            "coordinator": coordinator.user, "gp": gp, "physio": physio.user, "patient": portal["patient_user"]},
         "values": {"network_slug": network.slug, "slug": network.slug, "patient_id": patient.id,
                    "referral_id": w["referral"].id, "attachment_id": w["attachment"].id, "case_id": w["case"].id,
                    "member_id": ids["proposal"], "version": 1, "consent_id": w["consent"].id,
                    "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id, "key": "care_plan",
-                   "duplicate_id": w["duplicate"].id},
+                   "duplicate_id": w["duplicate"].id, "account_id": portal["portal_account"],
+                   "relative_id": portal["relative_account"]},
         # URL values that differ per route (a separate object where a POST would spoil the next route).
         "per_endpoint": {
             "cases.intake": {"referral_id": w["intake_referral"].id},
@@ -149,6 +157,11 @@ def audit_world():
             "referrals.match_dismiss": {"referral_id": to_dismiss.id},
             "gp_portal.case_letter": {"referral_id": w["case_referral"].id},
             "gp_portal.case_question": {"referral_id": w["case_referral"].id},
+            "patient_portal.proposal": {"member_id": portal["waiting_proposal"]},
+            "patient_portal.withdraw": {"consent_id": ids["portal_consent"]},
+            "portal_network.referral_portal": {"referral_id": w["case"].referral_id},
+            "portal_network.revoke_account": {"referral_id": w["case"].referral_id,
+                                              "account_id": portal["second_relative"]},
         },
         "posts": {
             "referrals.act": {"action": "acknowledge"},
@@ -183,6 +196,16 @@ def audit_world():
             "gp_portal.answer": {"text": "Hier is het antwoord"},
             "gp_portal.withdraw": {"reason": "Patiënt ziet ervan af"},
             "gp_portal.case_question": {"body": "Hoe gaat het met mijn patiënt?"},
+            "patient_portal.proposal": {"parts": ["intake"], "agreed": "y"},
+            "patient_portal.withdraw": {"confirm": "y"},
+            "patient_portal.questionnaire": {"score": "5", "problems": ["fatigue"]},
+            "patient_portal.relatives": {"full_name": "Els Jansen", "email": "els@example.nl",
+                                         "sections": ["care_plan"], "locale": "nl"},
+            "patient_portal.relative_revoke": {"confirm": "y"},
+            "patient_portal.messages": {"body": "Mag ik iets vragen?"},
+            "patient_portal.my_data": {"correction": "Mijn telefoonnummer klopt niet"},
+            "portal_network.referral_portal": {"message-body": "Antwoord aan de patiënt"},
+            "portal_network.revoke_account": {"confirm": "y"},
         },
     }
 
@@ -190,7 +213,9 @@ def audit_world():
 # Who requests a marked route (default: the coordinator): the GP's own pages, and a proposal only its member opens.
 REQUESTER = {"cases.proposal": "physio", "cases.team_respond": "physio"}
 # Lists across networks: the row names the network only when the list holds one network's referral.
-NO_SINGLE_NETWORK = {"gp_portal.index"}
+NO_SINGLE_NETWORK = {"gp_portal.index", "patient_portal.index"}
+# GET answered with a redirect after logging the read: the portal's list opens a single record straight away.
+GET_REDIRECTS = {"patient_portal.index"}
 GET_SHOWS_NO_PATIENT_DATA |= {"gp_portal.new": "an empty referral form"}
 
 
@@ -198,6 +223,8 @@ def _expected_patient(world: dict, rule, values: dict) -> int | None:
     with network_context(world["network"].id):
         if "case_id" in rule.arguments:
             return db.session.scalar(select(Case.patient_id).where(Case.id == values["case_id"]))
+        if "account_id" in rule.arguments and "referral_id" not in rule.arguments:
+            return db.session.scalar(select(PortalAccount.patient_id).where(PortalAccount.id == values["account_id"]))
         if "referral_id" in rule.arguments:
             return db.session.scalar(select(Referral.patient_id).where(Referral.id == values["referral_id"]))
     return values["patient_id"] if "patient_id" in rule.arguments else None
@@ -224,14 +251,15 @@ def test_every_patient_data_route_writes_an_audit_event(app, new_client, audit_w
         rule = next(iter(app.url_map.iter_rules(endpoint)))
         values = {**world["values"], **world["per_endpoint"].get(endpoint, {})}
         url = _url(app, endpoint, values)
-        who = "gp" if endpoint.startswith("gp_portal.") else REQUESTER.get(endpoint, "coordinator")
+        who = ("gp" if endpoint.startswith("gp_portal.") else "patient" if endpoint.startswith("patient_portal.")
+               else REQUESTER.get(endpoint, "coordinator"))
         client, user = clients[who], world["users"][who]
         url_patient = _expected_patient(world, rule, values)
         network_id = None if endpoint in NO_SINGLE_NETWORK else network.id
         if "GET" in rule.methods and endpoint not in GET_SHOWS_NO_PATIENT_DATA and endpoint != "cases.team_respond":
             before = _max_event_id()
             response = client.get(url)
-            assert response.status_code == 200, f"GET {url}: {response.status_code}"
+            assert response.status_code == (302 if endpoint in GET_REDIRECTS else 200), f"GET {url}: {response.status_code}"
             _assert_audited(endpoint, "GET", _events_after(before), user=user, network_id=network_id,
                             patient_id=url_patient)
         if "POST" in rule.methods:

@@ -269,25 +269,25 @@ ALL, INTAKE_ONLY, NONE = frozenset(ConsentPart), frozenset({ConsentPart.INTAKE})
 COLUMNS = ("may_see_case", "visible_parts", "may_write_notes", "may_edit_own_notes", "may_add_actions",
            "may_record_measurements", "may_propose", "may_respond_to_proposal", "may_set_central_care_provider",
            "may_send_letters", "may_see_closing", "may_close_case", "may_close_part", "may_record_consent",
-           "may_correct_intake")
+           "may_correct_intake", "may_open_patient_portal")
 o, X = False, True  # o: may not, X: may
 # Written by hand, one row per viewer kind, one column per ability (in the order of COLUMNS):
-#                                      see  parts                 note edit act  prom prop resp cent lett shcl clca clpa cons corr
+#                                      see  parts                 note edit act  prom prop resp cent lett shcl clca clpa cons corr port
 ABILITY_TABLE = {
-    "coordinator, central":             (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   X,   o,   X,   X),
-    "coordinator, not central":         (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   o,   o,   X,   X),
-    "member on the team, all parts":    (X, ALL,                  X,   X,   X,   X,   X,   o,   o,   o,   X,   o,   X,   o,   o),
-    "member on the team, central":      (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   X,   o,   o,   o),
-    "member on the team, intake only":  (X, INTAKE_ONLY,          o,   o,   X,   o,   X,   o,   o,   o,   X,   o,   X,   o,   o),
-    "member after withdrawal":          (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
-    "proposed member":                  (o, NONE,                 o,   o,   o,   o,   o,   X,   o,   o,   o,   o,   o,   o,   o),
-    "member who closed their part":     (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
-    "deactivated member":               (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
-    "member not on the team":           (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
-    "member of another network":        (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
-    "GP (no membership)":               (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
-    "closed case, coordinator":         (X, ALL,                  o,   X,   o,   o,   o,   o,   o,   X,   o,   o,   o,   X,   X),
-    "closed case, member who was on it": (o, NONE,                o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "coordinator, central":             (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   X,   o,   X,   X,   X),
+    "coordinator, not central":         (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   o,   o,   X,   X,   X),
+    "member on the team, all parts":    (X, ALL,                  X,   X,   X,   X,   X,   o,   o,   o,   X,   o,   X,   o,   o,   o),
+    "member on the team, central":      (X, ALL,                  X,   X,   X,   X,   X,   o,   X,   X,   X,   X,   o,   o,   o,   X),
+    "member on the team, intake only":  (X, INTAKE_ONLY,          o,   o,   X,   o,   X,   o,   o,   o,   X,   o,   X,   o,   o,   o),
+    "member after withdrawal":          (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "proposed member":                  (o, NONE,                 o,   o,   o,   o,   o,   X,   o,   o,   o,   o,   o,   o,   o,   o),
+    "member who closed their part":     (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "deactivated member":               (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "member not on the team":           (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "member of another network":        (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "GP (no membership)":               (o, NONE,                 o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
+    "closed case, coordinator":         (X, ALL,                  o,   X,   o,   o,   o,   o,   o,   X,   o,   o,   o,   X,   X,   X),
+    "closed case, member who was on it": (o, NONE,                o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o,   o),
 }
 
 

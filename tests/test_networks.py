@@ -595,7 +595,7 @@ def test_the_demo_account_table_lists_every_demo_user_with_role_and_network(app,
     assert printed.exit_code == 0, printed.output
     db.session.rollback()
     users = list(db.session.scalars(select(User).where(User.is_demo.is_(True))))
-    assert len(users) == 1 + sum(len(spec["people"]) for spec in demo.NETWORKS) + len(demo.GPS)
+    assert len(users) == 1 + sum(len(spec["people"]) for spec in demo.NETWORKS) + len(demo.GPS) + 2  # patient, wife
     for output in (seeded.output, printed.output):
         lines = {line.split()[0]: line for line in output.splitlines() if "@" in line.split(" ")[0]}
         assert set(lines) == {user.email for user in users}
@@ -610,3 +610,5 @@ def test_the_demo_account_table_lists_every_demo_user_with_role_and_network(app,
     assert "seksuoloog" in lines["eva.mulder@demo.netwerkzorg.nl"]
     for gp_login, *_rest in demo.GPS:
         assert " GP " in lines[f"{gp_login}@demo.netwerkzorg.nl"]
+    assert "/mijn/" in lines[f"{demo.PATIENT_LOGIN[0]}@demo.netwerkzorg.nl"]
+    assert "relative" in lines[f"{demo.RELATIVE_LOGIN[0]}@demo.netwerkzorg.nl"]

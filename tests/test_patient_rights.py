@@ -27,6 +27,7 @@ from app.referrals.models import Referral, ReferralAttachment, ReferralMessage
 from tests.case_factories import add_to_team, make_case, write_note
 from tests.conftest import login_as, make_gp, make_member, make_network, make_user
 from tests.palliative_factories import make_palliative_world
+from tests.portal_factories import make_portal_world
 from tests.quality_factories import FAKE_PDF
 
 SECRET_NOTES = {NoteVisibility.TEAM: "Notitie voor het team", NoteVisibility.DISCIPLINE: "Alleen voor dietisten",
@@ -71,6 +72,7 @@ def _full_case(network, gp, coordinator: Membership, member: Membership, **refer
         files = [stored_path(network.id, name) for name in (letter.pdf_storage, document, attachment.storage_name)]
         patient_id = db.session.get(Case, case.id).patient_id
     make_palliative_world(network, coordinator, case)  # the hospital's roles and an outside central provider
+    make_portal_world(network, coordinator, case, tag=f"rights-{case.id}")  # the patient's portal, a relative
     assert all(path.is_file() for path in files)
     return {"case_id": case.id, "referral_id": case.referral_id, "patient_id": patient_id, "files": files}
 
@@ -120,7 +122,10 @@ def test_the_json_export_holds_every_section(client, world):
 
     [case] = data["cases"]
     assert case["id"] == world["wim"]["case_id"]
-    assert [t["member"]["name"] for t in case["care_team"]] == ["Diana Dietist"]
+    assert [t["member"]["name"] for t in case["care_team"] if t["status"] == "active"] == ["Diana Dietist"]
+    assert [t["status"] for t in case["care_team"] if t["member"]["name"] != "Diana Dietist"] == ["proposed"]
+    assert sorted(a["role"] for a in data["portal"]["accounts"]) == ["patient", "relative", "relative"]
+    assert [q["score"] for q in data["portal"]["questionnaires"]] == [7]
     assert case["central_provider_history"]
     assert len(case["consents"]) == 2
     withdrawn = [c for c in case["consents"] if c["withdrawn_at"]]
@@ -214,7 +219,8 @@ CASE_AND_REFERRAL_TABLES = (
     "patients", "referrals", "referral_medications", "referral_disciplines", "referral_events", "referral_messages",
     "referral_attachments", "intakes", "cases", "central_provider_changes", "care_team_members", "consents",
     "consent_members", "notes", "note_versions", "note_disciplines", "case_actions", "prom_measurements", "letters", "case_messages",
-    "case_events", "record_sections", "record_section_versions", "hospital_roles", "outside_central_providers")
+    "case_events", "record_sections", "record_section_versions", "hospital_roles", "outside_central_providers",
+    "portal_accounts", "patient_questionnaires", "portal_messages")
 LINK_COLUMNS = ("patient_id", "referral_id", "case_id", "note_id", "consent_id")
 
 

@@ -36,12 +36,13 @@ from app.core.jobs import Outbox
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.networks.models import Membership, Role
+from app.patient_portal import services as portal_services
 from app.records import services as record_services
 from app.records.models import SECTION_PARTS, RecordSource, SectionKey, section_spec
 from app.referrals import attachments
 from app.referrals.models import Referral, ReferralStatus
 from tests.case_factories import add_to_team, give_consent, write_note
-from tests.conftest import login_as, make_gp, make_member, make_network
+from tests.conftest import login_as, make_gp, make_member, make_network, make_user
 from tests.quality_factories import FAKE_PDF
 from tests.referral_factories import make_referral
 
@@ -138,10 +139,25 @@ def leak_world():
                   "note_id": note.id, "consent_id": consent.id, "member_id": team_rows[0].id,
                   "action_id": action.id, "attachment_id": attachment_id,
                   "duplicate_id": someone_else.patient_id}  # the merge page, with a second patient
+        # The patient's own portal account, a relative granted the care plan only, and one whose access ended.
+        patient_user = make_user("patient@leak.example", name="Patiënt")
+        relative_user = make_user("naaste@leak.example", name="Naaste")
+        revoked_user = make_user("oud@leak.example", name="Oud-naaste")
+        own = portal_services.invite_patient(db.session.get(Referral, referral.id), coordinator.user,
+                                             email=patient_user.email, full_name="Patiënt", locale="nl")
+        relative = portal_services.invite_relative(own, email=relative_user.email, full_name="Naaste",
+                                                   relation="partner", sections=[SectionKey.CARE_PLAN], locale="nl")
+        revoked = portal_services.invite_relative(own, email=revoked_user.email, full_name="Oud-naaste",
+                                                  relation="zoon", sections=list(SectionKey), locale="nl")
+        portal_services.revoke(revoked, patient_user)
+        db.session.commit()
+        values.update(account_id=own.id, relative_id=relative.id)
+        portal = {"patient": (patient_user, own.id), "relative:care_plan": (relative_user, relative.id),
+                  "relative revoked": (revoked_user, revoked.id)}
     viewers.update({"withdrawn": withdrawn, "outsider": outsider, "stranger": stranger})
     users = {name: membership.user for name, membership in viewers.items()}
     users.update({"referring_gp": gp, "other_gp": other_gp})
-    return {"users": users, "values": values, "case_id": case_id}
+    return {"users": users, "values": values, "case_id": case_id, "portal": portal}
 
 
 def _urls(app, values) -> list[tuple[str, str]]:
@@ -208,6 +224,41 @@ def test_every_canary_appears_exactly_where_the_consent_allows(app, new_client, 
         notes_shown = (viewer, f"{case_url}/notities") in seen[NOTES_CANARY]
         if notes_shown != (ConsentPart.NOTES in allowed_parts(viewer)):
             problems.append(f"{viewer}: notes shown={notes_shown}")
+    assert problems == []
+
+
+def test_the_portal_shows_the_patient_everything_and_a_relative_only_what_was_granted(app, new_client, leak_world):
+    """The patient and the relatives walk every GET route twice: with the patient's account in the URL and with
+    their own. The patient sees every canary (their own record; the notes in their download); the relative only
+    the care plan's, and on their own record page; the relative whose access ended sees none, anywhere.
+
+    How it fails: let portal_access() give a relative every section, and the story canary shows for them."""
+    table = canaries()
+    problems = []
+    for viewer, (user, own_account) in leak_world["portal"].items():
+        client = login_as(new_client(), user)
+        seen: dict[str, set[str]] = {canary: set() for canary in table}
+        for account_id in {leak_world["values"]["account_id"], own_account}:
+            for _endpoint, url in _urls(app, {**leak_world["values"], "account_id": account_id}):
+                text = _text(client.get(url))
+                for canary in seen:
+                    if canary in text:
+                        seen[canary].add(url)
+        if viewer == "patient":
+            allowed = set(table)
+        elif viewer == "relative:care_plan":
+            allowed = {section_canary(SectionKey.CARE_PLAN)}
+        else:
+            allowed = set()
+        for canary, where in seen.items():
+            if where and canary not in allowed:
+                problems.append(f"{viewer} saw {canary} on {sorted(where)}")
+            if canary in allowed and not where:
+                problems.append(f"{viewer} may see {canary} but no page shows it")
+        own_page = f"/mijn/{own_account}"
+        for key in SectionKey:
+            if section_canary(key) in allowed and own_page not in seen[section_canary(key)]:
+                problems.append(f"{viewer}: their record page does not show {key}")
     assert problems == []
 
 

@@ -28,6 +28,7 @@ from tests.conftest import (
     make_training,
     make_user,
 )
+from tests.portal_factories import make_portal_world
 from tests.quality_factories import FAKE_PDF, make_evidence, make_snapshot
 from tests.world import make_case_world
 
@@ -120,6 +121,8 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "palliative.contact_new": {},
     "palliative.contact_edit": {"contact_id": "care_contact"},
     "palliative.contact_remove": {"contact_id": "care_contact"},
+    "portal_network.referral_portal": {"referral_id": "case_referral"},
+    "portal_network.revoke_account": {"referral_id": "case_referral", "account_id": "second_relative"},
 }
 # GET routes the coordinator of the objects' own network does not get a 200 for, and why.
 OWN_NOT_200 = {
@@ -145,6 +148,24 @@ GP_ENDPOINTS: dict[str, dict[str, str]] = {
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
 GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
+# The patient portal (/mijn): the patient's and relatives' own accounts across networks (URL argument -> kind).
+PORTAL_ENDPOINTS: dict[str, dict[str, str]] = {
+    "patient_portal.index": {},
+    "patient_portal.record": {"account_id": "portal_account"},
+    "patient_portal.letter": {"account_id": "portal_account", "letter_id": "letter"},
+    "patient_portal.consents": {"account_id": "portal_account"},
+    "patient_portal.proposal": {"account_id": "portal_account", "member_id": "waiting_proposal"},
+    "patient_portal.withdraw": {"account_id": "portal_account", "consent_id": "consent"},
+    "patient_portal.access_log": {"account_id": "portal_account"},
+    "patient_portal.questionnaire": {"account_id": "portal_account"},
+    "patient_portal.relatives": {"account_id": "portal_account"},
+    "patient_portal.relative_revoke": {"account_id": "portal_account", "relative_id": "relative_account"},
+    "patient_portal.messages": {"account_id": "portal_account"},
+    "patient_portal.my_data": {"account_id": "portal_account"},
+    "patient_portal.export_json": {"account_id": "portal_account"},
+    "patient_portal.export_pdf": {"account_id": "portal_account"},
+}
+GLOBAL_ENDPOINTS |= set(PORTAL_ENDPOINTS)
 # GP / practice-nurse accounts: not bound to a network (a link id is checked against the GP's own profile).
 GP_ACCOUNT_ENDPOINTS = {"gp_portal.register", "gp_portal.verify_email", "gp_portal.verify_email_link",
                         "gp_portal.resend_verification",
@@ -184,6 +205,9 @@ def two_networks():
         made[tag]["gp"] = gp
         made[tag].update(make_case_world(network, coordinator, member, gp, canary=_canary(tag)))
         made[tag]["section_key"] = SimpleNamespace(id=SectionKey.STORY.value)  # a section of the case's record
+        portal = make_portal_world(network, coordinator, made[tag]["case"], canary=_canary(tag), tag=tag.lower())
+        made[tag].update({kind: SimpleNamespace(id=value) if isinstance(value, int) else value
+                          for kind, value in portal.items()})
         with network_context(network.id):
             db.session.add(ServiceAreaRange(network_id=network.id, first=2011 + len(made), last=2011 + len(made)))
             record_services.write_section(made[tag]["patient"].id, SectionKey.STORY, {"story": _canary(tag)},
@@ -471,3 +495,73 @@ def test_fhir_routes_answer_404_for_another_networks_ids(app, client, two_networ
             assert "CANARYB" not in response.get_data(as_text=True)
         walked += 1
     assert walked >= 1
+
+
+# --- the patient portal: a patient's (or relative's) own accounts, and nobody else's ---------------------------
+
+def _portal_urls(app, objects: dict) -> list[tuple[str, str, str]]:
+    urls = []
+    for rule in app.url_map.iter_rules():
+        kinds = PORTAL_ENDPOINTS.get(rule.endpoint)
+        if kinds is None:
+            continue
+        path = _substitute(rule.rule, {name: objects[kind].id for name, kind in kinds.items()})
+        urls.extend((rule.endpoint, method, path) for method in sorted(rule.methods & {"GET", "POST"}))
+    return urls
+
+
+def test_every_portal_route_is_walked(app):
+    portal_rules = {rule.endpoint for rule in app.url_map.iter_rules() if rule.endpoint.startswith("patient_portal.")}
+    assert portal_rules == set(PORTAL_ENDPOINTS)
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PORTAL_ENDPOINTS:
+            assert set(rule.arguments) == set(PORTAL_ENDPOINTS[rule.endpoint]), rule.rule
+
+
+@pytest.mark.parametrize("who", ["other_patient", "other_relative", "coordinator", "member", "gp"])
+def test_nobody_but_the_patient_reaches_the_patients_portal(app, client, two_networks, who):
+    """B's patient and relative, and A's own coordinator, member and GP, get 404 on every portal route with the
+    ids of A's patient (and change nothing)."""
+    a, b = two_networks["A"], two_networks["B"]
+    user = {"other_patient": b["patient_user"], "other_relative": b["relative_user"],
+            "coordinator": a["coordinator"].user, "member": a["member"].user, "gp": a["gp"]}[who]
+    login_as(client, user)
+    before = _table_counts()
+    walked = 0
+    for endpoint, method, path in _portal_urls(app, a):
+        if not PORTAL_ENDPOINTS[endpoint]:
+            continue  # the list of one's own accounts: nothing of A's to reach
+        walked += 1
+        response = client.open(path, method=method, data={"confirm": "y", "body": "x"} if method == "POST" else None)
+        assert response.status_code == 404, (who, method, path, response.status_code)
+        assert _canary("A") not in response.get_data(as_text=True), (method, path)
+    assert walked >= 15
+    db.session.expire_all()
+    assert _table_counts() == before
+
+
+def test_the_patient_reaches_every_page_of_their_own_portal(app, client, two_networks):
+    """The control: A's patient gets 200 on every GET with A's ids (so the 404s above are isolation)."""
+    a = two_networks["A"]
+    login_as(client, a["patient_user"])
+    for endpoint, method, path in _portal_urls(app, a):
+        if method == "GET" and endpoint != "patient_portal.index":
+            response = client.get(path)
+            assert response.status_code == 200, (path, response.status_code)
+
+
+def test_a_relative_sees_the_record_page_only_and_only_while_granted(app, client, two_networks):
+    a = two_networks["A"]
+    login_as(client, a["relative_user"])
+    relative = {**a, "portal_account": a["relative_account"]}
+    for endpoint, method, path in _portal_urls(app, relative):
+        if endpoint == "patient_portal.index" or method != "GET":
+            continue
+        expected = 200 if endpoint == "patient_portal.record" else 404
+        assert client.get(path).status_code == expected, path
+    with network_context(a["network"].id):
+        from app.patient_portal import services as portal_services
+        from app.patients.models import PortalAccount
+        portal_services.revoke(db.session.get(PortalAccount, a["relative_account"].id), a["patient_user"])
+        db.session.commit()
+    assert client.get(f"/mijn/{a['relative_account'].id}").status_code == 404

@@ -54,7 +54,7 @@ ABILITIES = (
     "may_see_case", "visible_parts", "may_write_notes", "may_edit_own_notes", "may_add_actions",
     "may_record_measurements", "may_propose", "may_respond_to_proposal", "may_set_central_care_provider",
     "may_send_letters", "may_see_closing", "may_close_case", "may_close_part", "may_record_consent",
-    "may_correct_intake",
+    "may_correct_intake", "may_open_patient_portal",
 )
 
 
@@ -170,6 +170,11 @@ class CaseAccess:
     def may_send_letters(self) -> bool:
         """Letters to the GP and the GP's question thread: the coordinator and the central care provider."""
         return self.allowed and (self.as_coordinator or self.is_central)
+
+    @property
+    def may_open_patient_portal(self) -> bool:
+        """The network's side of the patient portal (invitations, the patient's messages): as the letters."""
+        return self.may_send_letters
 
     # --- closing ------------------------------------------------------------------------------------------
 
@@ -473,3 +478,51 @@ def ended_access_for(membership, *, today: date | None = None, limit: int = ENDE
         if access.ended_on is not None:
             found[row.case_id] = EndedAccess(row.case_id, access.ended_on, access.ended_reason)
     return sorted(found.values(), key=lambda e: (e.ended_on, e.case_id), reverse=True)
+
+
+# --- the patient and the relatives they let in (the patient portal, app.patient_portal) -------------------
+
+@dataclass(frozen=True)
+class PortalView:
+    """What one portal account (the patient, or a relative the patient granted) may see of the record now.
+
+    The patient sees every section of their own record, their care team, the letters to their GP, their
+    questionnaires, their consents and who looked; a relative only the sections the patient granted and
+    nothing else. Build it with portal_access()."""
+
+    allowed: bool
+    is_patient: bool = False
+    sections: frozenset[SectionKey] = frozenset()
+
+    def may_see_section(self, key: SectionKey | str) -> bool:
+        try:
+            return self.allowed and SectionKey(key) in self.sections
+        except ValueError:
+            return False
+
+    @property
+    def visible_sections(self) -> frozenset[SectionKey]:
+        return self.sections if self.allowed else frozenset()
+
+    # Only the patient: their team, letters, questionnaires, consents, relatives, access log, messages, data.
+    @property
+    def is_own_record(self) -> bool:
+        return self.allowed and self.is_patient
+
+    may_see_team = may_see_letters = may_fill_questionnaires = may_manage_consents = is_own_record
+    may_invite_relatives = may_see_access_log = may_message = may_download = is_own_record
+
+
+PORTAL_DENIED = PortalView(allowed=False)
+_SECTION_VALUES = frozenset(key.value for key in SectionKey)
+
+
+def portal_access(account) -> PortalView:
+    """What the portal account (app.patients.models.PortalAccount) may see now: nothing once it is revoked,
+    the account is deactivated, or (a relative) the patient's own grant ended."""
+    if account is None or account.revoked_at is not None or not account.user.active:
+        return PORTAL_DENIED
+    if account.is_patient:
+        return PortalView(allowed=True, is_patient=True, sections=frozenset(SectionKey))
+    granted = frozenset(SectionKey(key) for key in account.sections or () if key in _SECTION_VALUES)
+    return PortalView(allowed=bool(granted), sections=granted)

@@ -41,7 +41,7 @@ from app.core.db import utcnow
 from app.core.tenancy import current_network_id
 from app.extensions import db
 from app.networks.models import Discipline, Membership, Network
-from app.patients.models import Patient
+from app.patients.models import Patient, PatientQuestionnaire, PortalAccount, PortalMessage
 from app.records.models import RecordSection, RecordSectionVersion, SectionKey
 from app.referrals.models import (
     Referral,
@@ -212,5 +212,21 @@ def patient_export(patient: Patient) -> dict[str, Any]:
                      "completed_by_name": names.user(i.completed_by_id)} for i in intakes],
         "record": _record(patient, names),
         "cases": [_case(c, names) for c in cases],
+        "portal": _portal(patient, names),
         "access_log": access_log(patient, names),
+    }
+
+
+def _portal(patient: Patient, names: _Names) -> dict[str, Any]:
+    """The patient's own part: who has a portal account (the patient, the relatives and what they may see), the
+    questionnaires filled in at home and the messages with the network."""
+    return {
+        "accounts": [{**_row(a), "user_name": names.user(a.user_id), "invited_by_name": names.user(a.invited_by_id),
+                      "revoked_by_name": names.user(a.revoked_by_id)} for a in _scalars(
+            select(PortalAccount).where(PortalAccount.patient_id == patient.id).order_by(PortalAccount.id))],
+        "questionnaires": [_row(q) for q in _scalars(
+            select(PatientQuestionnaire).where(PatientQuestionnaire.patient_id == patient.id)
+            .order_by(PatientQuestionnaire.id))],
+        "messages": [{**_row(m), "author_name": names.user(m.author_id)} for m in _scalars(
+            select(PortalMessage).where(PortalMessage.patient_id == patient.id).order_by(PortalMessage.id))],
     }

@@ -276,6 +276,10 @@ class ProposeForm(ConsentFieldsForm):
                                description=_l("For example: nutrition advice. Empty: their discipline."))
     reason = TextAreaField(_l("Why involve this colleague?"), validators=[
         DataRequired(message=_l("Give the reason for involving this colleague.")), Length(max=2000)])
+    wait_for_patient = BooleanField(
+        _l("Let the patient decide in their portal"),
+        description=_l("The patient sees the proposal in their record and chooses what this colleague may see; "
+                       "the colleague is asked only after the patient's yes. Leave the consent below empty."))
 
 
 class WithdrawForm(FlaskForm):

@@ -2,8 +2,9 @@
 
 The reminder goes to the case's central care provider only while the one access door
 (app.cases.access.case_access) still lets them see the case's questionnaires: the job asks again when
-it runs, so withdrawn consent or a deactivated member means no mail. The mail holds a link only. The
-scheduler (app/schedule.py) runs remind_proms() daily; `flask remind-proms` runs it by hand.
+it runs, so withdrawn consent or a deactivated member means no mail. A patient who uses the portal is
+asked to fill it in themselves (app.cases.access.portal_access decides, again before SMTP). The mails hold
+a link only. The scheduler (app/schedule.py) runs remind_proms() daily; `flask remind-proms` by hand.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from flask import Flask
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
-from app.cases.access import case_access
+from app.cases.access import case_access, portal_access
 from app.cases.models import Case, CaseStatus, ConsentPart
 from app.core import audit
 from app.core.audit import AuditAction
@@ -27,6 +28,7 @@ from app.core.mail import absolute_url, mail_recheck, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.extensions import db
 from app.networks.models import Membership, Network
+from app.patients.models import PortalAccount, PortalRole
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,14 @@ def reminder_recipient(case: Case) -> Membership | None:
     if not case_access(case, central).sees(ConsentPart.PROMS):
         return None
     return central
+
+
+def patient_to_remind(case: Case) -> PortalAccount | None:
+    """The patient's own portal account for the case, while the portal door lets them in (inside the network)."""
+    account = db.session.scalar(select(PortalAccount).where(
+        PortalAccount.referral_id == case.referral_id, PortalAccount.role == PortalRole.PATIENT,
+        PortalAccount.revoked_at.is_(None)).limit(1))
+    return account if account is not None and portal_access(account).may_fill_questionnaires else None
 
 
 @mail_recheck("prom_reminder")
@@ -83,7 +93,8 @@ def enqueue_prom_reminders(now: datetime | None = None) -> list[int]:
             if job_pending(JOB_KIND, network_id):
                 continue
             cases = db.session.scalars(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id)).all()
-            reachable = [case.id for case in cases if reminder_recipient(case) is not None]
+            reachable = [case.id for case in cases
+                         if reminder_recipient(case) is not None or patient_to_remind(case) is not None]
             if not reachable:
                 continue
             enqueue(JOB_KIND, {"network_id": network_id, "case_ids": reachable}, network_id=network_id)
@@ -109,14 +120,30 @@ def send_prom_reminders(payload: dict[str, Any]) -> None:
         return
     network = db.session.get(Network, network_id)
     per_recipient: dict[int, tuple[Membership, list[Case]]] = {}
+    patients: list[tuple[Case, PortalAccount]] = []
     for case in cases:
         central = reminder_recipient(case)
-        if central is None:  # consent withdrawn, left the team, deactivated: no mail, no mark
+        account = patient_to_remind(case)
+        if central is None and account is None:  # consent withdrawn, left the team, deactivated: no mail, no mark
             log.info("prom reminder for case %s in network %s skipped: no central care provider with access",
                      case.id, network_id)
             continue
-        per_recipient.setdefault(central.id, (central, []))[1].append(case)
+        if central is not None:
+            per_recipient.setdefault(central.id, (central, []))[1].append(case)
+        if account is not None:
+            patients.append((case, account))
     now = utcnow()
+    for case, account in patients:
+        # The patient's own mail says nothing of the network (its name tells what care this is) nor the illness.
+        user = account.user
+        queue_mail(to=user.email, template="portal_questionnaire_due",
+                   subject=_l("Time for your questionnaire in Netwerkzorg"),
+                   locale=user.locale or network.default_locale or "nl", network_id=network_id, user=user,
+                   link=absolute_url("patient_portal.questionnaire", account_id=account.id),
+                   recheck=("portal_account", {"account_id": account.id}))
+        case.prom_reminded_at = now
+        audit.record("case.prom_reminded", AuditAction.UPDATE, patient_id=case.patient_id, object_type="case",
+                     object_id=case.id, network_id=network_id, reason="the patient (portal) mailed")
     for central, own_cases in per_recipient.values():
         user = central.user
         links = [absolute_url("cases.proms", network_slug=network.slug, case_id=case.id) for case in own_cases]

@@ -12,7 +12,18 @@ from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin
@@ -356,6 +367,8 @@ class PromMeasurement(NetworkScopedMixin, TimestampMixin, db.Model):
     score: Mapped[int]
     problems: Mapped[list[str]] = mapped_column(JSON, default=list)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # Filled in by the patient in the portal (app.patient_portal), not recorded by a care provider.
+    patient_reported: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class LetterKind(enum.StrEnum):

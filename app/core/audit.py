@@ -46,7 +46,8 @@ ACTION_LABELS = {AuditAction.CREATE: _l("Created"), AuditAction.READ: _l("Viewed
 OUTCOME_LABELS = {AuditOutcome.SUCCESS: _l("Allowed"), AuditOutcome.DENIED: _l("Refused"),
                   AuditOutcome.FAILURE: _l("Failed")}
 ROLE_LABELS = {"coordinator": _l("Coordinator"), "member": _l("Member"), "gp": _l("GP"),
-               "platform_admin": _l("Platform administrator"), "api_client": _l("Connected system (API)")}
+               "platform_admin": _l("Platform administrator"), "api_client": _l("Connected system (API)"),
+               "patient": _l("Patient"), "relative": _l("Relative of the patient")}
 
 
 class AuditEvent(db.Model):
@@ -54,6 +55,8 @@ class AuditEvent(db.Model):
     __table_args__ = (
         Index("ix_audit_events_network_id_occurred_at", "network_id", "occurred_at"),
         Index("ix_audit_events_network_id_patient_id", "network_id", "patient_id"),
+        # The patient's own access log (the portal): their rows, newest first.
+        Index("ix_audit_events_network_id_patient_id_id", "network_id", "patient_id", "id"),
         # The audit log page's order (newest first within the network): a page is read from the index.
         Index("ix_audit_events_network_id_id", "network_id", "id"),
     )
@@ -123,6 +126,8 @@ def _last_hash() -> str:
 def _request_role() -> str:
     if g.get("api_client") is not None:
         return "api_client"
+    if g.get("portal_role"):  # a patient or a relative in the patient portal
+        return g.portal_role
     membership = g.get("membership") if has_request_context() else None
     if membership is not None:
         return str(membership.role)

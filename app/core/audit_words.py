@@ -49,6 +49,27 @@ EVENT_LABELS = {
     "case.action_access_denied": _l("Tried to open a next action: refused"),
     "case_action.done_refused": _l("Tried to complete someone else's next action: refused"),
     "case.prom_reminded": _l("Was reminded to measure the distress thermometer"),
+    "record.section_written": _l("Updated the shared record"),
+    # The patient portal: the patient's and relatives' own reads, and the network's side of it.
+    "portal.record_viewed": _l("Read the record in the portal"),
+    "portal.letter_viewed": _l("Read a letter in the portal"),
+    "portal.consents_viewed": _l("Viewed the consents in the portal"),
+    "portal.proposal_viewed": _l("Read a proposal for the care team in the portal"),
+    "portal.consent_viewed": _l("Viewed a consent in the portal"),
+    "portal.access_log_viewed": _l("Viewed who looked at the record"),
+    "portal.questionnaires_viewed": _l("Opened the questionnaires in the portal"),
+    "portal.questionnaire_submitted": _l("Filled in the distress thermometer"),
+    "portal.relatives_viewed": _l("Viewed who reads along"),
+    "portal.relative_viewed": _l("Viewed a relative's access"),
+    "portal.messages_viewed": _l("Read the messages in the portal"), "portal.my_data_viewed": _l("Viewed own data"),
+    "portal.accounts_listed": _l("Opened the portal"),
+    "portal.patient_invited": _l("Invited the patient to the portal"),
+    "portal.relative_invited": _l("Let a relative read along"),
+    "portal.access_revoked": _l("Ended access to the portal"),
+    "portal.access_denied": _l("Tried to open the portal: refused"),
+    "portal.message": _l("Wrote a message in the portal"),
+    "portal.correction_requested": _l("Asked for a correction of the record"),
+    "portal.network_side_viewed": _l("Viewed the patient's portal (invitations and messages)"),
 }
 
 
@@ -65,6 +86,8 @@ OBJECT_LABELS = {
     "prom_measurement": _l("distress thermometer"), "hospital_role": _l("hospital role"),
     "gp_profile": _l("GP profile"), "endpoint": _l("page"), "central_provider": _l("central care provider"),
     "case_message": _l("message to the GP"), "audit_log": _l("audit log"),
+    "portal_account": _l("access to the portal"), "patient_questionnaire": _l("questionnaire"),
+    "portal_message": _l("message in the portal"),
 }
 
 

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.gp_portal.services import practice as practice_links
 from app.main import bp
 from app.networks.services import memberships as network_services
+from app.patient_portal import services as portal_services
 from app.referrals import services as referral_services
 
 
@@ -21,6 +22,8 @@ def index():
     if not current_user.is_authenticated:
         return render_template("main/landing.html")
     memberships = network_services.own_memberships(current_user.id)
+    if not memberships and current_user.gp_profile is None and portal_services.has_portal_account(current_user):
+        return redirect(url_for("patient_portal.index"))  # a patient (or relative): their own record
     referrer = _referrer_context(current_user.gp_profile)
     return render_template("main/index.html", memberships=memberships, referrer=referrer,
                            overdue_actions=overdue_actions_for_user(current_user),

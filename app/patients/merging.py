@@ -17,14 +17,14 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
 from app.extensions import db
-from app.patients.models import Patient
+from app.patients.models import Patient, PatientQuestionnaire, PortalAccount, PortalMessage
 from app.records import mapping
 from app.records.models import RecordSection, RecordSectionVersion, RecordSource
 from app.referrals.models import MatchDecision, Referral
 
 # The rows that belong to a patient and follow it when two records are merged (the shared record's
 # sections and versions are merged separately, section by section).
-OWNED = (Referral, Intake, Case, Consent)
+OWNED = (Referral, Intake, Case, Consent, PortalAccount, PatientQuestionnaire, PortalMessage)
 # Identity fields the kept record takes from the duplicate when it has none itself.
 IDENTITY_GAPS = ("bsn", "phone", "postcode")
 

@@ -41,7 +41,7 @@ from app.core.storage import StorageError, stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
 from app.palliative.models import HospitalRole, OutsideCentralProvider
-from app.patients.models import Patient
+from app.patients.models import Patient, PatientQuestionnaire, PortalAccount, PortalMessage
 from app.records.models import RecordSection, RecordSectionVersion
 from app.referrals.models import (
     Referral,
@@ -116,6 +116,11 @@ def erase_patient(*, network_id: int, patient_id: int, legal_reference: str) -> 
         # The shared record first: its versions point at the referrals, intakes and cases removed below.
         _delete(counts, RecordSectionVersion, RecordSectionVersion.patient_id, [patient_id], n)
         _delete(counts, RecordSection, RecordSection.patient_id, [patient_id], n)
+        # The patient's portal: messages and questionnaires point at the accounts (the users stay: a login
+        # holds no patient data, and may be a relative of someone else too).
+        _delete(counts, PortalMessage, PortalMessage.patient_id, [patient_id], n)
+        _delete(counts, PatientQuestionnaire, PatientQuestionnaire.patient_id, [patient_id], n)
+        _delete(counts, PortalAccount, PortalAccount.patient_id, [patient_id], n)
         _delete(counts, NoteVersion, NoteVersion.note_id, note_ids, n)
         _delete(counts, NoteDiscipline, NoteDiscipline.note_id, note_ids, n)
         _delete(counts, Note, Note.id, note_ids, n)

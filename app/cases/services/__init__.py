@@ -26,6 +26,7 @@ from app.cases.services.intake import (  # noqa: F401
     correct_intake,
     default_held_on,
     open_case,
+    patient_questionnaire,
     prefill,
     prefill_from_referral,
     previous_intake,
@@ -34,14 +35,17 @@ from app.cases.services.intake import (  # noqa: F401
 )
 from app.cases.services.team import (  # noqa: F401
     active_team_member,
+    ask_proposed_member,
     central_history,
     consent_by_key,
     consents_of,
+    patient_decides_in_portal,
     propose_member,
     record_consent,
     respond_to_proposal,
     set_central,
     team,
+    waits_for_patient,
     withdraw_consent,
 )
 from app.cases.services.work import (  # noqa: F401

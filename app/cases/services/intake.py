@@ -34,6 +34,7 @@ from app.core.dates import local_today, shift_months
 from app.core.db import utcnow
 from app.extensions import db
 from app.networks.models import Membership
+from app.patients.models import PatientQuestionnaire
 from app.records import services as record_services
 from app.records.models import SectionKey
 from app.referrals import services as referral_services
@@ -61,6 +62,22 @@ def prefill_from_referral(referral: Referral) -> dict[str, Any]:
 CARRIED_OVER = ("story", "sharing_wishes", "goals", "practical", "partner_situation")
 
 
+def patient_questionnaire(referral_id: int) -> PatientQuestionnaire | None:
+    """The latest distress thermometer the patient filled in themselves (the portal) for this referral."""
+    return db.session.scalar(select(PatientQuestionnaire).where(PatientQuestionnaire.referral_id == referral_id)
+                             .order_by(PatientQuestionnaire.submitted_at.desc(), PatientQuestionnaire.id.desc())
+                             .limit(1))
+
+
+def _as_patient_reported(intake: Intake) -> PatientQuestionnaire | None:
+    """The patient's own questionnaire when the intake kept its answers unchanged (the first measurement is then
+    the patient's, dated the day they filled it in)."""
+    own = patient_questionnaire(intake.referral_id)
+    if own is None or own.score != intake.distress_score:
+        return None
+    return own if sorted(own.problems or []) == sorted(intake.distress_problems or []) else None
+
+
 def previous_intake(referral: Referral) -> Intake | None:
     """The latest completed intake of the referral's patient made for another referral (None: a first intake)."""
     return db.session.scalar(select(Intake).where(
@@ -75,6 +92,9 @@ def prefill(referral: Referral) -> tuple[dict[str, Any], bool]:
     or a shared record with a story), it starts from the previous intake and the record, with the new
     referral's complaints and score: the coordinator changes what is new."""
     values = prefill_from_referral(referral)
+    if (own := patient_questionnaire(referral.id)) is not None:
+        # The patient filled in the distress thermometer before the intake: the intake starts with it.
+        values["distress_score"], values["distress_problems"] = own.score, list(own.problems or [])
     previous = previous_intake(referral)
     record = record_services.sections_of(referral.patient_id, (SectionKey.STORY, SectionKey.CARE_PLAN))
     story = record.get(SectionKey.STORY)
@@ -187,9 +207,12 @@ def open_case(referral: Referral, actor: User, actor_membership: Membership, *,
     add_event(case, actor, CaseEventKind.OPENED, str(how))
     add_event(case, actor, CaseEventKind.CENTRAL_CHANGED, actor.full_name)
     if intake is not None and intake.distress_score is not None:
-        db.session.add(PromMeasurement(network_id=case.network_id, case_id=case.id, measured_on=intake.held_on
-                                       or local_today(), score=intake.distress_score,
-                                       problems=list(intake.distress_problems or []), recorded_by_id=actor.id))
+        own = _as_patient_reported(intake)
+        db.session.add(PromMeasurement(
+            network_id=case.network_id, case_id=case.id, score=intake.distress_score,
+            measured_on=local_today(own.submitted_at) if own is not None else intake.held_on or local_today(),
+            problems=list(intake.distress_problems or []), recorded_by_id=own.submitted_by_id if own else actor.id,
+            patient_reported=own is not None))
     record_audit("case.opened", AuditAction.CREATE, case, actor=actor, object_type="case", object_id=case.id,
             basis="coordinator", reason="" if intake is not None else "care without intake")
     return case

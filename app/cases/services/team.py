@@ -33,6 +33,7 @@ from app.core.db import utcnow
 from app.core.mail import absolute_url, queue_mail
 from app.extensions import db
 from app.networks.models import Membership, Network, Role
+from app.patients.models import PortalAccount, PortalRole
 
 
 def team(case: Case) -> list[CareTeamMember]:
@@ -120,9 +121,25 @@ def _covered(case: Case, membership_id: int) -> bool:
     return bool(covering_consents(case, membership_id))
 
 
+def patient_decides_in_portal(case: Case) -> bool:
+    """The patient has a live portal account for this case: a proposal can wait for their own yes."""
+    return db.session.scalar(select(PortalAccount.id).where(
+        PortalAccount.referral_id == case.referral_id, PortalAccount.role == PortalRole.PATIENT,
+        PortalAccount.revoked_at.is_(None)).limit(1)) is not None
+
+
+def waits_for_patient(case: Case, membership_id: int) -> bool:
+    """A proposal of this member that no consent covers yet: it waits for the patient's yes in the portal."""
+    row = active_team_member(case, membership_id)
+    return row is not None and row.status is TeamStatus.PROPOSED and not _covered(case, membership_id)
+
+
 def propose_member(case: Case, actor: User, membership: Membership, *, reason: str, role_in_case: str = "",
-                   ) -> CareTeamMember:
-    """Involve another member. Needs a consent that covers them first; they accept before they see the case."""
+                   wait_for_patient: bool = False) -> CareTeamMember:
+    """Involve another member. Needs a consent that covers them first; they accept before they see the case.
+
+    With *wait_for_patient* (and a patient who uses the portal) the proposal is made without a consent: it
+    waits for the patient's yes in the portal, and the member is asked only then (ask_proposed_member)."""
     if case.status is not CaseStatus.ACTIVE:
         raise CaseRuleBroken(_l("The case is closed."))
     if not (reason or "").strip():
@@ -131,7 +148,8 @@ def propose_member(case: Case, actor: User, membership: Membership, *, reason: s
         raise CaseRuleBroken(_l("Only active members of the network can join a care team."))
     if active_team_member(case, membership.id) is not None:
         raise CaseRuleBroken(_l("%(name)s is already on the care team or proposed.", name=membership.user.full_name))
-    if not _covered(case, membership.id):
+    covered = _covered(case, membership.id)
+    if not covered and not (wait_for_patient and patient_decides_in_portal(case)):
         raise CaseRuleBroken(_l("Record the patient's consent for %(name)s first.", name=membership.user.full_name))
     row = CareTeamMember(network_id=case.network_id, case_id=case.id, membership_id=membership.id,
                          role_in_case=role_in_case.strip() or discipline_names(membership),
@@ -141,13 +159,19 @@ def propose_member(case: Case, actor: User, membership: Membership, *, reason: s
     db.session.flush()
     add_event(case, actor, CaseEventKind.MEMBER_PROPOSED, f"{membership.user.full_name} ({row.role_in_case})")
     record_audit("case.member_proposed", AuditAction.CREATE, case, actor=actor, object_type="care_team_member",
-            object_id=row.id, reason=f"membership {membership.id}")
+            object_id=row.id, reason=f"membership {membership.id}" + ("" if covered else "; waits for the patient"))
+    if covered:
+        ask_proposed_member(case, row)
+    return row
+
+
+def ask_proposed_member(case: Case, row: CareTeamMember) -> None:
+    """Mail the proposed member that they are asked to join (once a consent covers them)."""
     network = db.session.get(Network, case.network_id)
-    user = membership.user
+    user = row.membership.user
     queue_mail(to=user.email, template="case_proposal", subject=_l("You are asked to join a care team"),
                locale=user.locale or network.default_locale or "nl", network_id=network.id, user=user,
                network=network, link=absolute_url("cases.proposal", network_slug=network.slug, case_id=case.id))
-    return row
 
 
 def respond_to_proposal(row: CareTeamMember, actor: User, *, accept: bool) -> None:

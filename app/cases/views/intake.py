@@ -91,7 +91,7 @@ def intake(referral_id: int):
                      object_type="referral", object_id=referral.id, basis="coordinator")
     html = render_template("cases/intake_form.html", form=form, referral=referral, patient=patient, draft=draft,
                            case=case, medications=list(referral.medications), is_update=is_update,
-                           **intake_labels())
+                           own_questionnaire=services.patient_questionnaire(referral.id), **intake_labels())
     db.session.commit()
     return html, status
 

@@ -178,13 +178,19 @@ def team_propose(case_id: int):
             chosen = next((m for m in candidates if m.id == form.membership_id.data), None)
             created = _propose(case, form, chosen)
             if created:
+                waiting = services.waits_for_patient(case, chosen.id)
                 db.session.commit()
-                flash(_("%(name)s is asked to join the care team and gets a mail.", name=chosen.user.full_name),
-                      "success")
+                if waiting:
+                    flash(_("The patient is asked in their portal whether %(name)s may join; %(name)s gets a mail "
+                            "after the patient's yes.", name=chosen.user.full_name), "success")
+                else:
+                    flash(_("%(name)s is asked to join the care team and gets a mail.", name=chosen.user.full_name),
+                          "success")
                 return redirect(url_for("cases.detail", case_id=case.id))
     log_read(case, access, "team_propose")
     html = render_template("cases/propose.html", case=case, access=access, patient=case.patient, form=form,
-                           covered=covered, has_candidates=bool(candidates))
+                           covered=covered, has_candidates=bool(candidates),
+                           patient_decides=services.patient_decides_in_portal(case))
     db.session.commit()
     return html, status
 
@@ -200,6 +206,14 @@ def _propose(case: Case, form: ProposeForm, chosen: Membership | None) -> bool:
         form.membership_id.errors = [*form.membership_id.errors, _("Choose the colleague to involve.")]
         return False
     needs_consent = not covering_consents(case, chosen.id)
+    if needs_consent and form.wait_for_patient.data and services.patient_decides_in_portal(case):
+        try:
+            services.propose_member(case, current_user, chosen, reason=form.reason.data or "",
+                                    role_in_case=form.role_in_case.data or "", wait_for_patient=True)
+        except CaseRuleBroken as exc:
+            _rule_broken(exc)
+            return False
+        return True
     if needs_consent and not form.require_consent():
         flash(_("No consent covers %(name)s yet: record the patient's consent in this form.",
                 name=chosen.user.full_name), "error")
