@@ -49,7 +49,9 @@ class Config:
     VERIFY_TOKEN_TTL = timedelta(hours=48)  # email verification after GP self-registration
     REGISTRATION_LIMIT_PER_IP = "10 per hour"
     VERIFY_RESEND_LIMIT = "3 per hour"
-    AUDIT_RETENTION_YEARS = 5
+    # NEN 7513: the audit log is kept at least 5 years; older rows are purged daily behind a sealed checkpoint
+    # (app.core.audit_integrity). A value under 5 refuses to start.
+    AUDIT_RETENTION_YEARS = int(os.environ.get("AUDIT_RETENTION_YEARS", "5"))
     # How long a closed case (and everything of its patient) is kept: the WGBO's medical-records term
     # (art. 7:454 BW, 20 years). Nothing in the UI deletes a case; before this term, a patient's data is
     # only removed by the platform admin's erase procedure (/admin/patients/wissen) for a legal request.
@@ -69,6 +71,8 @@ class Config:
         missing = [key for key in ("SECRET_KEY", "SQLALCHEMY_DATABASE_URI") if not getattr(cls, key)]
         if missing:
             raise RuntimeError(f"missing configuration: {', '.join(missing)}")
+        if cls.AUDIT_RETENTION_YEARS < 5:
+            raise RuntimeError("AUDIT_RETENTION_YEARS must be at least 5 (NEN 7513)")
 
 
 class ProductionConfig(Config):

@@ -110,4 +110,9 @@ def _sqlite_foreign_keys(dbapi_connection, connection_record):
     if type(dbapi_connection).__module__.startswith("sqlite3"):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        # The embedded default serves several users at once: readers never block the one writer (WAL), and a
+        # writer waits for the lock instead of failing with "database is locked" (busy timeout, 30 s).
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()

@@ -1,4 +1,4 @@
-"""CLI: flask worker, audit-verify, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin,
+"""CLI: flask worker, audit-verify, audit-purge, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin,
 api-client-register, api-client-revoke, translate; and each
 feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
@@ -31,15 +31,32 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("audit-verify")
     def audit_verify() -> None:
-        """Check the audit log's hash chain: exit 0 when intact, 1 with the first broken row's id."""
-        from app.core.audit import verify_chain
+        """Check the audit log's hash chain: exit 0 when intact, 1 with the first broken row's id. The result is
+        kept (the alarm on /admin and /healthz follows the newest check)."""
+        from app.core.audit_integrity import verify_and_record
 
-        broken = verify_chain()
-        if broken is None:
+        result = verify_and_record()
+        db.session.commit()
+        if result.broken_at_id is None:
             click.echo("audit chain intact")
             return
-        click.echo(f"audit chain BROKEN at row {broken}", err=True)
+        click.echo(f"audit chain BROKEN at row {result.broken_at_id}", err=True)
         sys.exit(1)
+
+    @app.cli.command("audit-purge")
+    def audit_purge() -> None:
+        """Remove the audit rows older than AUDIT_RETENTION_YEARS behind a sealed checkpoint (the scheduler runs
+        it daily); refused while the chain is broken."""
+        from app.core.audit_integrity import AuditPurgeRefused, purge_expired
+
+        try:
+            purged = purge_expired()
+        except AuditPurgeRefused as exc:
+            db.session.rollback()
+            click.echo(f"refused: {exc}", err=True)
+            sys.exit(1)
+        db.session.commit()
+        click.echo(f"purged {purged} audit row(s) older than {current_app.config['AUDIT_RETENTION_YEARS']} years")
 
     @app.cli.command("scheduler")
     def scheduler() -> None:

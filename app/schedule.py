@@ -50,6 +50,10 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("self-check-reminder", "app.meetings.jobs:remind_self_checks", timedelta(days=1)),
     # The 3-monthly distress thermometer reminder.
     PeriodicJob("prom-reminder", "app.cases.jobs:remind_proms", timedelta(days=1)),
+    # NEN 7513: the audit log's hash chain checked (a break raises the alarm on /admin and /healthz) ...
+    PeriodicJob("audit-verify", "app.core.audit_integrity:verify_scheduled", timedelta(days=1)),
+    # ... and its rows older than the retention term purged behind a sealed checkpoint.
+    PeriodicJob("audit-retention", "app.core.audit_integrity:purge_scheduled", timedelta(days=1)),
 )
 JOBS: dict[str, PeriodicJob] = {job.name: job for job in SCHEDULE}
 

@@ -330,11 +330,12 @@ def test_orm_bulk_statements_cannot_change_audit_events(statement):
         AuditEvent.reason.like("reason %"))) == 2
 
 
-@pytest.mark.postgres_only
-@pytest.mark.skipif(not IS_POSTGRES, reason="the trigger exists on PostgreSQL only")
-@pytest.mark.parametrize("sql", ["UPDATE audit_events SET reason = 'rewritten'", "DELETE FROM audit_events"],
-                         ids=["update", "delete"])
-def test_database_trigger_refuses_raw_update_and_delete(sql):
+@pytest.mark.parametrize("sql", ["UPDATE audit_events SET reason = 'rewritten'", "DELETE FROM audit_events",
+                                 "TRUNCATE audit_events"], ids=["update", "delete", "truncate"])
+def test_database_trigger_refuses_raw_update_delete_and_truncate(sql):
+    """Raw SQL past the application (PostgreSQL and the embedded SQLite; SQLite has no TRUNCATE)."""
+    if sql.startswith("TRUNCATE") and not IS_POSTGRES:
+        pytest.skip("SQLite has no TRUNCATE: a DELETE without WHERE is the same statement there")
     _some_events(2)
     with pytest.raises(DBAPIError, match="append-only"):
         db.session.execute(text(sql))
@@ -345,12 +346,21 @@ def test_database_trigger_refuses_raw_update_and_delete(sql):
 # --- hash chain ----------------------------------------------------------------------------------
 
 def _tamper(sql: str, **params) -> None:
-    """Change the table behind the application's back, as an attacker with database access would."""
+    """Change the table behind the application's back, as an attacker who owns the database would: with the
+    append-only triggers switched off (PostgreSQL) or dropped and put back (SQLite)."""
     if IS_POSTGRES:
         db.session.execute(text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete"))
+    else:
+        triggers = db.session.execute(text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'audit_events'")).all()
+        for name, _sql in triggers:
+            db.session.execute(text(f'DROP TRIGGER "{name}"'))
     db.session.execute(text(sql), params)
     if IS_POSTGRES:
         db.session.execute(text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete"))
+    else:
+        for _name, trigger_sql in triggers:
+            db.session.execute(text(trigger_sql))
     db.session.commit()
     db.session.expire_all()
 

@@ -22,7 +22,8 @@ from app.schedule import JOBS, SCHEDULE, InProcessScheduler, build_cron_schedule
 from tests.conftest import make_member, make_network
 from tests.test_jobs import ROOT, TEST_REDIS_URL, needs_redis
 
-NAMES = ["outbox-relay", "referral-norm-reminder", "self-check-reminder", "prom-reminder"]
+NAMES = ["outbox-relay", "referral-norm-reminder", "self-check-reminder", "prom-reminder", "audit-verify",
+         "audit-retention"]
 
 
 def outbox(kind: str) -> list[Outbox]:
@@ -55,7 +56,8 @@ def test_the_schedule_keeps_the_old_cron_intervals():
     assert [job.name for job in SCHEDULE] == NAMES
     assert {job.name: job.every for job in SCHEDULE} == {
         "outbox-relay": timedelta(minutes=1), "referral-norm-reminder": timedelta(hours=1),
-        "self-check-reminder": timedelta(days=1), "prom-reminder": timedelta(days=1)}
+        "self-check-reminder": timedelta(days=1), "prom-reminder": timedelta(days=1),
+        "audit-verify": timedelta(days=1), "audit-retention": timedelta(days=1)}
     for job in SCHEDULE:
         assert callable(job.resolve()), job.func
 

@@ -1,20 +1,23 @@
 """NEN 7513 audit log: one append-only, hash-chained table and the helper every view calls.
 
-The application never updates or deletes an AuditEvent (a flush guard refuses it; on
-PostgreSQL a trigger refuses it too). Each row's hash covers the previous row's hash, so a
-changed or removed row breaks the chain (verify_chain).
+The application never updates or deletes an AuditEvent (a flush guard refuses it; database triggers refuse
+UPDATE, DELETE and, on PostgreSQL, TRUNCATE too). Each row's hash covers the previous row's hash, so a
+changed or removed row breaks the chain (verify_chain). The one deletion is the retention purge
+(app.core.audit_integrity): it removes the oldest rows under a purge permit and leaves a sealed checkpoint
+(the last purged row's hash, HMAC-sealed with a key derived from SECRET_KEY) that the chain continues from.
 """
 from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import json
 from datetime import datetime
 
-from flask import abort, g, has_request_context, request
+from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Index, String, Text, event, select, text
+from sqlalchemy import ForeignKey, Index, String, Text, event, func, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from app.core.db import utcnow
@@ -98,6 +101,48 @@ class AuditEvent(db.Model):
         return hashlib.sha256((self.prev_hash + self.payload()).encode()).hexdigest()
 
 
+class AuditCheckpoint(db.Model):
+    """Where the chain starts after a retention purge: the last purged row's id and hash, sealed."""
+
+    __tablename__ = "audit_checkpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sealed_at: Mapped[datetime]
+    up_to_event_id: Mapped[int]
+    last_hash: Mapped[str] = mapped_column(String(64))
+    purged_rows: Mapped[int]
+    seal: Mapped[str] = mapped_column(String(64))
+
+    def seal_text(self) -> str:
+        return f"{self.up_to_event_id}:{self.last_hash}:{self.purged_rows}:{self.sealed_at.isoformat()}"
+
+
+class AuditVerification(db.Model):
+    """One run of the chain check (scheduled, or `flask audit-verify`); the newest says whether to raise the alarm."""
+
+    __tablename__ = "audit_verifications"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime]
+    rows_checked: Mapped[int]
+    broken_at_id: Mapped[int | None]
+
+
+class AuditPurgePermit(db.Model):
+    """While a row exists (inside the purge's own transaction only), the delete trigger lets rows go."""
+
+    __tablename__ = "audit_purge_permits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+
+
+def checkpoint_seal(checkpoint: AuditCheckpoint) -> str:
+    key = hashlib.sha256(b"netwerkzorg audit checkpoint:" + current_app.config["SECRET_KEY"].encode()).digest()
+    return hmac.new(key, checkpoint.seal_text().encode(), hashlib.sha256).hexdigest()
+
+
+def latest_checkpoint() -> AuditCheckpoint | None:
+    return db.session.scalar(select(AuditCheckpoint).order_by(AuditCheckpoint.id.desc()).limit(1))
+
+
 class AuditLogIsAppendOnly(RuntimeError):
     pass
 
@@ -116,11 +161,24 @@ def _refuse_bulk_audit_changes(state) -> None:
         raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
 
 
-def _last_hash() -> str:
-    if db.session.get_bind().dialect.name == "postgresql":
-        # Serialise writers so the chain stays linear; released at the end of the transaction.
+def lock_chain() -> None:
+    """Serialise writers so the chain stays linear; released at the end of the transaction."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
         db.session.execute(text("SELECT pg_advisory_xact_lock(7513)"))
-    return db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)) or ""
+    elif dialect == "sqlite":
+        # SQLite has one writer at a time: a write (that changes no row) takes the database's write lock before the
+        # head is read, so a second request waits (busy timeout) instead of reading the same head and forking.
+        db.session.execute(text("UPDATE audit_events SET id = id WHERE 0"))
+
+
+def _last_hash() -> str:
+    lock_chain()
+    head = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
+    if head is None:  # an empty log, or every row purged: the chain goes on from the checkpoint
+        checkpoint = latest_checkpoint()
+        return checkpoint.last_hash if checkpoint is not None else ""
+    return head
 
 
 def _request_role() -> str:
@@ -213,13 +271,29 @@ def deny(event: str, *, patient_id: int | None = None, object_type: str = "",
 
 def verify_chain() -> int | None:
     """Return the id of the first row whose hash does not match, or None when the chain is intact."""
-    prev = ""
-    rows = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000))
+    return verify_chain_report()[1]
+
+
+def verify_chain_report() -> tuple[int, int | None]:
+    """(rows checked, id of the first broken row or None). After a purge the chain starts at the newest sealed
+    checkpoint; a checkpoint whose seal does not match counts as broken at the first row after it (0: none)."""
+    prev, after = "", 0
+    checkpoint = latest_checkpoint()
+    if checkpoint is not None:
+        after = checkpoint.up_to_event_id
+        first = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.id > after))
+        if not hmac.compare_digest(checkpoint.seal, checkpoint_seal(checkpoint)):
+            return 0, first or 0
+        prev = checkpoint.last_hash
+    checked = 0
+    rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)
+                              .execution_options(yield_per=1000))
     try:
         for row in rows:
+            checked += 1
             if row.prev_hash != prev or row.compute_hash() != row.hash:
-                return row.id
+                return checked, row.id
             prev = row.hash
     finally:
         rows.close()  # an early return must not leave PostgreSQL's server-side cursor open
-    return None
+    return checked, None

@@ -7,6 +7,7 @@ from sqlalchemy import func, select, text
 
 from app.auth.models import ReferrerKind
 from app.cases.start_page import open_proposals_for_user, overdue_actions_for_user
+from app.core.audit_integrity import chain_alarm
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
 from app.extensions import db
@@ -66,6 +67,9 @@ def healthz():
             select(func.count()).select_from(Outbox).where(Outbox.status == "pending"))
         checks["outbox_failed"] = db.session.scalar(
             select(func.count()).select_from(Outbox).where(Outbox.status == "failed"))
+        alarm = chain_alarm()
+        checks["audit_chain"] = "ok" if alarm is None else f"broken at row {alarm.broken_at_id}"
+        healthy = alarm is None
     except Exception:
         checks["database"] = "unavailable"
         healthy = False
