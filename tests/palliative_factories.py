@@ -1,5 +1,5 @@
 """Rows of app.palliative for the walks and tests: a hospital role and an outside central care provider on a
-case, a line of the "who for what" directory. Text columns carry *canary*."""
+case, a line of the "who for what" directory, a palliative signal. Text columns carry *canary*."""
 from __future__ import annotations
 
 from app.cases.models import Case
@@ -18,5 +18,8 @@ def make_palliative_world(network, coordinator, case, *, canary: str = "") -> di
                                                name=f"Wijkverpleegkundige {canary}", organisation="Thuiszorg")
         contact = services.save_contact(network, None, coordinator.user, {
             "organisation": f"Ziekenhuis {canary}", "role": ContactRole.PALLIATIVE_TEAM, "tumour_type": "colon"})
+        signal = services.record_signal(live, coordinator.user, indicators=["weight_loss"],
+                                        remark=f"Signaal {canary}")
         db.session.commit()
-        return {"hospital_role": role.id, "outside_central": outside.id, "care_contact": contact.id}
+        return {"hospital_role": role.id, "outside_central": outside.id, "care_contact": contact.id,
+                "palliative_signal": signal.id}

@@ -188,6 +188,7 @@ def audit_world():
             "cases.letter_send": {"confirm": "y"},
             "cases.gp_thread": {"body": "Antwoord aan de huisarts"},
             "palliative.roles": {"form": "hospital", "kind": "specialist", "name": "Dr. Visser"},
+            "palliative.path": {"form": "signal", "not_surprised": "y", "indicators": ["weight_loss"]},
             "cases.record_section_edit": {"goals": "Thuis blijven wonen", "reason": "Nieuw doel",
                                           "based_on_version": str(plan_version)},
             "gp_portal.new": {"submission_key": "k" * 32, "action": "draft", "given_name": "Anna"},

@@ -117,6 +117,7 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "cases.letter_pdf": {"case_id": "case", "letter_id": "letter"},
     "cases.gp_thread": {"case_id": "case"},
     "palliative.roles": {"case_id": "case"},
+    "palliative.path": {"case_id": "case"},
     "palliative.contacts": {},
     "palliative.contact_new": {},
     "palliative.contact_edit": {"contact_id": "care_contact"},

@@ -432,11 +432,13 @@ class CaseEventKind(enum.StrEnum):
     PROM_RECORDED = "prom_recorded"
     LETTER_SENT = "letter_sent"
     CLOSED = "closed"
+    PALLIATIVE_MARKED = "palliative_marked"  # app.palliative: the palliative phase marked
 
 
 # The key moments the GP sees on their referral page (never note contents).
 GP_VISIBLE_EVENTS = frozenset({CaseEventKind.OPENED, CaseEventKind.MEMBER_JOINED, CaseEventKind.CENTRAL_CHANGED,
-                               CaseEventKind.LETTER_SENT, CaseEventKind.CLOSED})
+                               CaseEventKind.LETTER_SENT, CaseEventKind.CLOSED,
+                               CaseEventKind.PALLIATIVE_MARKED})
 
 
 class CaseEvent(NetworkScopedMixin, db.Model):

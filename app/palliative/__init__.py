@@ -4,4 +4,17 @@ from flask import Blueprint
 
 bp = Blueprint("palliative", __name__)  # /n/<network_slug>/...
 
+
+@bp.app_template_global()
+def palliative_marking(case, access):
+    """The marking of the palliative phase for the case header, for a viewer whose consent covers the intake
+    part (where the wishes and the people involved are); None otherwise."""
+    from app.cases.models import ConsentPart
+    from app.palliative.services import marking_of
+
+    if access is None or not access.may_see(ConsentPart.INTAKE):
+        return None
+    return marking_of(case.id)
+
+
 from app.palliative import views  # noqa: E402, F401

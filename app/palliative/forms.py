@@ -1,13 +1,20 @@
 """Forms of care between the lines: a hospital role, an outside central care provider, a directory line."""
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from app.core.dates import local_today
+from app.core.form_fields import MultiCheckboxField
+from app.core.validators import NotInFuture
 from app.networks.forms.profile import Phone
-from app.palliative.models import ContactRole, HospitalRoleKind, OutsideProviderKind
+from app.palliative.models import INFORMED, SIGNAL_INDICATORS, ContactRole, HospitalRoleKind, OutsideProviderKind
+from app.palliative.services import WISHES_CONVERSATION_FIELDS
+from app.referrals.models import YES_NO_UNKNOWN
 
 # Lazy labels here (an enum's .label is a str that would freeze the locale at import).
 ROLE_KIND_CHOICES = [(HospitalRoleKind.SPECIALIST.value, _l("Main treating specialist (oncology)")),
@@ -60,3 +67,51 @@ class CareContactForm(FlaskForm):
 
 class RemoveForm(FlaskForm):
     """Only the CSRF token: removing a directory line."""
+
+
+# --- the palliative path -----------------------------------------------------------------------------------------
+
+def _not_long_ago(form, field) -> None:
+    if field.data is not None and field.data < date(1990, 1, 1):
+        raise ValidationError(_l("Check the date: it lies too far back."))
+
+
+def _bounded_date(label):
+    return DateField(label, default=local_today, validators=[
+        InputRequired(message=_l("Fill in the date.")), NotInFuture(), _not_long_ago])
+
+
+class SignalForm(FlaskForm):
+    not_surprised = BooleanField(
+        _l("I would not be surprised if this patient died within the coming year"),
+        validators=[DataRequired(message=_l("A signal is the surprise question answered this way: tick it to "
+                                            "record one."))])
+    indicators = MultiCheckboxField(_l("What prompted it"), choices=[
+        (code, label) for code, label in SIGNAL_INDICATORS.items()])
+    remark = TextAreaField(_l("Explanation (optional)"), validators=[Optional(), Length(max=2000)])
+
+
+class MarkForm(FlaskForm):
+    marked_on = _bounded_date(_l("Palliative phase since"))
+    informed = MultiCheckboxField(_l("Who has been told"), choices=list(INFORMED.items()))
+    remark = TextAreaField(_l("Explanation (optional)"), validators=[Optional(), Length(max=2000)])
+    confirm = BooleanField(_l("Yes, mark the palliative phase; the GP and the central care provider are told"),
+                           validators=[DataRequired(message=_l("Tick the box to confirm."))])
+
+
+class WishesConversationForm(FlaskForm):
+    held_on = _bounded_date(_l("Date of the conversation"))
+    participants = StringField(_l("Who took part"), validators=[Optional(), Length(max=500)],
+                               description=_l("For example: the patient, his wife, the GP and the coordinator."))
+    values_and_goals = TextAreaField(_l("What matters most to the patient: values and goals"),
+                                     validators=[Optional(), Length(max=2000)])
+    advance_directive_text = TextAreaField(_l("Treatment limits and wishes"), validators=[Optional(), Length(max=2000)])
+    resuscitation = SelectField(_l("Has the patient chosen not to be resuscitated?"), choices=YES_NO_UNKNOWN)
+    euthanasia = SelectField(_l("Has the patient asked for euthanasia?"), choices=YES_NO_UNKNOWN)
+    euthanasia_text = TextAreaField(_l("Explanation (euthanasia)"), validators=[Optional(), Length(max=2000)])
+    preferred_place_of_care = StringField(_l("Preferred place of care"), validators=[Optional(), Length(max=200)])
+    preferred_place_of_death = StringField(_l("Preferred place of death"), validators=[Optional(), Length(max=200)])
+    representative = StringField(_l("Representative"), validators=[Optional(), Length(max=200)])
+
+    def wishes(self) -> dict:
+        return {name: getattr(self, name).data or "" for name in WISHES_CONVERSATION_FIELDS}

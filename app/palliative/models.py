@@ -6,10 +6,10 @@ Every row is owned by a network; a change is a new row (history is never overwri
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.core.db import NetworkScopedMixin, TimestampMixin
@@ -121,3 +121,53 @@ class CareContact(NetworkScopedMixin, TimestampMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), default="")
     hours: Mapped[str] = mapped_column(String(200), default="")
     removed_at: Mapped[datetime | None]  # kept, never deleted
+
+
+# --- the palliative path: the signal, the marking, the wishes conversation ----------------------------------
+
+class PalliativeEventKind(enum.StrEnum):
+    SIGNAL = "signal"                 # the surprise question answered "no", with its indicators
+    MARKED = "marked"                 # the palliative phase marked (once per case)
+    WISHES = "wishes_conversation"    # a proactive care planning conversation (its content: the wishes section)
+
+    @property
+    def label(self) -> str:
+        return str({"signal": _l("Signal"), "marked": _l("Palliative phase marked"),
+                    "wishes_conversation": _l("Wishes conversation")}[self.value])
+
+
+# What prompted the signal (after SPICT, the general indicators).
+SIGNAL_INDICATORS = {
+    "performance": _l("Declining performance (in bed or a chair half the day or more)"),
+    "dependence": _l("Depends on others for care"),
+    "admissions": _l("Two or more unplanned hospital admissions in the last six months"),
+    "weight_loss": _l("Significant weight loss in the last three to six months"),
+    "symptoms": _l("Persistent symptoms despite the best treatment"),
+    "treatment_stopped": _l("Treatment of the cancer stopped or no longer effective"),
+    "asks": _l("The patient or the family asks for palliative care or talks of stopping treatment"),
+}
+# Who was told of the marking.
+INFORMED = {"patient": _l("The patient"), "relatives": _l("The relatives"), "gp": _l("The GP"),
+            "team": _l("The care team")}
+
+
+class PalliativeEvent(NetworkScopedMixin, db.Model):
+    """One step of the palliative path on a case; rows are only added (the history is the path)."""
+
+    __tablename__ = "palliative_events"
+    __table_args__ = (
+        UniqueConstraint("network_id", "id"),
+        _fk("case_id", "cases", "fk_palliative_events_network_case"),
+        Index("ix_palliative_events_network_id_case_id", "network_id", "case_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int]
+    kind: Mapped[PalliativeEventKind] = mapped_column(enum_type(PalliativeEventKind))
+    occurred_on: Mapped[date]
+    recorded_at: Mapped[datetime]
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    indicators: Mapped[list] = mapped_column(JSON, default=list)   # a signal's SIGNAL_INDICATORS codes
+    informed: Mapped[list] = mapped_column(JSON, default=list)     # a marking's INFORMED codes
+    participants: Mapped[str] = mapped_column(String(500), default="")  # who took part in the conversation
+    remark: Mapped[str] = mapped_column(Text, default="")
+    section_version: Mapped[int | None]  # the wishes section's version the conversation wrote

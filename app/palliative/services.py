@@ -7,7 +7,7 @@ Services flush, the caller commits. Access is the caller's: views load the case 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -15,20 +15,28 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases import services as case_services
-from app.cases.models import Case, CaseStatus, CentralProviderChange
+from app.cases.models import Case, CaseEventKind, CaseStatus, CentralProviderChange
 from app.core import audit
 from app.core.audit import AuditAction
+from app.core.dates import local_today
 from app.core.db import utcnow
+from app.core.mail import absolute_url, queue_mail
 from app.extensions import db
 from app.networks.models import Membership, Network
 from app.palliative.models import (
+    INFORMED,
+    SIGNAL_INDICATORS,
     CareContact,
     ContactRole,
     HospitalRole,
     HospitalRoleKind,
     OutsideCentralProvider,
     OutsideProviderKind,
+    PalliativeEvent,
+    PalliativeEventKind,
 )
+from app.records import services as record_services
+from app.records.models import RecordSource, SectionKey
 from app.referrals import services as referral_services
 from app.referrals.models import Referral, ReferralStatus
 
@@ -251,3 +259,102 @@ def referrer_network(user: User, slug: str) -> Network | None:
                               .where(Referral.network_id == network.id, Referral.status != ReferralStatus.DRAFT)
                               .with_only_columns(Referral.id).limit(1))
     return network if found is not None else None
+
+
+# --- the palliative path ----------------------------------------------------------------------------------------
+
+WISHES_CONVERSATION_FIELDS = ("values_and_goals", "advance_directive_text", "resuscitation", "euthanasia",
+                              "euthanasia_text", "preferred_place_of_care", "preferred_place_of_death",
+                              "representative")
+
+
+def path_of(case: Case) -> list[PalliativeEvent]:
+    """The case's palliative path, newest first (a case has few steps: no paging needed, capped)."""
+    return list(db.session.scalars(select(PalliativeEvent).where(PalliativeEvent.case_id == case.id)
+                                   .order_by(PalliativeEvent.id.desc()).limit(200)))
+
+
+def marking_of(case_id: int) -> PalliativeEvent | None:
+    """The marking of the palliative phase, if the case has one (one query, on the case index)."""
+    return db.session.scalar(select(PalliativeEvent).where(
+        PalliativeEvent.case_id == case_id, PalliativeEvent.kind == PalliativeEventKind.MARKED).limit(1))
+
+
+def _tell(case: Case, actor: User, headline) -> None:
+    """The central care provider (unless they acted) and the referring GP hear there is something to read; the
+    mail holds a link and the referral number only."""
+    network = db.session.get(Network, case.network_id)
+    central = case.central
+    if central is not None and central.user_id != actor.id and central.user.active:
+        user = central.user
+        queue_mail(to=user.email, template="palliative_news", subject=_l("A case of yours has news"),
+                   locale=user.locale or network.default_locale or "nl", network_id=network.id, user=user,
+                   link=absolute_url("palliative.path", network_slug=network.slug, case_id=case.id),
+                   recheck=("membership", {"membership_id": central.id}))
+    referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
+    gp = referral.gp_profile.user if referral is not None and referral.gp_profile is not None else None
+    if gp is not None and gp.active:
+        subject = headline(referral.number)
+        queue_mail(to=gp.email, template="referral_update", subject=subject, headline=subject,
+                   locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
+                   network=network, link=absolute_url("gp_portal.detail", referral_id=referral.id))
+
+
+def record_signal(case: Case, actor: User, *, indicators: list[str], remark: str = "") -> PalliativeEvent:
+    """The surprise question answered "I would not be surprised": the signal, with what prompted it."""
+    _require_open(case)
+    codes = sorted({code for code in indicators if code in SIGNAL_INDICATORS})
+    row = PalliativeEvent(network_id=case.network_id, case_id=case.id, kind=PalliativeEventKind.SIGNAL,
+                          occurred_on=local_today(), recorded_at=utcnow(), recorded_by_id=actor.id, indicators=codes,
+                          remark=(remark or "").strip()[:2000])
+    db.session.add(row)
+    db.session.flush()
+    _audit("palliative.signal_recorded", AuditAction.CREATE, case, actor=actor, object_type="palliative_event",
+           object_id=row.id, reason=",".join(codes))
+    _tell(case, actor, lambda number: _l("There is an update on referral %(number)s", number=number))
+    return row
+
+
+def mark_palliative(case: Case, actor: User, *, marked_on: date, informed: list[str],
+                    remark: str = "") -> PalliativeEvent:
+    """Mark the palliative phase (once): the date, by whom, who was told. The GP is told the same day."""
+    _require_open(case)
+    if marking_of(case.id) is not None:
+        raise PalliativeRuleBroken(str(_l("The palliative phase of this case is marked already.")))
+    if marked_on > local_today():
+        raise PalliativeRuleBroken(str(_l("This date cannot be in the future.")))
+    row = PalliativeEvent(network_id=case.network_id, case_id=case.id, kind=PalliativeEventKind.MARKED,
+                          occurred_on=marked_on, recorded_at=utcnow(), recorded_by_id=actor.id,
+                          informed=sorted({code for code in informed if code in INFORMED}),
+                          remark=(remark or "").strip()[:2000])
+    db.session.add(row)
+    db.session.flush()
+    case_services.add_event(case, actor, CaseEventKind.PALLIATIVE_MARKED, marked_on.isoformat())
+    _audit("palliative.marked", AuditAction.UPDATE, case, actor=actor, object_type="palliative_event",
+           object_id=row.id, reason="informed " + ",".join(row.informed))
+    _tell(case, actor, lambda number: _l("There is an update on referral %(number)s", number=number))
+    return row
+
+
+def record_wishes_conversation(case: Case, actor: User, *, held_on: date, participants: str,
+                               wishes: dict[str, Any]) -> PalliativeEvent:
+    """A proactive care planning conversation: a new version of the wishes section of the shared record (its
+    other fields kept), and the conversation on the path."""
+    _require_open(case)
+    if held_on > local_today():
+        raise PalliativeRuleBroken(str(_l("This date cannot be in the future.")))
+    current = record_services.sections_of(case.patient_id, [SectionKey.WISHES]).get(SectionKey.WISHES)
+    content = {**(current.content if current is not None else {}),
+               **{name: wishes.get(name) for name in WISHES_CONVERSATION_FIELDS if name in wishes}}
+    section = record_services.write_section(
+        case.patient_id, SectionKey.WISHES, content, actor=actor, source=RecordSource.MEMBER, case_id=case.id,
+        reason=f"wishes conversation of {held_on.isoformat()}")
+    version = section.version if section is not None else (current.version if current is not None else None)
+    row = PalliativeEvent(network_id=case.network_id, case_id=case.id, kind=PalliativeEventKind.WISHES,
+                          occurred_on=held_on, recorded_at=utcnow(), recorded_by_id=actor.id,
+                          participants=(participants or "").strip()[:500], section_version=version)
+    db.session.add(row)
+    db.session.flush()
+    _audit("palliative.wishes_recorded", AuditAction.CREATE, case, actor=actor, object_type="palliative_event",
+           object_id=row.id, reason=f"wishes section version {version}")
+    return row

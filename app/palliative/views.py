@@ -20,9 +20,27 @@ from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Role
 from app.palliative import bp, services
-from app.palliative.forms import CareContactForm, HandBackForm, HospitalRoleForm, OutsideCentralForm, RemoveForm
-from app.palliative.models import ContactRole, HospitalRoleKind, OutsideProviderKind
+from app.palliative.forms import (
+    CareContactForm,
+    HandBackForm,
+    HospitalRoleForm,
+    MarkForm,
+    OutsideCentralForm,
+    RemoveForm,
+    SignalForm,
+    WishesConversationForm,
+)
+from app.palliative.models import (
+    INFORMED,
+    SIGNAL_INDICATORS,
+    ContactRole,
+    HospitalRoleKind,
+    OutsideProviderKind,
+    PalliativeEventKind,
+)
 from app.palliative.services import PalliativeRuleBroken
+from app.records import services as record_services
+from app.records.models import SectionKey
 
 PEOPLE_PART = ConsentPart.INTAKE  # SECTION_PARTS[SectionKey.PEOPLE]
 
@@ -168,3 +186,82 @@ def contact_remove(contact_id: int):
         db.session.commit()
         flash(_("The contact is removed from the list."), "success")
     return redirect(url_for("palliative.contacts"))
+
+
+# --- the palliative path -----------------------------------------------------------------------------------------
+
+def _wishes_form(case) -> WishesConversationForm:
+    """The conversation's form, starting from what the wishes section says now."""
+    current = record_services.sections_of(case.patient_id, [SectionKey.WISHES]).get(SectionKey.WISHES)
+    content = current.content if current is not None else {}
+    form = WishesConversationForm(formdata=None)
+    for name in services.WISHES_CONVERSATION_FIELDS:
+        value = content.get(name)
+        if value:
+            getattr(form, name).data = value
+    return form
+
+
+def _render_path(case, access, *, signal_form=None, mark_form=None, wishes_form=None, status: int = 200):
+    events = services.path_of(case)
+    log_read(case, access, "palliative_path")
+    html = render_template(
+        "palliative/path.html", case=case, access=access, events=events,
+        marking=next((e for e in events if e.kind is PalliativeEventKind.MARKED), None),
+        users=_users([e.recorded_by_id for e in events]), indicators=SIGNAL_INDICATORS, informed=INFORMED,
+        signal_form=signal_form or SignalForm(formdata=None), mark_form=mark_form or MarkForm(formdata=None),
+        wishes_form=wishes_form or _wishes_form(case),
+        may_edit_wishes=access.may_edit_section(SectionKey.WISHES))
+    db.session.commit()
+    return html, status
+
+
+@bp.route("/cases/<int:case_id>/palliatief", methods=["GET", "POST"])
+@login_required
+@require_membership()
+@patient_data
+def path(case_id: int):
+    """The palliative path of a case: the signal (the surprise question), the marking of the palliative phase and
+    the wishes conversation, with their history. Its wishes live in the shared record's wishes section."""
+    case, access = load_case(case_id, part=PEOPLE_PART)
+    if request.method == "GET":
+        return _render_path(case, access)
+    which = request.form.get("form", "")
+    forms = {}
+    rules = {"signal": access.may_propose, "mark": access.may_set_central_care_provider,
+             "wishes": access.may_edit_section(SectionKey.WISHES)}
+    if which in rules and not rules[which] and access.case_open:
+        audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
+                   reason=f"palliative path: may not record a {which}")
+    try:
+        if which == "signal":
+            form = forms["signal_form"] = SignalForm()
+            if form.validate_on_submit():
+                services.record_signal(case, current_user, indicators=form.indicators.data or [],
+                                       remark=form.remark.data or "")
+                db.session.commit()
+                flash(_("The signal is recorded; the central care provider and the GP are told."), "success")
+                return redirect(url_for("palliative.path", case_id=case.id))
+        elif which == "mark":
+            form = forms["mark_form"] = MarkForm()
+            if form.validate_on_submit():
+                services.mark_palliative(case, current_user, marked_on=form.marked_on.data,
+                                         informed=form.informed.data or [], remark=form.remark.data or "")
+                db.session.commit()
+                flash(_("The palliative phase is marked; the GP and the central care provider are told."), "success")
+                return redirect(url_for("palliative.path", case_id=case.id))
+        elif which == "wishes":
+            form = forms["wishes_form"] = WishesConversationForm()
+            if form.validate_on_submit():
+                services.record_wishes_conversation(case, current_user, held_on=form.held_on.data,
+                                                    participants=form.participants.data or "", wishes=form.wishes())
+                db.session.commit()
+                flash(_("The wishes conversation is recorded; the wishes section of the record is updated."),
+                      "success")
+                return redirect(url_for("palliative.path", case_id=case.id))
+        else:
+            flash(_("Choose what to save."), "error")
+    except (PalliativeRuleBroken, ValueError) as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+    return _render_path(case, access, status=400, **forms)

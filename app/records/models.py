@@ -219,7 +219,8 @@ def _build_sections() -> dict[SectionKey, SectionSpec]:
                       _l("Explanation (advance directive, treatment wishes and limits)"), 2000),
             _text("preferred_place_of_care", _l("Preferred place of care")),
             _text("preferred_place_of_death", _l("Preferred place of death")),
-            _text("representative", _l("Representative")))),
+            _text("representative", _l("Representative")),
+            _textarea("values_and_goals", _l("What matters most to the patient: values and goals"), 2000))),
         SectionSpec(SectionKey.PROBLEMS, ConsentPart.INTAKE, _l("Problems and needs"), None, (
             _textarea("referral_question", _l("Referral question")),
             *dimension_fields,

@@ -65,6 +65,7 @@ EVENT_KIND_LABELS = {
     CaseEventKind.PROM_RECORDED: _l("Distress thermometer recorded"),
     CaseEventKind.LETTER_SENT: _l("Letter sent to the GP"),
     CaseEventKind.CLOSED: _l("Case closed"),
+    CaseEventKind.PALLIATIVE_MARKED: _l("Palliative phase marked"),
 }
 
 

@@ -37,6 +37,7 @@ MOMENT_LABELS = {
     CaseEventKind.CENTRAL_CHANGED: _l("Central care provider"),
     CaseEventKind.LETTER_SENT: _l("Letter sent to you"),
     CaseEventKind.CLOSED: _l("Care in the network ended"),
+    CaseEventKind.PALLIATIVE_MARKED: _l("The palliative phase is marked"),
 }
 
 
