@@ -1,6 +1,6 @@
-"""CLI: flask worker, audit-verify, audit-purge, scheduler, outbox-relay, seed-demo, demo-accounts, create-admin,
-api-client-register, api-client-revoke, translate; and each
-feature's periodic job by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
+"""CLI: flask worker, audit-verify, audit-purge, db-grant-app-role, scheduler, outbox-relay, seed-demo,
+demo-accounts, create-admin, api-client-register, api-client-revoke, translate; and each feature's periodic job
+by hand (remind-self-checks, remind-referral-norms, remind-proms, from its jobs.py)."""
 from __future__ import annotations
 
 import os
@@ -42,6 +42,28 @@ def register_cli(app: Flask) -> None:
             return
         click.echo(f"audit chain BROKEN at row {result.broken_at_id}", err=True)
         sys.exit(1)
+
+    @app.cli.command("db-grant-app-role")
+    @click.argument("role")
+    def db_grant_app_role(role: str) -> None:
+        """Give the application's database ROLE (not the owner) what it needs: run with the owner's DATABASE_URL
+        after `flask db upgrade` (PostgreSQL; docs/operations.md, "Two database roles")."""
+        from sqlalchemy import text
+
+        from app.core.db_roles import grant_statements
+
+        if db.engine.dialect.name != "postgresql":
+            click.echo("only PostgreSQL has roles; the embedded SQLite needs none", err=True)
+            sys.exit(1)
+        try:
+            statements = grant_statements(role)
+        except ValueError as exc:
+            click.echo(str(exc), err=True)
+            sys.exit(1)
+        with db.engine.begin() as connection:
+            for statement in statements:
+                connection.execute(text(statement))
+        click.echo(f"granted the application's rights to {role}")
 
     @app.cli.command("audit-purge")
     def audit_purge() -> None:

@@ -32,6 +32,9 @@ run_pg initdb -D "$PGDATA" -U postgres -A trust --no-sync -E UTF8 >/dev/null
 run_pg pg_ctl -D "$PGDATA" -w -l "$PGDATA/log" \
   -o "-p $PGPORT -k $PGDATA -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null
 run_pg psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "CREATE DATABASE netwerkzorg_test" >/dev/null
+# The application's own role (not the owner, no superuser): row-level security applies to it
+# (tests/test_row_level_security.py serves the isolation walk through it).
+run_pg psql -h 127.0.0.1 -p "$PGPORT" -U postgres -qc "CREATE ROLE netwerkzorg_app LOGIN" >/dev/null
 
 REDISPORT=$(free_port)
 redis-server --port "$REDISPORT" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction \
@@ -40,6 +43,7 @@ PIDS+=($!)
 for _ in $(seq 50); do redis-cli -p "$REDISPORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 export TEST_PG_URL="postgresql+psycopg://postgres@127.0.0.1:$PGPORT/netwerkzorg_test"
+export TEST_APP_PG_URL="postgresql+psycopg://netwerkzorg_app@127.0.0.1:$PGPORT/netwerkzorg_test"
 export TEST_REDIS_URL="redis://127.0.0.1:$REDISPORT/0"
 export TEST_TMP="$TMP"
 

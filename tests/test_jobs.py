@@ -403,7 +403,7 @@ def test_healthz_reports_the_database(client):
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.get_json() == {"status": "ok", "checks": {
-        "database": "ok", "redis": "not configured", "outbox_pending": 0, "outbox_failed": 0}}
+        "database": "ok", "redis": "not configured", "outbox_pending": 0, "outbox_failed": 0, "audit_chain": "ok"}}
 
 
 def test_healthz_is_503_when_redis_is_down_and_leaks_nothing(app_with):
@@ -429,7 +429,8 @@ def test_healthz_reports_redis_when_it_is_up(app_with, redis_db):
     response = app_with(REDIS_URL=TEST_REDIS_URL).test_client().get("/healthz")
     assert response.status_code == 200
     assert response.get_json()["checks"] | {"outbox_pending": 0} == {
-        "database": "ok", "redis": "ok", "failed_jobs": 0, "outbox_pending": 0, "outbox_failed": 0}
+        "database": "ok", "redis": "ok", "failed_jobs": 0, "outbox_pending": 0, "outbox_failed": 0,
+        "audit_chain": "ok"}
     assert TEST_REDIS_URL not in response.get_data(as_text=True)
 
 

@@ -2,18 +2,25 @@
 
 Layers: the network comes from the URL and must match a membership (security.py); a
 do_orm_execute listener adds the network criteria to every SELECT of a scoped class; a
-before_flush listener refuses writes of rows belonging to another network. Core imports no
-feature: the lookup of a network by its slug is passed in by create_app (register_tenancy).
+before_flush listener refuses writes of rows belonging to another network. On PostgreSQL a second
+wall below the ORM: row-level security on every network-owned table (migration 0016) reads the
+settings netwerkzorg.network_id and netwerkzorg.all_networks, which a cursor hook here keeps equal
+to the current network and the named bypass on every connection, before every statement (raw SQL
+included). It applies to the application's database role, which does not own the tables
+(docs/operations.md, "Two database roles"). Core imports no feature: the lookup of a network by its
+slug is passed in by create_app (register_tenancy).
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, g, has_app_context
-from sqlalchemy import event
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from app.core.db import NetworkScopedMixin
@@ -104,3 +111,52 @@ def register_tenancy(app: Flask, *, load_network: Callable[[str], Any]) -> None:
         network = g.get("network")
         if network is not None and app.url_map.is_endpoint_expecting(endpoint, "network_slug"):
             values.setdefault("network_slug", network.slug)
+
+
+# --- the second wall: PostgreSQL row-level security --------------------------------------------------------------
+
+TENANT_SETTINGS = ("SELECT set_config('netwerkzorg.network_id', %s, false), "
+                   "set_config('netwerkzorg.all_networks', %s, false)")
+
+
+def _current_network_id_without_loading() -> int | None:
+    """current_network_id() for the cursor hook: g.network's id from its identity, never by loading the object
+    (an expired network would refresh itself through this very hook)."""
+    override = _job_network.get()
+    if override is not None:
+        return override
+    if has_app_context():
+        network = g.get("network")
+        if network is not None:
+            identity = inspect(network).identity
+            return identity[0] if identity else None
+    return None
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _tell_postgres_the_network(conn, cursor, statement, parameters, context, executemany) -> None:
+    """Before each statement: the connection's settings say the current network and whether the statement is the
+    named bypass (all_networks). Sent only when they differ from what the connection has (one round trip when the
+    network changes, none otherwise)."""
+    if conn.dialect.name != "postgresql":
+        return
+    bypass = bool(context is not None and context.execution_options.get("all_networks"))
+    wanted = (str(_current_network_id_without_loading() or ""), "on" if bypass else "off")
+    record = conn.connection  # the pool's record of this DBAPI connection: its info outlives the checkout
+    if record.info.get("tenant_settings") == wanted:
+        return
+    with record.dbapi_connection.cursor() as own:
+        own.execute(TENANT_SETTINGS, wanted)
+    record.info["tenant_settings"] = wanted
+
+
+@event.listens_for(Engine, "rollback")
+def _forget_tenant_settings(conn) -> None:
+    # A rollback undoes a set_config made in its transaction: send them again next time.
+    with contextlib.suppress(Exception):  # a connection already closed has nothing to forget
+        conn.connection.info.pop("tenant_settings", None)
+
+
+@event.listens_for(Engine, "rollback_savepoint")
+def _forget_tenant_settings_of_a_savepoint(conn, name, context) -> None:
+    _forget_tenant_settings(conn)
