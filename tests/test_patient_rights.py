@@ -140,6 +140,10 @@ def test_the_json_export_holds_every_section(client, world):
     assert {p["score"] for p in case["distress_measurements"]} == {7, 5}  # the intake score, then ours
     assert case["letters"][0]["sent_at"] and case["letters"][0]["pdf_stored"] is True
     assert case["gp_thread"][0]["body"] == "Hoe gaat het met hem?"
+    # The rows of the packages above cases (app.palliative), through the same builder.
+    assert [r["name"] for r in case["hospital_roles"]] == ["Casemanager"]
+    assert [r["name"] for r in case["outside_central_providers"]] == ["Wijkverpleegkundige"]
+    assert [(r["kind"], r["indicators"]) for r in case["palliative_path"]] == [("signal", ["weight_loss"])]
     assert case["timeline"]
     # ISO dates.
     assert case["opened_at"].startswith(str(date.today().year)) and "T" in case["opened_at"]

@@ -15,6 +15,7 @@ listed by name; the files themselves are handed over separately on request.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -140,8 +141,20 @@ def _record(patient: Patient, names: _Names) -> list[dict[str, Any]]:
             for key in SectionKey if key in sections]
 
 
+# Packages above cases add their rows of a case here (app.palliative: hospital roles, the palliative path): the
+# export stays one builder without importing them. Each takes (case, row, names) and returns {key: rows}.
+CASE_EXPORT_PARTS: list[Callable[[Case, Callable[..., dict[str, Any]], Any], dict[str, Any]]] = []
+
+
+def register_case_export(part: Callable[[Case, Callable[..., dict[str, Any]], Any], dict[str, Any]]):
+    CASE_EXPORT_PARTS.append(part)
+    return part
+
+
 def _case(case: Case, names: _Names) -> dict[str, Any]:
     data = _row(case)
+    for part in CASE_EXPORT_PARTS:
+        data.update(part(case, _row, names))
     data["central_care_provider"] = names.membership(case.central_membership_id)
     data["care_team"] = [{**_row(t), "member": names.membership(t.membership_id),
                           "proposed_by_name": names.user(t.proposed_by_id)}

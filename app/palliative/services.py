@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases import services as case_services
+from app.cases.export import register_case_export
 from app.cases.models import Case, CaseEventKind, CaseStatus, CentralProviderChange
 from app.core import audit
 from app.core.audit import AuditAction
@@ -358,3 +359,14 @@ def record_wishes_conversation(case: Case, actor: User, *, held_on: date, partic
     _audit("palliative.wishes_recorded", AuditAction.CREATE, case, actor=actor, object_type="palliative_event",
            object_id=row.id, reason=f"wishes section version {version}")
     return row
+
+
+@register_case_export
+def export_rows(case: Case, row, names) -> dict[str, Any]:
+    """The patient's right of access (app.cases.export): this package's rows of the case."""
+    def rows(model):
+        return [{**row(r), "by_name": names.user(getattr(r, "set_by_id", None) or getattr(r, "recorded_by_id", None))}
+                for r in db.session.scalars(select(model).where(model.case_id == case.id).order_by(model.id))]
+
+    return {"hospital_roles": rows(HospitalRole), "outside_central_providers": rows(OutsideCentralProvider),
+            "palliative_path": rows(PalliativeEvent)}
