@@ -94,6 +94,30 @@ def test_a_member_updates_a_section_of_their_discipline_and_the_history_keeps_th
         assert latest.content["next_evaluation_on"] == "2027-01-15" and latest.case_id == team["case"].id
 
 
+def test_the_care_plan_holds_goals_and_actions_per_dimension(team, new_client):
+    """The individual care plan (palliative care): physical, psychological, social and spiritual goals and actions,
+    reviewed on a date; the other fields of the plan are kept."""
+    dietician = login_as(new_client(), team["dietician"].user)
+    form = dietician.get(_url(team, "/dossier/care_plan/bijwerken")).get_data(as_text=True)
+    for name in ("plan_physical", "plan_psychological", "plan_social", "plan_spiritual", "next_evaluation_on"):
+        assert f'name="{name}"' in form, name
+    before = _version(team, SectionKey.CARE_PLAN)
+    response = _post(dietician, _url(team, "/dossier/care_plan/bijwerken"), {
+        "goals": "Thuis blijven", "plan_physical": "Eiwitrijk eten; diëtist elke twee weken",
+        "plan_spiritual": "Gesprek met de geestelijk verzorger", "next_evaluation_on": "2027-02-01",
+        "reason": "Zorgplan per dimensie", "based_on_version": str(before)})
+    assert response.status_code == 303
+    with network_context(team["network"].id):
+        latest = db.session.scalar(select(RecordSectionVersion).where(
+            RecordSectionVersion.patient_id == team["case"].patient_id,
+            RecordSectionVersion.key == SectionKey.CARE_PLAN).order_by(RecordSectionVersion.version.desc()))
+    assert latest.content["plan_physical"] == "Eiwitrijk eten; diëtist elke twee weken"
+    assert latest.content["plan_spiritual"] == "Gesprek met de geestelijk verzorger"
+    assert latest.content["plan_social"] == "" and latest.content["next_evaluation_on"] == "2027-02-01"
+    page = dietician.get(f"/n/{team['network'].slug}/cases/{team['case'].id}").get_data(as_text=True)
+    assert "Eiwitrijk eten" in page
+
+
 def test_medication_is_kept_by_medical_and_nursing_members_only(team, new_client):
     dietician = login_as(new_client(), team["dietician"].user)
     page = dietician.get(_url(team)).get_data(as_text=True)

@@ -257,7 +257,8 @@ def test_seeding_from_the_referral_then_the_intake_merges_and_versions(case_worl
         assert problems["referral_question"].startswith("Begeleiding")
         assert problems["work"] == "Werkt halve dagen"
         assert merged[SectionKey.CARE_PLAN] == {"goals": "Weer kunnen fietsen", "who_does_what": "",
-                                                "next_evaluation_on": None}
+                                                "plan_physical": "", "plan_psychological": "", "plan_social": "",
+                                                "plan_spiritual": "", "next_evaluation_on": None}
         assert merged[SectionKey.PEOPLE]["informal_carers"] == "Els Jansen, partner\nWoont samen met zijn vrouw"
         assert merged[SectionKey.PEOPLE]["specialist"] == "dr. De Boer"
         assert merged[SectionKey.DISTRESS] == {"score": 7, "problems": [],

@@ -247,6 +247,11 @@ def _build_sections() -> dict[SectionKey, SectionSpec]:
         SectionSpec(SectionKey.CARE_PLAN, ConsentPart.INTAKE, _l("Care plan"), None, (
             _textarea("goals", _l("Goals and wishes")),
             _textarea("who_does_what", _l("Who does what")),
+            # The individual care plan per dimension (palliative care: goals and actions, reviewed on a date).
+            _textarea("plan_physical", _l("Physical: goals and actions"), 2000),
+            _textarea("plan_psychological", _l("Psychological: goals and actions"), 2000),
+            _textarea("plan_social", _l("Social: goals and actions"), 2000),
+            _textarea("plan_spiritual", _l("Spiritual: goals and actions"), 2000),
             FieldSpec("next_evaluation_on", "date", _l("Next evaluation")))),
     )
     sections = {spec.key: spec for spec in specs}
