@@ -157,3 +157,58 @@ def test_nothing_is_recorded_on_a_closed_case(client):
     assert client.get(world["url"]).status_code == 200
     response = client.post(world["url"], data={"form": "signal", "not_surprised": "y"})
     assert response.status_code == 400 and _events(world) == []
+
+
+def test_the_death_of_the_patient_closes_the_case_tells_everyone_and_assigns_the_bereavement_follow_up(
+        client, new_client):
+    world = _world()
+    second = make_member(world["network"], "coordinator2@example.nl", role=Role.COORDINATOR, name="Cora Tweede")
+    case_id = world["case"].id
+    death = {"form": "death", "died_on": date.today().isoformat(), "place": "home", "preferred_place": "yes",
+             "follow_up_user_id": str(second.user_id), "follow_up_due_on": (date.today() + timedelta(days=7)).isoformat(),
+             "remark": "Rustig overleden", "confirm": "y"}
+    dietician = login_as(new_client(), world["dietician"].user)
+    assert dietician.post(world["url"], data=death).status_code == 404  # not central, not the coordinator
+    login_as(client, world["coordinator"].user)
+    for bad in ({"confirm": ""}, {"place": "moon"}, {"follow_up_user_id": str(world["dietician"].user_id)},
+                {"follow_up_due_on": (date.today() - timedelta(days=1)).isoformat()},
+                {"died_on": (date.today() + timedelta(days=1)).isoformat()}):
+        response = client.post(world["url"], data={**death, **bad})
+        assert response.status_code == 400, bad
+        assert "Rustig overleden" in response.get_data(as_text=True), bad
+    with network_context(world["network"].id):
+        assert db.session.get(Case, case_id).status.value == "active"
+    assert client.post(world["url"], data=death).status_code == 302
+
+    db.session.rollback()  # a fresh look: the request committed in its own session
+    with network_context(world["network"].id):
+        case = db.session.get(Case, case_id)
+        assert case.status.value == "closed"
+        from app.cases.models import CareTeamMember, TeamStatus
+
+        statuses = set(db.session.scalars(select(CareTeamMember.status).where(CareTeamMember.case_id == case_id)))
+        assert statuses == {TeamStatus.LEFT}  # every part closed at once
+    [row] = [e for e in _events(world) if e.kind is PalliativeEventKind.DECEASED]
+    assert (row.place, row.preferred_place, row.follow_up_user_id) == ("home", "yes", second.user_id)
+    # The team (without a link: their access ended) and the GP are told; no patient data.
+    to_team = delivered_mails(template="case_closed_death")
+    assert sorted(m["to"] for m in to_team) == ["dietist@example.nl", "psycholoog@example.nl"]
+    assert all("http" not in m["body"] for m in to_team)
+    to_gp = delivered_mails("huisarts@example.nl", "referral_update")
+    assert len(to_gp) == 1
+    _no_secrets(to_team + to_gp)
+    assert dietician.get(f"/n/zk/cases/{case_id}").status_code == 404
+    # The case leaves the active list.
+    active = client.get("/n/zk/cases/?status=active").get_data(as_text=True)
+    assert f"/n/zk/cases/{case_id}\"" not in active
+
+    # The follow-up is on the assignee's start page (no patient named) until done, and on nobody else's.
+    assistant = login_as(new_client(), second.user)
+    start = assistant.get("/").get_data(as_text=True)
+    assert f'data-case="{case_id}"' in start and "Jansen" not in start
+    assert f'data-case="{case_id}"' not in client.get("/").get_data(as_text=True)
+    assert client.post(world["url"], data={"form": "follow_up_done"}).status_code == 404  # not assigned to them
+    assert assistant.post(world["url"], data={"form": "follow_up_done"}).status_code == 302
+    assert f'data-case="{case_id}"' not in assistant.get("/").get_data(as_text=True)
+    [row] = [e for e in _events(world) if e.kind is PalliativeEventKind.DECEASED]
+    assert row.follow_up_done_by_id == second.user_id

@@ -14,6 +14,7 @@ from app.extensions import db
 from app.gp_portal.services import practice as practice_links
 from app.main import bp
 from app.networks.services import memberships as network_services
+from app.palliative import services as palliative_services
 from app.patient_portal import services as portal_services
 from app.referrals import services as referral_services
 
@@ -28,7 +29,8 @@ def index():
     referrer = _referrer_context(current_user.gp_profile)
     return render_template("main/index.html", memberships=memberships, referrer=referrer,
                            overdue_actions=overdue_actions_for_user(current_user),
-                           open_proposals=open_proposals_for_user(current_user))
+                           open_proposals=open_proposals_for_user(current_user),
+                           follow_ups=palliative_services.follow_ups_for_user(current_user.id))
 
 
 def _referrer_context(profile) -> dict | None:

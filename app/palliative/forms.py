@@ -8,11 +8,19 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional, ValidationError
 
+from app.cases.forms import optional_int
 from app.core.dates import local_today
 from app.core.form_fields import MultiCheckboxField
 from app.core.validators import NotInFuture
 from app.networks.forms.profile import Phone
-from app.palliative.models import INFORMED, SIGNAL_INDICATORS, ContactRole, HospitalRoleKind, OutsideProviderKind
+from app.palliative.models import (
+    INFORMED,
+    PLACES_OF_DEATH,
+    SIGNAL_INDICATORS,
+    ContactRole,
+    HospitalRoleKind,
+    OutsideProviderKind,
+)
 from app.palliative.services import WISHES_CONVERSATION_FIELDS
 from app.referrals.models import YES_NO_UNKNOWN
 
@@ -115,3 +123,16 @@ class WishesConversationForm(FlaskForm):
 
     def wishes(self) -> dict:
         return {name: getattr(self, name).data or "" for name in WISHES_CONVERSATION_FIELDS}
+
+
+class DeathForm(FlaskForm):
+    died_on = _bounded_date(_l("Date of death"))
+    place = SelectField(_l("Place of death"), choices=list(PLACES_OF_DEATH.items()))
+    preferred_place = SelectField(_l("Was this the place the patient preferred?"), choices=YES_NO_UNKNOWN)
+    follow_up_user_id = SelectField(_l("Bereavement follow-up: who contacts the relatives"), coerce=optional_int,
+                                    validators=[InputRequired(message=_l("Choose who contacts the relatives."))])
+    follow_up_due_on = DateField(_l("Contact the relatives by"), validators=[
+        InputRequired(message=_l("Fill in the date.")), _not_long_ago])
+    remark = TextAreaField(_l("Explanation (optional)"), validators=[Optional(), Length(max=2000)])
+    confirm = BooleanField(_l("Yes, close the case: the team's access ends, the team and the GP are told"),
+                           validators=[DataRequired(message=_l("Tick the box to confirm."))])

@@ -129,11 +129,12 @@ class PalliativeEventKind(enum.StrEnum):
     SIGNAL = "signal"                 # the surprise question answered "no", with its indicators
     MARKED = "marked"                 # the palliative phase marked (once per case)
     WISHES = "wishes_conversation"    # a proactive care planning conversation (its content: the wishes section)
+    DECEASED = "deceased"             # the patient died: the case closes, a bereavement follow-up is assigned
 
     @property
     def label(self) -> str:
         return str({"signal": _l("Signal"), "marked": _l("Palliative phase marked"),
-                    "wishes_conversation": _l("Wishes conversation")}[self.value])
+                    "wishes_conversation": _l("Wishes conversation"), "deceased": _l("Deceased")}[self.value])
 
 
 # What prompted the signal (after SPICT, the general indicators).
@@ -146,6 +147,9 @@ SIGNAL_INDICATORS = {
     "treatment_stopped": _l("Treatment of the cancer stopped or no longer effective"),
     "asks": _l("The patient or the family asks for palliative care or talks of stopping treatment"),
 }
+# Where the patient died.
+PLACES_OF_DEATH = {"home": _l("At home"), "hospice": _l("In a hospice"), "hospital": _l("In hospital"),
+                   "nursing_home": _l("In a nursing home"), "other": _l("Elsewhere")}
 # Who was told of the marking.
 INFORMED = {"patient": _l("The patient"), "relatives": _l("The relatives"), "gp": _l("The GP"),
             "team": _l("The care team")}
@@ -159,6 +163,7 @@ class PalliativeEvent(NetworkScopedMixin, db.Model):
         UniqueConstraint("network_id", "id"),
         _fk("case_id", "cases", "fk_palliative_events_network_case"),
         Index("ix_palliative_events_network_id_case_id", "network_id", "case_id", "id"),
+        Index("ix_palliative_events_follow_up_user_id", "follow_up_user_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int]
@@ -171,3 +176,11 @@ class PalliativeEvent(NetworkScopedMixin, db.Model):
     participants: Mapped[str] = mapped_column(String(500), default="")  # who took part in the conversation
     remark: Mapped[str] = mapped_column(Text, default="")
     section_version: Mapped[int | None]  # the wishes section's version the conversation wrote
+    # Deceased: where, whether that was the preferred place, and the bereavement follow-up (who contacts the
+    # relatives, by when; a coordinator of the network, who keeps access to the closed case).
+    place: Mapped[str] = mapped_column(String(30), default="")
+    preferred_place: Mapped[str] = mapped_column(String(10), default="")  # yes / no / unknown
+    follow_up_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    follow_up_due_on: Mapped[date | None]
+    follow_up_done_at: Mapped[datetime | None]
+    follow_up_done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

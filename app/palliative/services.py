@@ -22,10 +22,12 @@ from app.core.audit import AuditAction
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.mail import absolute_url, queue_mail
+from app.core.tenancy import all_networks
 from app.extensions import db
-from app.networks.models import Membership, Network
+from app.networks.models import Membership, Network, Role
 from app.palliative.models import (
     INFORMED,
+    PLACES_OF_DEATH,
     SIGNAL_INDICATORS,
     CareContact,
     ContactRole,
@@ -370,3 +372,73 @@ def export_rows(case: Case, row, names) -> dict[str, Any]:
 
     return {"hospital_roles": rows(HospitalRole), "outside_central_providers": rows(OutsideCentralProvider),
             "palliative_path": rows(PalliativeEvent)}
+
+
+# --- the end of life -----------------------------------------------------------------------------------------------
+
+def record_death(case: Case, actor: User, *, died_on: date, place: str, preferred_place: str,
+                 follow_up_user: User, follow_up_due_on: date, remark: str = "") -> PalliativeEvent:
+    """The patient died: the case closes (every part at once, nothing deleted), the team is told and the GP hears it
+    from the referral's closing (no patient data in either mail), and a coordinator of the network is assigned the
+    bereavement follow-up (contacting the relatives by *follow_up_due_on*): on their start page until done."""
+    _require_open(case)
+    if died_on > local_today():
+        raise PalliativeRuleBroken(str(_l("This date cannot be in the future.")))
+    if place not in PLACES_OF_DEATH or preferred_place not in ("yes", "no", "unknown"):
+        raise PalliativeRuleBroken(str(_l("Choose one of the options.")))
+    if follow_up_due_on < died_on:
+        raise PalliativeRuleBroken(str(_l("The follow-up cannot be due before the date of death.")))
+    coordinator = db.session.scalar(select(Membership).where(
+        Membership.user_id == follow_up_user.id, Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
+    if coordinator is None:
+        raise PalliativeRuleBroken(str(_l("The bereavement follow-up goes to a coordinator of the network.")))
+    members = case_services.close_after_death(case, actor, str(_l("The patient died")))
+    row = PalliativeEvent(network_id=case.network_id, case_id=case.id, kind=PalliativeEventKind.DECEASED,
+                          occurred_on=died_on, recorded_at=utcnow(), recorded_by_id=actor.id, place=place,
+                          preferred_place=preferred_place, follow_up_user_id=follow_up_user.id,
+                          follow_up_due_on=follow_up_due_on, remark=(remark or "").strip()[:2000])
+    db.session.add(row)
+    db.session.flush()
+    _audit("palliative.deceased", AuditAction.UPDATE, case, actor=actor, object_type="palliative_event",
+           object_id=row.id, reason=f"place {place}, preferred {preferred_place}; follow-up user {follow_up_user.id}")
+    network = db.session.get(Network, case.network_id)
+    for membership in members:  # their access ended with the case: the mail has no link and no patient data
+        user = membership.user
+        if user.id != actor.id and user.active:
+            queue_mail(to=user.email, template="case_closed_death", subject=_l("A care team you were on has ended"),
+                       locale=user.locale or network.default_locale or "nl", network_id=network.id, user=user,
+                       network=network, recheck=("membership", {"membership_id": membership.id}))
+    # The GP hears it from the referral's closing (close_after_death), like every closing: one mail, no data.
+    return row
+
+
+def complete_follow_up(case: Case, actor: User, row: PalliativeEvent) -> None:
+    if row.case_id != case.id or row.kind is not PalliativeEventKind.DECEASED or row.follow_up_done_at is not None:
+        raise PalliativeRuleBroken(str(_l("This follow-up is done already.")))
+    row.follow_up_done_at, row.follow_up_done_by_id = utcnow(), actor.id
+    _audit("palliative.follow_up_done", AuditAction.UPDATE, case, actor=actor, object_type="palliative_event",
+           object_id=row.id)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    network_slug: str
+    network_name: str
+    case_id: int
+    due_on: date
+    overdue: bool
+
+
+def follow_ups_for_user(user_id: int, *, limit: int = 50) -> list[FollowUp]:
+    """The open bereavement follow-ups assigned to *user_id*, in every network where they are still an active
+    coordinator (ids and dates only: the start page names no patient). One query."""
+    today = local_today()
+    rows = db.session.execute(all_networks(
+        select(PalliativeEvent.case_id, PalliativeEvent.follow_up_due_on, Network.slug, Network.name)
+        .join(Network, Network.id == PalliativeEvent.network_id)
+        .join(Membership, (Membership.network_id == PalliativeEvent.network_id) & (Membership.user_id == user_id))
+        .where(PalliativeEvent.follow_up_user_id == user_id, PalliativeEvent.follow_up_done_at.is_(None),
+               Membership.role == Role.COORDINATOR, Membership.is_active.is_(True))
+        .order_by(PalliativeEvent.follow_up_due_on, PalliativeEvent.id).limit(limit))).all()
+    return [FollowUp(network_slug=slug, network_name=name, case_id=case_id, due_on=due_on, overdue=due_on < today)
+            for case_id, due_on, slug, name in rows]

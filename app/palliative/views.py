@@ -6,6 +6,8 @@ hand-over data. The directory holds no patient data: every member reads it, the 
 """
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -15,13 +17,15 @@ from app.cases.models import ConsentPart
 from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import patient_data
+from app.core.dates import local_today
 from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks.models import Role
+from app.networks.models import Membership, Role
 from app.palliative import bp, services
 from app.palliative.forms import (
     CareContactForm,
+    DeathForm,
     HandBackForm,
     HospitalRoleForm,
     MarkForm,
@@ -32,6 +36,7 @@ from app.palliative.forms import (
 )
 from app.palliative.models import (
     INFORMED,
+    PLACES_OF_DEATH,
     SIGNAL_INDICATORS,
     ContactRole,
     HospitalRoleKind,
@@ -202,16 +207,36 @@ def _wishes_form(case) -> WishesConversationForm:
     return form
 
 
-def _render_path(case, access, *, signal_form=None, mark_form=None, wishes_form=None, status: int = 200):
+def _coordinators() -> list[tuple[int, str]]:
+    return [(m.user_id, m.user.full_name) for m in db.session.scalars(
+        db.select(Membership).where(Membership.role == Role.COORDINATOR, Membership.is_active.is_(True))
+        .order_by(Membership.id).limit(100))]
+
+
+def _death_form(formdata=None) -> DeathForm:
+    form = DeathForm(formdata=formdata) if formdata is not None else DeathForm(formdata=None)
+    coordinators = _coordinators()
+    form.follow_up_user_id.choices = [("", _("Choose...")), *coordinators]
+    if formdata is None:  # the coordinator recording it, and two weeks, unless changed
+        form.follow_up_user_id.data = current_user.id if current_user.id in dict(coordinators) else None
+        form.follow_up_due_on.data = local_today() + timedelta(days=14)
+    return form
+
+
+def _render_path(case, access, *, signal_form=None, mark_form=None, wishes_form=None, death_form=None,
+                 status: int = 200):
     events = services.path_of(case)
     log_read(case, access, "palliative_path")
+    users = _users([e.recorded_by_id for e in events] + [e.follow_up_user_id for e in events]
+                   + [e.follow_up_done_by_id for e in events])
     html = render_template(
         "palliative/path.html", case=case, access=access, events=events,
         marking=next((e for e in events if e.kind is PalliativeEventKind.MARKED), None),
-        users=_users([e.recorded_by_id for e in events]), indicators=SIGNAL_INDICATORS, informed=INFORMED,
+        death=next((e for e in events if e.kind is PalliativeEventKind.DECEASED), None),
+        users=users, indicators=SIGNAL_INDICATORS, informed=INFORMED, places=PLACES_OF_DEATH,
         signal_form=signal_form or SignalForm(formdata=None), mark_form=mark_form or MarkForm(formdata=None),
-        wishes_form=wishes_form or _wishes_form(case),
-        may_edit_wishes=access.may_edit_section(SectionKey.WISHES))
+        wishes_form=wishes_form or _wishes_form(case), death_form=death_form or _death_form(),
+        may_edit_wishes=access.may_edit_section(SectionKey.WISHES), done_form=RemoveForm(formdata=None))
     db.session.commit()
     return html, status
 
@@ -228,8 +253,11 @@ def path(case_id: int):
         return _render_path(case, access)
     which = request.form.get("form", "")
     forms = {}
+    if which == "follow_up_done" and not access.as_coordinator:
+        audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
+                   reason="bereavement follow-up: not a coordinator")
     rules = {"signal": access.may_propose, "mark": access.may_set_central_care_provider,
-             "wishes": access.may_edit_section(SectionKey.WISHES)}
+             "wishes": access.may_edit_section(SectionKey.WISHES), "death": access.may_set_central_care_provider}
     if which in rules and not rules[which] and access.case_open:
         audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
                    reason=f"palliative path: may not record a {which}")
@@ -258,6 +286,27 @@ def path(case_id: int):
                 db.session.commit()
                 flash(_("The wishes conversation is recorded; the wishes section of the record is updated."),
                       "success")
+                return redirect(url_for("palliative.path", case_id=case.id))
+        elif which == "death":
+            form = forms["death_form"] = _death_form(request.form)
+            if form.validate_on_submit():
+                assignee = db.session.get(User, form.follow_up_user_id.data)
+                services.record_death(case, current_user, died_on=form.died_on.data, place=form.place.data,
+                                      preferred_place=form.preferred_place.data, follow_up_user=assignee,
+                                      follow_up_due_on=form.follow_up_due_on.data, remark=form.remark.data or "")
+                db.session.commit()
+                flash(_("The case is closed. The team and the GP are told; the bereavement follow-up is on %(name)s's "
+                        "start page.", name=assignee.full_name), "success")
+                return redirect(url_for("palliative.path", case_id=case.id))
+        elif which == "follow_up_done":
+            death = next((e for e in services.path_of(case) if e.kind is PalliativeEventKind.DECEASED), None)
+            if death is None or death.follow_up_user_id != current_user.id:
+                audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
+                           reason="bereavement follow-up: not assigned to this user")
+            if RemoveForm().validate_on_submit():
+                services.complete_follow_up(case, current_user, death)
+                db.session.commit()
+                flash(_("The bereavement follow-up is done."), "success")
                 return redirect(url_for("palliative.path", case_id=case.id))
         else:
             flash(_("Choose what to save."), "error")

@@ -20,7 +20,14 @@ from app.cases.services._base import (  # noqa: F401
     get_case,
     intakes_of,
 )
-from app.cases.services.closing import add_case_message, case_messages, close_case, close_part, timeline  # noqa: F401
+from app.cases.services.closing import (  # noqa: F401
+    add_case_message,
+    case_messages,
+    close_after_death,
+    close_case,
+    close_part,
+    timeline,
+)
 from app.cases.services.intake import (  # noqa: F401
     complete_intake,
     correct_intake,

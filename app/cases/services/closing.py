@@ -70,6 +70,31 @@ def close_case(case: Case, actor: User, actor_membership: Membership, summary: s
     draft_letter(case, actor, kind="closing")
 
 
+def close_after_death(case: Case, actor: User, summary: str) -> list[Membership]:
+    """The patient died: every part and the case close at once (nobody has to close their part first), the
+    referral closes, and a closing letter to the GP is drafted. Returns the members who were on the team (to tell).
+    Only the coordinator or the central care provider calls it (the caller checks)."""
+    if case.status is not CaseStatus.ACTIVE:
+        raise CaseRuleBroken(_l("The case is closed already."))
+    now, summary = utcnow(), (summary or "").strip()
+    members = []
+    for row in team(case):
+        if row.status in (TeamStatus.ACTIVE, TeamStatus.PROPOSED):
+            if row.status is TeamStatus.ACTIVE:
+                members.append(row.membership)
+            row.status, row.left_at, row.part_summary = TeamStatus.LEFT, now, summary
+    case.status, case.closed_at, case.closed_by_id, case.closing_summary = CaseStatus.CLOSED, now, actor.id, summary
+    add_event(case, actor, CaseEventKind.CLOSED, "deceased")
+    record_audit("case.closed", AuditAction.UPDATE, case, actor=actor, object_type="case", object_id=case.id,
+                 reason="the patient died")
+    referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
+    if referral.status is ReferralStatus.IN_CARE:
+        referral_services.transition(referral, referral_services.Action.CLOSE, actor=actor,
+                                     side=referral_services.Side.NETWORK)
+    draft_letter(case, actor, kind="closing")
+    return members
+
+
 # --- the GP's thread with the central care provider ---------------------------------------------------
 
 def add_case_message(case: Case, actor: User, body: str, *, from_gp: bool) -> CaseMessage:
