@@ -50,6 +50,12 @@ EVENT_LABELS = {
     "case_action.done_refused": _l("Tried to complete someone else's next action: refused"),
     "case.prom_reminded": _l("Was reminded to measure the distress thermometer"),
     "record.section_written": _l("Updated the shared record"),
+    "case.palliative_path_viewed": _l("Viewed the palliative care path"),
+    "palliative.signal_recorded": _l("Recorded a palliative care signal"),
+    "palliative.marked": _l("Marked the palliative phase"),
+    "palliative.wishes_recorded": _l("Recorded a wishes conversation"),
+    "palliative.deceased": _l("Recorded the death of the patient"),
+    "palliative.follow_up_done": _l("Completed the bereavement follow-up"),
     # The patient portal: the patient's and relatives' own reads, and the network's side of it.
     "portal.record_viewed": _l("Read the record in the portal"),
     "portal.letter_viewed": _l("Read a letter in the portal"),
@@ -87,7 +93,7 @@ OBJECT_LABELS = {
     "gp_profile": _l("GP profile"), "endpoint": _l("page"), "central_provider": _l("central care provider"),
     "case_message": _l("message to the GP"), "audit_log": _l("audit log"),
     "portal_account": _l("access to the portal"), "patient_questionnaire": _l("questionnaire"),
-    "portal_message": _l("message in the portal"),
+    "portal_message": _l("message in the portal"), "palliative_event": _l("palliative care path"),
 }
 
 
