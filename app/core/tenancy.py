@@ -148,15 +148,25 @@ def _tell_postgres_the_network(conn, cursor, statement, parameters, context, exe
     with record.dbapi_connection.cursor() as own:
         own.execute(TENANT_SETTINGS, wanted)
     record.info["tenant_settings"] = wanted
+    record.info["tenant_settings_in_transaction"] = True
+
+
+@event.listens_for(Engine, "commit")
+def _keep_tenant_settings(conn) -> None:
+    with contextlib.suppress(Exception):  # a connection already closed has nothing to keep
+        conn.connection.info["tenant_settings_in_transaction"] = False
 
 
 @event.listens_for(Engine, "rollback")
 def _forget_tenant_settings(conn) -> None:
-    # A rollback undoes a set_config made in its transaction: send them again next time.
+    # A rollback undoes a set_config made in its own transaction (only then): send them again next time.
     with contextlib.suppress(Exception):  # a connection already closed has nothing to forget
-        conn.connection.info.pop("tenant_settings", None)
+        info = conn.connection.info
+        if info.pop("tenant_settings_in_transaction", False):
+            info.pop("tenant_settings", None)
 
 
 @event.listens_for(Engine, "rollback_savepoint")
 def _forget_tenant_settings_of_a_savepoint(conn, name, context) -> None:
-    _forget_tenant_settings(conn)
+    with contextlib.suppress(Exception):  # conservative: a savepoint's rollback may have undone them
+        conn.connection.info.pop("tenant_settings", None)
