@@ -133,18 +133,25 @@ def _current_network_id_without_loading() -> int | None:
     return None
 
 
+_TRANSACTION_CONTROL = ("ROLLBACK ", "RELEASE S", "SAVEPOINT", "BEGIN", "COMMIT")
+_PSYCOPG_IN_ERROR = 3  # psycopg.pq.TransactionStatus.INERROR
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _tell_postgres_the_network(conn, cursor, statement, parameters, context, executemany) -> None:
     """Before each statement: the connection's settings say the current network and whether the statement is the
     named bypass (all_networks). Sent only when they differ from what the connection has (one round trip when the
     network changes, none otherwise)."""
-    if conn.dialect.name != "postgresql":
-        return
+    if conn.dialect.name != "postgresql" or statement.lstrip()[:9].upper() in _TRANSACTION_CONTROL:
+        return  # ROLLBACK TO SAVEPOINT runs in an aborted transaction, where nothing else may be sent first
     bypass = bool(context is not None and context.execution_options.get("all_networks"))
     wanted = (str(_current_network_id_without_loading() or ""), "on" if bypass else "off")
     record = conn.connection  # the pool's record of this DBAPI connection: its info outlives the checkout
     if record.info.get("tenant_settings") == wanted:
         return
+    status = getattr(getattr(record.dbapi_connection, "info", None), "transaction_status", None)
+    if status is not None and int(status) == _PSYCOPG_IN_ERROR:
+        return  # an aborted transaction takes nothing but its rollback; the next transaction sends them
     with record.dbapi_connection.cursor() as own:
         own.execute(TENANT_SETTINGS, wanted)
     record.info["tenant_settings"] = wanted
