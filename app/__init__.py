@@ -79,6 +79,7 @@ def register_blueprints(app: Flask) -> None:
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
     from app.networks import bp as networks_bp
+    from app.norms import bp as norms_bp
     from app.palliative import bp as palliative_bp
     from app.patient_portal import bp as patient_portal_bp
     from app.patient_portal import network_bp as portal_network_bp
@@ -100,6 +101,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(referrals_bp, url_prefix="/n/<network_slug>/referrals")
     app.register_blueprint(cases_bp, url_prefix="/n/<network_slug>/cases")
     app.register_blueprint(palliative_bp, url_prefix="/n/<network_slug>")
+    app.register_blueprint(norms_bp, url_prefix="/n/<network_slug>/normen")
     app.register_blueprint(patient_portal_bp, url_prefix="/mijn")
     app.register_blueprint(portal_network_bp, url_prefix="/n/<network_slug>/portaal")
 

@@ -206,12 +206,14 @@ def register_cli(app: Flask) -> None:
     def translate_compile() -> None:
         _pybabel("compile", "-d", "translations", "--use-fuzzy")
 
-    # Each feature's periodic job by hand: flask remind-self-checks, remind-referral-norms, remind-proms.
+    # Each feature's periodic job by hand: flask remind-self-checks, remind-referral-norms, remind-proms,
+    # remind-overdue-norms.
     from app.cases import jobs as case_jobs
     from app.meetings import jobs as meeting_jobs
+    from app.norms import jobs as norm_jobs
     from app.referrals import jobs as referral_jobs
 
-    for feature_jobs in (meeting_jobs, referral_jobs, case_jobs):
+    for feature_jobs in (meeting_jobs, referral_jobs, case_jobs, norm_jobs):
         feature_jobs.register_cli(app)
 
 

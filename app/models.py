@@ -29,7 +29,8 @@ from app.networks.models import (  # noqa: F401
     ServiceAreaRange,
     TrainingRecord,
 )
-from app.palliative.models import CareContact, HospitalRole, OutsideCentralProvider  # noqa: F401
+from app.norms.models import NormClock  # noqa: F401
+from app.palliative.models import CareContact, HospitalRole, MdoDiscussion, OutsideCentralProvider  # noqa: F401
 from app.patients.models import Patient  # noqa: F401
 from app.quality.models import CriteriaSet, Criterion, Evidence, SelfCheckSnapshot  # noqa: F401
 from app.records.models import RecordSection, RecordSectionVersion  # noqa: F401

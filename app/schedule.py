@@ -46,6 +46,8 @@ SCHEDULE: tuple[PeriodicJob, ...] = (
     PeriodicJob("outbox-relay", "app.core.jobs:relay_pending", timedelta(minutes=1)),
     # Referrals nearly or already past the acknowledgement norm.
     PeriodicJob("referral-norm-reminder", "app.referrals.jobs:remind_referral_norms", timedelta(hours=1)),
+    # The norms between the care lines past their due moment (app.norms).
+    PeriodicJob("norm-overdue-reminder", "app.norms.jobs:remind_overdue_norms", timedelta(hours=1)),
     # The yearly NVPO self-check reminder.
     PeriodicJob("self-check-reminder", "app.meetings.jobs:remind_self_checks", timedelta(days=1)),
     # The 3-monthly distress thermometer reminder.

@@ -134,6 +134,8 @@ def world():
                          "gp_portal.discard_draft": {"referral_id": referrals["draft"].id},
                          "gp_portal.case_letter": {"referral_id": referrals["case_referral"].id},
                          "gp_portal.case_question": {"referral_id": referrals["case_referral"].id},
+                         "gp_portal.case_mdo_input": {"referral_id": referrals["case_referral"].id,
+                                                      "discussion_id": referrals["mdo_discussion"].id},
                          "cases.intake": {"referral_id": referrals["intake_referral"].id}},
     }
 

@@ -142,7 +142,7 @@ def audit_world():
                    "member_id": ids["proposal"], "version": 1, "consent_id": w["consent"].id,
                    "note_id": own_note.id, "action_id": w["action"].id, "letter_id": w["letter"].id, "key": "care_plan",
                    "duplicate_id": w["duplicate"].id, "account_id": portal["portal_account"],
-                   "relative_id": portal["relative_account"]},
+                   "relative_id": portal["relative_account"], "discussion_id": w["mdo_discussion"].id},
         # URL values that differ per route (a separate object where a POST would spoil the next route).
         "per_endpoint": {
             "cases.intake": {"referral_id": w["intake_referral"].id},
@@ -157,6 +157,7 @@ def audit_world():
             "referrals.match_dismiss": {"referral_id": to_dismiss.id},
             "gp_portal.case_letter": {"referral_id": w["case_referral"].id},
             "gp_portal.case_question": {"referral_id": w["case_referral"].id},
+            "gp_portal.case_mdo_input": {"referral_id": w["case_referral"].id},
             "patient_portal.proposal": {"member_id": portal["waiting_proposal"]},
             "patient_portal.withdraw": {"consent_id": ids["portal_consent"]},
             "portal_network.referral_portal": {"referral_id": w["case"].referral_id},
@@ -197,6 +198,8 @@ def audit_world():
             "gp_portal.answer": {"text": "Hier is het antwoord"},
             "gp_portal.withdraw": {"reason": "Patiënt ziet ervan af"},
             "gp_portal.case_question": {"body": "Hoe gaat het met mijn patiënt?"},
+            "gp_portal.case_mdo_input": {"home_situation": "Redelijk, met hulp van de thuiszorg"},
+            "cases.letter_new": {},
             "patient_portal.proposal": {"parts": ["intake"], "agreed": "y"},
             "patient_portal.withdraw": {"confirm": "y"},
             "patient_portal.questionnaire": {"score": "5", "problems": ["fatigue"]},

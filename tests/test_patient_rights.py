@@ -224,7 +224,8 @@ CASE_AND_REFERRAL_TABLES = (
     "referral_attachments", "intakes", "cases", "central_provider_changes", "care_team_members", "consents",
     "consent_members", "notes", "note_versions", "note_disciplines", "case_actions", "prom_measurements", "letters", "case_messages",
     "case_events", "record_sections", "record_section_versions", "hospital_roles", "outside_central_providers",
-    "portal_accounts", "patient_questionnaires", "portal_messages", "palliative_events")
+    "portal_accounts", "patient_questionnaires", "portal_messages", "palliative_events", "mdo_discussions",
+    "norm_clocks")
 LINK_COLUMNS = ("patient_id", "referral_id", "case_id", "note_id", "consent_id")
 
 

@@ -7,18 +7,22 @@ The walk enumerates the referrer blueprint from app.url_map, so a new route join
 from __future__ import annotations
 
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 
-from app.cases.models import CaseMessage, Letter
+from app.cases.models import Case, CaseMessage, Letter
 from app.cases.services import letters as letter_service
+from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.jobs import Outbox, run_inline_pending
 from app.core.tenancy import network_context
 from app.extensions import db
+from app.meetings.models import Meeting, MeetingKind
 from app.networks.models import Role
+from app.palliative import mdo
 from app.referrals import attachments, services
 from app.referrals.models import PracticeNurseLink, Referral, ReferralAttachment, ReferralEvent, ReferralStatus
 from tests.case_factories import make_case
@@ -29,7 +33,7 @@ S = ReferralStatus
 CANARY = "Kanariepietje"  # the patient's given name on every referral the nurse typed
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 REFERRER_BLUEPRINTS = ("gp_portal.",)
-POST_DATA = {"text": "Antwoord", "reason": "Niet meer nodig", "body": "Hoe gaat het?", "confirm": "y",
+POST_DATA = {"home_situation": "Gaat redelijk", "text": "Antwoord", "reason": "Niet meer nodig", "body": "Hoe gaat het?", "confirm": "y",
              "action": "draft", "given_name": "Iemand", "agb_code": "01234567"}
 
 
@@ -51,8 +55,14 @@ def world():
                                      FileStorage(io.BytesIO(PDF), "brief.pdf"), poh)
         letter = db.session.scalar(select(Letter).where(Letter.case_id == case.id))
         letter_service.send_letter(letter, coordinator.user)
+        meeting = Meeting(network_id=network.id, held_on=local_today() + timedelta(days=3), kind=MeetingKind.MDO,
+                          title="MDO")
+        db.session.add(meeting)
+        db.session.flush()
+        discussion = mdo.plan_discussion(db.session.get(Case, case.id), coordinator.user, meeting, question="",
+                                         ask_gp=True)
         db.session.commit()
-        ids = {"attachment_id": attachment.id, "letter_id": letter.id}
+        ids = {"attachment_id": attachment.id, "letter_id": letter.id, "discussion_id": discussion.id}
     run_inline_pending()
     return {"network": network, "coordinator": coordinator, "gp": gp, "poh": poh, "link_id": link.id, "ids": ids,
             "referral_ids": [case.referral_id, submitted.id, asked.id, draft.id], "draft_key": draft.submission_key}

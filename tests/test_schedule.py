@@ -22,8 +22,8 @@ from app.schedule import JOBS, SCHEDULE, InProcessScheduler, build_cron_schedule
 from tests.conftest import make_member, make_network
 from tests.test_jobs import ROOT, TEST_REDIS_URL, needs_redis
 
-NAMES = ["outbox-relay", "referral-norm-reminder", "self-check-reminder", "prom-reminder", "audit-verify",
-         "audit-retention"]
+NAMES = ["outbox-relay", "referral-norm-reminder", "norm-overdue-reminder", "self-check-reminder", "prom-reminder",
+         "audit-verify", "audit-retention"]
 
 
 def outbox(kind: str) -> list[Outbox]:
@@ -56,7 +56,7 @@ def test_the_schedule_keeps_the_old_cron_intervals():
     assert [job.name for job in SCHEDULE] == NAMES
     assert {job.name: job.every for job in SCHEDULE} == {
         "outbox-relay": timedelta(minutes=1), "referral-norm-reminder": timedelta(hours=1),
-        "self-check-reminder": timedelta(days=1), "prom-reminder": timedelta(days=1),
+        "norm-overdue-reminder": timedelta(hours=1), "self-check-reminder": timedelta(days=1), "prom-reminder": timedelta(days=1),
         "audit-verify": timedelta(days=1), "audit-retention": timedelta(days=1)}
     for job in SCHEDULE:
         assert callable(job.resolve()), job.func
@@ -70,7 +70,8 @@ def test_the_in_process_schedule_runs_each_due_job_once_per_period(app):
     assert scheduler.run_due(start + timedelta(seconds=59)) == []
     assert scheduler.run_due(start + timedelta(minutes=1)) == ["outbox-relay"]
     assert scheduler.run_due(start + timedelta(minutes=1, seconds=30)) == []
-    assert scheduler.run_due(start + timedelta(hours=1)) == ["outbox-relay", "referral-norm-reminder"]
+    assert scheduler.run_due(start + timedelta(hours=1)) == ["outbox-relay", "referral-norm-reminder",
+                                                             "norm-overdue-reminder"]
     assert scheduler.run_due(start + timedelta(hours=1)) == []
     assert scheduler.run_due(start + timedelta(days=1)) == NAMES
     assert scheduler.seconds_to_next(start + timedelta(days=1)) == 60
@@ -162,7 +163,7 @@ def test_the_cron_scheduler_enqueues_every_job_and_the_worker_runs_each_once_per
         SimpleWorker([queue], connection=queue.connection).work(burst=True)  # runs them and the mail they queue
         assert [job.get_status() for job in jobs] == ["finished"] * len(NAMES)
         # One network due for the self-check; the audit chain intact (0) and nothing old enough to purge (0).
-        assert [job.return_value() for job in jobs] == [0, 0, 1, 0, 0, 0]
+        assert [job.return_value() for job in jobs] == [0, 0, 0, 1, 0, 0, 0]
 
         # A second scheduler in the same period: its runs are skipped (the period is claimed). The relay's
         # period is a minute, which this test may cross; the reminders' periods are an hour or a day.

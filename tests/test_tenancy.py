@@ -113,11 +113,14 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "cases.close": {"case_id": "case"},
     "cases.letters": {"case_id": "case"},
     "cases.letter_edit": {"case_id": "case", "letter_id": "letter"},
+    "cases.letter_new": {"case_id": "case"},
     "cases.letter_send": {"case_id": "case", "letter_id": "letter"},
     "cases.letter_pdf": {"case_id": "case", "letter_id": "letter"},
     "cases.gp_thread": {"case_id": "case"},
     "palliative.roles": {"case_id": "case"},
     "palliative.path": {"case_id": "case"},
+    "norms.overdue": {},
+    "norms.settings": {},
     "palliative.contacts": {},
     "palliative.contact_new": {},
     "palliative.contact_edit": {"contact_id": "care_contact"},
@@ -144,6 +147,7 @@ GP_ENDPOINTS: dict[str, dict[str, str]] = {
     "gp_portal.download": {"referral_id": "referral", "attachment_id": "attachment"},
     "gp_portal.case_letter": {"referral_id": "case_referral", "letter_id": "letter"},
     "gp_portal.case_question": {"referral_id": "case_referral"},
+    "gp_portal.case_mdo_input": {"referral_id": "case_referral", "discussion_id": "mdo_discussion"},
     "gp_portal.network_contacts": {},  # no referral id: the slug, checked against the GP's own referrals
 }
 ADMIN_ENDPOINTS |= {"admin.jobs"}

@@ -374,10 +374,14 @@ class PromMeasurement(NetworkScopedMixin, TimestampMixin, db.Model):
 class LetterKind(enum.StrEnum):
     INTAKE = "intake"
     CLOSING = "closing"
+    UPDATE = "update"  # after a significant change (the norms between the care lines, app.norms)
+    MDO = "mdo"        # the report of a multidisciplinary meeting
 
     @property
     def label(self) -> str:
-        return str({"intake": _l("Letter after the intake"), "closing": _l("Closing letter")}[self.value])
+        return str({"intake": _l("Letter after the intake"), "closing": _l("Closing letter"),
+                    "update": _l("Letter on a significant change"),
+                    "mdo": _l("Report of the multidisciplinary meeting")}[self.value])
 
 
 class Letter(StoredFileMixin, NetworkScopedMixin, TimestampMixin, db.Model):
@@ -433,12 +437,17 @@ class CaseEventKind(enum.StrEnum):
     LETTER_SENT = "letter_sent"
     CLOSED = "closed"
     PALLIATIVE_MARKED = "palliative_marked"  # app.palliative: the palliative phase marked
+    CENTRAL_OUTSIDE = "central_outside"  # app.palliative: the GP or an outside professional is the central provider
+    TREATMENT_STOPPED = "treatment_stopped"  # app.palliative: a signal says the treatment stopped
+    MDO_PLANNED = "mdo_planned"      # app.palliative: the case is on a multidisciplinary meeting's agenda
+    MDO_CONCLUDED = "mdo_concluded"  # app.palliative: the meeting's conclusion recorded
 
 
 # The key moments the GP sees on their referral page (never note contents).
 GP_VISIBLE_EVENTS = frozenset({CaseEventKind.OPENED, CaseEventKind.MEMBER_JOINED, CaseEventKind.CENTRAL_CHANGED,
                                CaseEventKind.LETTER_SENT, CaseEventKind.CLOSED,
-                               CaseEventKind.PALLIATIVE_MARKED})
+                               CaseEventKind.PALLIATIVE_MARKED, CaseEventKind.MDO_PLANNED,
+                               CaseEventKind.MDO_CONCLUDED})
 
 
 class CaseEvent(NetworkScopedMixin, db.Model):

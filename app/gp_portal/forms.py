@@ -284,6 +284,13 @@ class QuestionForm(FlaskForm):
     body = TextAreaField(_l("Your question"), validators=[DataRequired(), Length(max=5000)])
 
 
+class MdoInputForm(FlaskForm):
+    """The GP's input before a multidisciplinary meeting about their patient."""
+
+    home_situation = TextAreaField(_l("How is the patient doing at home?"), validators=[Length(max=4000)])
+    patient_wishes = TextAreaField(_l("What does the patient want?"), validators=[Length(max=4000)])
+
+
 class ConfirmForm(FlaskForm):
     """A POST with only the CSRF token (discard a draft, remove an attachment)."""
 

@@ -17,11 +17,13 @@ class MeetingKind(enum.StrEnum):
     NETWORK = "network"
     MDO = "mdo"
     TRAINING = "training"
+    PATZ = "patz"  # palliatieve thuiszorg: GPs and home-care nurses discuss palliative patients at home
 
     @property
     def label(self) -> str:
         return str({"network": _l("Network meeting"), "mdo": _l("Multidisciplinary meeting (MDO)"),
-                    "training": _l("Training")}[self.value])
+                    "training": _l("Training"),
+                    "patz": _l("PaTz meeting (palliative care at home)")}[self.value])
 
 
 class Meeting(NetworkScopedMixin, TimestampMixin, db.Model):

@@ -61,6 +61,11 @@ class Network(TimestampMixin, db.Model):
     self_check_reminded_at: Mapped[datetime | None]
     # Response norm for referrals: acknowledged within this many working days.
     referral_ack_norm_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    # The norms between the care lines (app.norms), in working days: the intake after acceptance, a letter to the
+    # GP after the intake or a significant change, and the report of a multidisciplinary meeting.
+    intake_norm_days: Mapped[int] = mapped_column(default=10, server_default="10")
+    gp_letter_norm_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    mdo_report_norm_days: Mapped[int] = mapped_column(default=2, server_default="2")
     # Reference numbers R-<year>-<seq>: the last one given out, claimed with one atomic UPDATE.
     referral_seq_year: Mapped[int] = mapped_column(default=0, server_default="0")
     referral_seq: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -136,3 +136,24 @@ class DeathForm(FlaskForm):
     remark = TextAreaField(_l("Explanation (optional)"), validators=[Optional(), Length(max=2000)])
     confirm = BooleanField(_l("Yes, close the case: the team's access ends, the team and the GP are told"),
                            validators=[DataRequired(message=_l("Tick the box to confirm."))])
+
+
+class MdoPlanForm(FlaskForm):
+    """Put the case on a meeting's agenda (the choices: the network's coming MDO and PaTz meetings)."""
+
+    meeting_id = SelectField(_l("Meeting"), coerce=optional_int,
+                             validators=[InputRequired(message=_l("Choose the meeting."))])
+    question = TextAreaField(_l("The question for the meeting"), validators=[Optional(), Length(max=2000)],
+                             description=_l("What the team wants to decide or advise."))
+    ask_gp = BooleanField(_l("Ask the GP for input beforehand (how the patient is doing at home, what the patient "
+                             "wants)"), default=True)
+
+    def validate_meeting_id(self, field):
+        if field.data is None:
+            raise ValidationError(_l("Choose the meeting."))
+
+
+class MdoConclusionForm(FlaskForm):
+    discussion_id = StringField(validators=[DataRequired()])
+    conclusion = TextAreaField(_l("Conclusion of the meeting"),
+                               validators=[DataRequired(message=_l("Write the conclusion.")), Length(max=4000)])

@@ -184,3 +184,34 @@ class PalliativeEvent(NetworkScopedMixin, db.Model):
     follow_up_due_on: Mapped[date | None]
     follow_up_done_at: Mapped[datetime | None]
     follow_up_done_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+# --- the case on a multidisciplinary meeting (MDO / PaTz) ------------------------------------------------------
+
+class MdoDiscussion(NetworkScopedMixin, db.Model):
+    """A case on the agenda of a network meeting: the team's question, the GP's input given beforehand in the GP
+    portal, the conclusion, and the report letter to the GP that the conclusion drafts."""
+
+    __tablename__ = "mdo_discussions"
+    __table_args__ = (
+        UniqueConstraint("network_id", "id"),
+        UniqueConstraint("network_id", "meeting_id", "case_id"),
+        _fk("case_id", "cases", "fk_mdo_discussions_network_case"),
+        _fk("meeting_id", "meetings", "fk_mdo_discussions_network_meeting"),
+        Index("ix_mdo_discussions_network_id_case_id", "network_id", "case_id", "id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int]
+    meeting_id: Mapped[int]
+    question: Mapped[str] = mapped_column(Text, default="")
+    added_at: Mapped[datetime]
+    added_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    gp_asked: Mapped[bool] = mapped_column(default=False)
+    gp_home_situation: Mapped[str] = mapped_column(Text, default="")  # how the patient is doing at home
+    gp_patient_wishes: Mapped[str] = mapped_column(Text, default="")  # what the patient wants
+    gp_input_at: Mapped[datetime | None]
+    gp_input_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    conclusion: Mapped[str] = mapped_column(Text, default="")
+    concluded_at: Mapped[datetime | None]
+    concluded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    letter_id: Mapped[int | None]  # the report letter the conclusion drafted

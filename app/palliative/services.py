@@ -33,6 +33,7 @@ from app.palliative.models import (
     ContactRole,
     HospitalRole,
     HospitalRoleKind,
+    MdoDiscussion,
     OutsideCentralProvider,
     OutsideProviderKind,
     PalliativeEvent,
@@ -175,6 +176,7 @@ def set_outside_central(case: Case, actor: User, kind: OutsideProviderKind, *, n
                                  set_by_id=actor.id)
     db.session.add(row)
     db.session.flush()
+    case_services.add_event(case, actor, CaseEventKind.CENTRAL_OUTSIDE, name)
     _audit("case.central_changed", AuditAction.UPDATE, case, actor=actor, object_type="central_provider",
            object_id=row.id, reason=kind.value)
     return row
@@ -191,6 +193,7 @@ def hand_back_to_member(case: Case, actor: User, reason: str = "") -> CentralPro
                                 changed_by_id=actor.id, reason=(reason or "").strip())
     db.session.add(row)
     db.session.flush()
+    case_services.add_event(case, actor, CaseEventKind.CENTRAL_CHANGED, case.central.user.full_name)
     _audit("case.central_changed", AuditAction.UPDATE, case, actor=actor, object_type="case", object_id=case.id,
            reason=f"membership {case.central_membership_id}")
     return row
@@ -314,6 +317,8 @@ def record_signal(case: Case, actor: User, *, indicators: list[str], remark: str
     db.session.flush()
     _audit("palliative.signal_recorded", AuditAction.CREATE, case, actor=actor, object_type="palliative_event",
            object_id=row.id, reason=",".join(codes))
+    if "treatment_stopped" in codes:  # a significant change: the GP gets a letter within the norm (app.norms)
+        case_services.add_event(case, actor, CaseEventKind.TREATMENT_STOPPED)
     _tell(case, actor, lambda number: _l("There is an update on referral %(number)s", number=number))
     return row
 
@@ -371,7 +376,7 @@ def export_rows(case: Case, row, names) -> dict[str, Any]:
                 for r in db.session.scalars(select(model).where(model.case_id == case.id).order_by(model.id))]
 
     return {"hospital_roles": rows(HospitalRole), "outside_central_providers": rows(OutsideCentralProvider),
-            "palliative_path": rows(PalliativeEvent)}
+            "palliative_path": rows(PalliativeEvent), "multidisciplinary_meetings": rows(MdoDiscussion)}
 
 
 # --- the end of life -----------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -22,13 +23,15 @@ from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
-from app.palliative import bp, services
+from app.palliative import bp, mdo, services
 from app.palliative.forms import (
     CareContactForm,
     DeathForm,
     HandBackForm,
     HospitalRoleForm,
     MarkForm,
+    MdoConclusionForm,
+    MdoPlanForm,
     OutsideCentralForm,
     RemoveForm,
     SignalForm,
@@ -223,8 +226,15 @@ def _death_form(formdata=None) -> DeathForm:
     return form
 
 
+def _plan_form(formdata=None) -> MdoPlanForm:
+    form = MdoPlanForm(formdata=formdata) if formdata is not None else MdoPlanForm(formdata=None)
+    form.meeting_id.choices = [("", _("Choose...")), *[(m.id, f"{m.held_on.isoformat()} · {m.kind.label} · {m.title}")
+                                                        for m in mdo.upcoming_meetings()]]
+    return form
+
+
 def _render_path(case, access, *, signal_form=None, mark_form=None, wishes_form=None, death_form=None,
-                 status: int = 200):
+                 plan_form=None, conclusion_form=None, status: int = 200):
     events = services.path_of(case)
     log_read(case, access, "palliative_path")
     users = _users([e.recorded_by_id for e in events] + [e.follow_up_user_id for e in events]
@@ -236,7 +246,9 @@ def _render_path(case, access, *, signal_form=None, mark_form=None, wishes_form=
         users=users, indicators=SIGNAL_INDICATORS, informed=INFORMED, places=PLACES_OF_DEATH,
         signal_form=signal_form or SignalForm(formdata=None), mark_form=mark_form or MarkForm(formdata=None),
         wishes_form=wishes_form or _wishes_form(case), death_form=death_form or _death_form(),
-        may_edit_wishes=access.may_edit_section(SectionKey.WISHES), done_form=RemoveForm(formdata=None))
+        may_edit_wishes=access.may_edit_section(SectionKey.WISHES), done_form=RemoveForm(formdata=None),
+        discussions=mdo.discussions_of(case), today=local_today(),
+        plan_form=plan_form or _plan_form(), conclusion_form=conclusion_form or MdoConclusionForm(formdata=None))
     db.session.commit()
     return html, status
 
@@ -257,7 +269,8 @@ def path(case_id: int):
         audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
                    reason="bereavement follow-up: not a coordinator")
     rules = {"signal": access.may_propose, "mark": access.may_set_central_care_provider,
-             "wishes": access.may_edit_section(SectionKey.WISHES), "death": access.may_set_central_care_provider}
+             "wishes": access.may_edit_section(SectionKey.WISHES), "death": access.may_set_central_care_provider,
+             "mdo_plan": access.may_set_central_care_provider, "mdo_conclude": access.may_set_central_care_provider}
     if which in rules and not rules[which] and access.case_open:
         audit.deny("case.access_denied", patient_id=case.patient_id, object_type="case", object_id=case.id,
                    reason=f"palliative path: may not record a {which}")
@@ -298,6 +311,33 @@ def path(case_id: int):
                 flash(_("The case is closed. The team and the GP are told; the bereavement follow-up is on %(name)s's "
                         "start page.", name=assignee.full_name), "success")
                 return redirect(url_for("palliative.path", case_id=case.id))
+        elif which == "mdo_plan":
+            form = forms["plan_form"] = _plan_form(request.form)
+            if form.validate_on_submit():
+                meeting = next((m for m in mdo.upcoming_meetings() if m.id == form.meeting_id.data), None)
+                if meeting is None:
+                    raise PalliativeRuleBroken(_("Choose a multidisciplinary or PaTz meeting that is still to come."))
+                row = mdo.plan_discussion(case, current_user, meeting, question=form.question.data or "",
+                                          ask_gp=bool(form.ask_gp.data))
+                db.session.commit()
+                flash(_("The case is on the agenda of %(date)s.", date=format_date(meeting.held_on))
+                      + (" " + _("The GP is asked for input.") if row.gp_asked else ""), "success")
+                return redirect(url_for("palliative.path", case_id=case.id, _anchor="mdo"))
+        elif which == "mdo_conclude":
+            form = forms["conclusion_form"] = MdoConclusionForm()
+            if form.validate_on_submit():
+                found = mdo.get_discussion(case, int(form.discussion_id.data)) if form.discussion_id.data.isdigit() \
+                    else None
+                if found is None:
+                    audit.deny("case.access_denied", patient_id=case.patient_id, object_type="mdo_discussion",
+                               reason=f"no such discussion in case {case.id}")
+                letter = mdo.conclude(case, current_user, *found, conclusion=form.conclusion.data)
+                db.session.commit()
+                flash(_("The conclusion is recorded and the report to the GP is drafted: check it and send it."),
+                      "success")
+                if access.may_send_letters:
+                    return redirect(url_for("cases.letter_edit", case_id=case.id, letter_id=letter.id))
+                return redirect(url_for("palliative.path", case_id=case.id, _anchor="mdo"))
         elif which == "follow_up_done":
             death = next((e for e in services.path_of(case) if e.kind is PalliativeEventKind.DECEASED), None)
             if death is None or death.follow_up_user_id != current_user.id:

@@ -64,6 +64,9 @@ care_started_without_intake = Namespace().signal("referral-care-started-without-
 # Sent once a referral is submitted (any channel: the web form, later the API), inside its transaction:
 # the shared record (app.records) takes in what the referral says. Receivers flush; nobody commits.
 referral_submitted = Namespace().signal("referral-submitted")
+# Every transition, after it is recorded: sent with (referral, actor=, action=, from_status=). The norms between the
+# care lines (app.norms, above this package) start and stop their clocks on it.
+referral_transitioned = Namespace().signal("referral-transitioned")
 
 
 class Side(enum.StrEnum):
@@ -418,6 +421,7 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
     if action is Action.CARE_WITHOUT_INTAKE:
         # Never in care without a case: the cases feature (which builds on this one) opens it.
         care_started_without_intake.send(referral, actor=actor, membership=membership)
+    referral_transitioned.send(referral, actor=actor, action=action, from_status=from_status)
     network = db.session.get(Network, referral.network_id)
     if not notify:
         return event

@@ -40,7 +40,8 @@ from app.core.audit import AuditAction
 from app.core.storage import StorageError, stored_path
 from app.core.tenancy import network_context
 from app.extensions import db
-from app.palliative.models import HospitalRole, OutsideCentralProvider, PalliativeEvent
+from app.norms.models import NormClock
+from app.palliative.models import HospitalRole, MdoDiscussion, OutsideCentralProvider, PalliativeEvent
 from app.patients.models import Patient, PatientQuestionnaire, PortalAccount, PortalMessage
 from app.records.models import RecordSection, RecordSectionVersion
 from app.referrals.models import (
@@ -133,6 +134,8 @@ def erase_patient(*, network_id: int, patient_id: int, legal_reference: str) -> 
         _delete(counts, Consent, Consent.id, consent_ids, n)
         _delete(counts, HospitalRole, HospitalRole.case_id, case_ids, n)
         _delete(counts, PalliativeEvent, PalliativeEvent.case_id, case_ids, n)
+        _delete(counts, MdoDiscussion, MdoDiscussion.case_id, case_ids, n)
+        _delete(counts, NormClock, NormClock.referral_id, referral_ids, n)
         _delete(counts, OutsideCentralProvider, OutsideCentralProvider.case_id, case_ids, n)
         _delete(counts, CareTeamMember, CareTeamMember.case_id, case_ids, n)
         _delete(counts, CentralProviderChange, CentralProviderChange.case_id, case_ids, n)

@@ -1,6 +1,7 @@
 """What the case services share: the rule errors, the completed-intake guard, audit and timeline helpers, lookups."""
 from __future__ import annotations
 
+from blinker import Namespace
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import Session
 
@@ -49,11 +50,17 @@ def record_audit(event_name: str, action: AuditAction, case_or_patient_id, *, ac
                  user_id=actor.id, basis=basis, reason=reason)
 
 
+# Every case event, after it is flushed: sent with (case, event=, actor=). The norms between the care lines
+# (app.norms, above this package) start and meet their clocks on it.
+case_event_added = Namespace().signal("case-event-added")
+
+
 def add_event(case: Case, actor: User, kind: CaseEventKind, detail: str = "") -> CaseEvent:
     row = CaseEvent(network_id=case.network_id, case_id=case.id, occurred_at=utcnow(), actor_id=actor.id,
                     kind=kind, detail=detail[:300])
     db.session.add(row)
     db.session.flush()
+    case_event_added.send(case, event=row, actor=actor)
     return row
 
 

@@ -2,16 +2,18 @@
 stored as PDF when sent (a job), and announced to the GP by a mail without patient data."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from flask import render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.auth.models import User
-from app.cases.models import Case, CaseEventKind, Letter, LetterKind
+from app.cases.models import Case, CaseEvent, CaseEventKind, Letter, LetterKind
 from app.cases.services._base import add_event, current_intake
 from app.cases.services.team import team
 from app.cases.services.work import proms_of
@@ -64,12 +66,13 @@ def _context(case: Case) -> dict[str, Any]:
             "proms": proms_of(case)}
 
 
-def draft_letter(case: Case, actor: User, *, kind: str) -> Letter:
-    """Generate the letter text from the case data, in the GP's language; a draft until sent."""
+def draft_letter(case: Case, actor: User, *, kind: str, extra: dict[str, Any] | None = None) -> Letter:
+    """Generate the letter text from the case data, in the GP's language; a draft until sent. *extra* is more for
+    the template (the MDO report: the discussion)."""
     context = _context(case)
     gp = context["referral"].gp_profile.user
     with force_locale(gp.locale or "nl"):
-        body = render_template(f"cases/letter_{kind}.txt", gp=gp, **context)
+        body = render_template(f"cases/letter_{kind}.txt", gp=gp, **context, **(extra or {}))
     letter = Letter(network_id=case.network_id, case_id=case.id, kind=LetterKind(kind), body=body.strip(),
                     created_by_id=actor.id)
     db.session.add(letter)
@@ -77,6 +80,50 @@ def draft_letter(case: Case, actor: User, *, kind: str) -> Letter:
     audit.record("letter.drafted", AuditAction.CREATE, patient_id=case.patient_id, object_type="letter",
                  object_id=letter.id, user_id=actor.id)
     return letter
+
+
+# What a letter on a significant change reports (the norms between the care lines, domain.md section 5).
+SIGNIFICANT_CHANGES = {CaseEventKind.PALLIATIVE_MARKED: _l("The palliative phase is marked"),
+                       CaseEventKind.CENTRAL_CHANGED: _l("New central care provider"),
+                       CaseEventKind.CENTRAL_OUTSIDE: _l("New central care provider"),
+                       CaseEventKind.TREATMENT_STOPPED: _l("The treatment stopped")}
+# A case has few changes: the letter lists at most this many.
+CHANGES_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class Change:
+    occurred_at: datetime
+    label: str
+    detail: str
+
+
+def significant_changes(case: Case) -> list[Change]:
+    """The significant changes since the last letter sent to the GP (since the case opened when none was sent),
+    oldest first; the first central care provider of a new case is not a change (the intake letter names it)."""
+    last_sent = db.session.scalar(select(func.max(Letter.sent_at)).where(Letter.case_id == case.id,
+                                                                         Letter.sent_at.is_not(None)))
+    statement = (select(CaseEvent).where(CaseEvent.case_id == case.id,
+                                         CaseEvent.kind.in_(list(SIGNIFICANT_CHANGES)))
+                 .order_by(CaseEvent.id).limit(CHANGES_LIMIT + 1))
+    if last_sent is not None:
+        statement = statement.where(CaseEvent.occurred_at > last_sent)
+    events = list(db.session.scalars(statement))
+    if last_sent is None:  # skip the opening's central care provider
+        first_central = next((e for e in events if e.kind is CaseEventKind.CENTRAL_CHANGED), None)
+        events = [e for e in events if e is not first_central]
+    return [Change(occurred_at=e.occurred_at, label=str(SIGNIFICANT_CHANGES[e.kind]),
+                   detail="" if e.kind is CaseEventKind.PALLIATIVE_MARKED else e.detail)
+            for e in events[:CHANGES_LIMIT]]
+
+
+def draft_update_letter(case: Case, actor: User) -> Letter:
+    """A letter on a significant change, listing the changes since the last letter; one draft at a time."""
+    open_draft = db.session.scalar(select(Letter).where(Letter.case_id == case.id, Letter.kind == LetterKind.UPDATE,
+                                                        Letter.sent_at.is_(None)).limit(1))
+    if open_draft is not None:
+        raise LetterRuleBroken(_l("A letter on a significant change is already a draft: send that one first."))
+    return draft_letter(case, actor, kind=LetterKind.UPDATE.value, extra={"changes": significant_changes(case)})
 
 
 def edit_letter(letter: Letter, actor: User, body: str) -> None:

@@ -66,6 +66,10 @@ EVENT_KIND_LABELS = {
     CaseEventKind.LETTER_SENT: _l("Letter sent to the GP"),
     CaseEventKind.CLOSED: _l("Case closed"),
     CaseEventKind.PALLIATIVE_MARKED: _l("Palliative phase marked"),
+    CaseEventKind.CENTRAL_OUTSIDE: _l("Central care provider outside the network set"),
+    CaseEventKind.TREATMENT_STOPPED: _l("Treatment stopped (signal)"),
+    CaseEventKind.MDO_PLANNED: _l("On the agenda of a multidisciplinary meeting"),
+    CaseEventKind.MDO_CONCLUDED: _l("Multidisciplinary meeting concluded"),
 }
 
 

@@ -40,6 +40,10 @@ class SendLetterForm(FlaskForm):
                            validators=[DataRequired(_l("Tick the box to confirm sending."))])
 
 
+class DraftForm(FlaskForm):
+    """Only the CSRF token: drafting a letter is one button."""
+
+
 class AnswerForm(FlaskForm):
     body = TextAreaField(_l("Your answer"), validators=[DataRequired(), Length(max=5000)])
 
@@ -76,9 +80,35 @@ def letters(case_id: int):
     rows = letter_service.letters_of(case)
     log_read(case, access, "letters")
     html = render_template("cases/letters.html", case=case, access=access, letters=rows,
-                           busy=any(_waiting(letter) for letter in rows), waiting=_waiting)
+                           busy=any(_waiting(letter) for letter in rows), waiting=_waiting,
+                           draft_form=DraftForm(formdata=None))
     db.session.commit()
     return html
+
+
+@bp.route("/<int:case_id>/brieven/nieuw", methods=["POST"])
+@login_required
+@require_membership()
+@patient_data
+def letter_new(case_id: int):
+    """Draft a letter on a significant change (the palliative phase marked, a new central care provider, a stop of
+    treatment): it lists the changes since the last letter; edit it, then send it."""
+    case, access = _load(case_id)
+    if not DraftForm().validate_on_submit():
+        flash(_("The form has expired. Try again."), "error")
+        return redirect(url_for("cases.letters", case_id=case.id))
+    if not access.case_open:
+        flash(_("The case is closed."), "error")
+        return redirect(url_for("cases.letters", case_id=case.id))
+    try:
+        letter = letter_service.draft_update_letter(case, current_user)
+    except letter_service.LetterRuleBroken as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("cases.letters", case_id=case.id))
+    db.session.commit()
+    flash(_("A draft is ready. Check and complete it, then send it."), "success")
+    return redirect(url_for("cases.letter_edit", case_id=case.id, letter_id=letter.id))
 
 
 @bp.route("/<int:case_id>/brieven/<int:letter_id>", methods=["GET", "POST"])

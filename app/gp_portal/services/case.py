@@ -28,6 +28,7 @@ from app.core.audit import AuditAction
 from app.core.i18n import current_locale
 from app.extensions import db
 from app.networks.models import Membership, Network
+from app.palliative import mdo as mdo_services
 from app.palliative import services as palliative_services
 from app.referrals.models import Referral
 
@@ -38,6 +39,8 @@ MOMENT_LABELS = {
     CaseEventKind.LETTER_SENT: _l("Letter sent to you"),
     CaseEventKind.CLOSED: _l("Care in the network ended"),
     CaseEventKind.PALLIATIVE_MARKED: _l("The palliative phase is marked"),
+    CaseEventKind.MDO_PLANNED: _l("Your patient is on the agenda of a multidisciplinary meeting"),
+    CaseEventKind.MDO_CONCLUDED: _l("The multidisciplinary meeting discussed your patient"),
 }
 
 
@@ -137,6 +140,7 @@ def gp_case_summary(referral: Referral, *, log_read: bool = True) -> dict[str, A
         "network": {"name": network.name, "phone": network.contact_phone, "email": network.contact_email,
                     "slug": network.slug},
         "roles": palliative_services.gp_view(case),  # hospital roles, a central care provider outside the network
+        "mdo": mdo_services.gp_discussions(case),  # the meetings the GP is asked to give input for
         "moments": _moments(case, locale),
         "letters": [{"id": letter.id, "kind": letter.kind.value, "label": letter.kind.label,
                      "sent_at": letter.sent_at, "pdf_ready": bool(letter.pdf_storage)} for letter in letters],

@@ -17,9 +17,11 @@ from app.core.audit import AuditAction, patient_data
 from app.core.storage import PDF, send_stored
 from app.extensions import db
 from app.gp_portal import bp
-from app.gp_portal.forms import QuestionForm
+from app.gp_portal.forms import MdoInputForm, QuestionForm
 from app.gp_portal.services import case as gp_case
 from app.gp_portal.views._common import own_referral
+from app.palliative import mdo as mdo_services
+from app.palliative.services import PalliativeRuleBroken
 from app.referrals import services as referral_services
 
 
@@ -68,3 +70,33 @@ def case_question(referral_id: int):
             db.session.commit()
             flash(_("Your question is sent to the central care provider."), "success")
     return redirect(url_for("gp_portal.detail", referral_id=referral.id, _anchor="case-questions"))
+
+
+@bp.route("/verwijzingen/<int:referral_id>/mdo/<int:discussion_id>", methods=["POST"])
+@login_required
+@patient_data
+def case_mdo_input(referral_id: int, discussion_id: int):
+    """The GP's input before a multidisciplinary meeting they were asked for (the central care provider is told)."""
+    referral = own_referral(referral_id)
+    form = MdoInputForm()
+    with referral_services.in_network(referral):
+        case = gp_case.case_of_referral(referral) or abort(404)
+        found = mdo_services.get_discussion(case, discussion_id)
+        if found is None or not found[0].gp_asked:
+            abort(404)
+        discussion, _meeting = found
+        if not form.validate_on_submit():
+            for errors in form.errors.values():
+                for error in errors:
+                    flash(str(error), "error")
+            return redirect(url_for("gp_portal.detail", referral_id=referral.id, _anchor="mdo"))
+        try:
+            mdo_services.give_gp_input(case, current_user, discussion, home_situation=form.home_situation.data,
+                                       patient_wishes=form.patient_wishes.data)
+        except PalliativeRuleBroken as exc:
+            db.session.rollback()
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("Thank you: your input is with the team before the meeting."), "success")
+    return redirect(url_for("gp_portal.detail", referral_id=referral.id, _anchor="mdo"))
