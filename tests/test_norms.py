@@ -33,7 +33,15 @@ from app.palliative import services as palliative_services
 from app.palliative.models import OutsideProviderKind
 from app.referrals.models import Referral
 from tests.case_factories import make_case
-from tests.conftest import counted_statements, delivered_mails, login_as, make_gp, make_member, make_network
+from tests.conftest import (
+    _truncate_all,
+    counted_statements,
+    delivered_mails,
+    login_as,
+    make_gp,
+    make_member,
+    make_network,
+)
 
 AMS = ZoneInfo("Europe/Amsterdam")
 K = NormKind
@@ -274,7 +282,7 @@ def test_the_dashboard_shows_the_share_within_each_norm_as_computed_by_hand(clie
     mdo_row = section[section.index('data-kind="mdo_letter"'):section.index('data-kind="gp_palliative"')]
     assert "100" in mdo_row and "1 van 1" in mdo_row
     change_row = section[section.index('data-kind="change_letter"'):section.index('data-kind="mdo_letter"')]
-    assert "–" in change_row  # nothing judged yet
+    assert "\u2013" in change_row  # the en dash: nothing judged yet
 
 
 # --- the overdue list, the case's panel, the reminder ---------------------------------------------------------------
@@ -290,9 +298,8 @@ def _overdue_world(n_cases: int):
 def test_the_overdue_list_shows_a_page_from_the_database_for_3_and_30_overdue_norms(client):
     counts = {}
     for n in (3, 30):
-        from tests.conftest import _truncate_all
         _truncate_all()
-        world, cases = _overdue_world(n)
+        world, _cases = _overdue_world(n)
         with time_machine.travel(local(2026, 12, 7, 10), tick=False):  # the intake letters were due Thu 3 Dec
             login_as(client, world["coordinator"].user)
             with counted_statements() as statements:
@@ -323,7 +330,7 @@ def test_only_the_coordinator_reaches_the_norm_pages_and_the_case_panel_shows_fo
 
 def test_the_reminder_mails_the_central_care_provider_once_without_patient_data(app_with):
     inline = app_with(MAIL_URL="memory://", REDIS_URL=None)
-    world, (case,) = _overdue_world(1)
+    world, _cases = _overdue_world(1)
     with inline.app_context(), time_machine.travel(local(2026, 12, 7, 10), tick=False):
         assert norm_jobs.enqueue_overdue_reminders() == [world["network"].id]
         db.session.commit()

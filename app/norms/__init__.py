@@ -27,8 +27,8 @@ def overdue_norm_count() -> int:
 @bp.app_template_global()
 def norm_figures_for_dashboard():
     """The share within each norm for the referral dashboard (a coordinator's page): the last 12 months."""
-    from app.core.db import utcnow
     from app.core.dates import shift_months
+    from app.core.db import utcnow
     from app.norms.services import norm_figures
 
     now = utcnow()
