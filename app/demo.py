@@ -182,6 +182,9 @@ def _meetings(network: Network, memberships: list[Membership]) -> None:
         db.session.flush()
         for membership in memberships[: max(3, len(memberships) - 2)]:
             db.session.add(Attendance(network_id=network.id, meeting_id=meeting.id, membership_id=membership.id))
+    # A coming PaTz meeting, so a case can be put on its agenda (the palliative path, app.palliative.mdo).
+    db.session.add(Meeting(network_id=network.id, held_on=local_today() + timedelta(days=14), kind=MeetingKind.PATZ,
+                           title="PaTz Haarlem-Noord"))
 
 
 # Referrals per network: (GP login, patient given and family name, born, postcode, question, status path).
