@@ -47,10 +47,15 @@ export TEST_APP_PG_URL="postgresql+psycopg://netwerkzorg_app@127.0.0.1:$PGPORT/n
 export TEST_REDIS_URL="redis://127.0.0.1:$REDISPORT/0"
 export TEST_TMP="$TMP"
 
+# Two workers (pytest-xdist) by default, one per core of the CI machine: each has its own database and Redis
+# database (tests/conftest.py). TEST_WORKERS=0 runs in one process.
+WORKERS=(-n "${TEST_WORKERS:-2}" --dist worksteal)
+[ "${TEST_WORKERS:-2}" = 0 ] && WORKERS=()
+
 status=0
 echo "== suite on SQLite (embedded default)"
-TEST_DATABASE_URL="sqlite:///$TMP/test.db" $BIN/pytest -q -m "not browser and not redis and not postgres_only" \
-  "$@" || status=$?
+TEST_DATABASE_URL="sqlite:///$TMP/test.db" $BIN/pytest -q "${WORKERS[@]}" \
+  -m "not browser and not redis and not postgres_only" "$@" || status=$?
 echo "== suite on PostgreSQL, with Redis, an RQ worker and Chromium"
-TEST_DATABASE_URL="$TEST_PG_URL" $BIN/pytest -q "$@" || status=$?
+TEST_DATABASE_URL="$TEST_PG_URL" $BIN/pytest -q "${WORKERS[@]}" "$@" || status=$?
 exit $status

@@ -45,6 +45,42 @@ from app.referrals.models import PracticeNurseLink
 from config import TestingConfig
 
 PASSWORD = "correct horse battery staple"
+
+
+def _own_resources_per_worker() -> None:
+    """Under pytest-xdist (scripts/run-tests.sh runs `-n 2`) each worker gets its own database (a SQLite file or a
+    PostgreSQL database next to the given one, created here) and its own Redis database number, so workers never
+    see each other's rows, jobs or advisory locks. Runs at import, before anything reads the settings; subprocesses
+    (the RQ worker, `flask scheduler`) inherit the rewritten environment."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or os.environ.get("NETWERKZORG_WORKER_DB") == worker:
+        return
+    number = int(worker[2:])
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url.startswith("sqlite:///"):
+        os.environ["TEST_DATABASE_URL"] = f"{url.removesuffix('.db')}-{worker}.db"
+    elif url.startswith("postgresql"):
+        base = make_url(url)
+        name = f"{base.database}_{worker}"
+        server = create_engine(base, isolation_level="AUTOCOMMIT")
+        with server.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}).first() is None:
+                connection.execute(text(f'CREATE DATABASE "{name}"'))
+        server.dispose()
+        os.environ["TEST_DATABASE_URL"] = base.set(database=name).render_as_string(hide_password=False)
+        for key in ("TEST_PG_URL", "TEST_APP_PG_URL"):
+            if os.environ.get(key):
+                os.environ[key] = make_url(os.environ[key]).set(database=name).render_as_string(hide_password=False)
+    redis_url = os.environ.get("TEST_REDIS_URL", "")
+    if redis_url:
+        os.environ["TEST_REDIS_URL"] = re.sub(r"(/[0-9]+)?$", f"/{number + 1}", redis_url, count=1)
+    os.environ["NETWERKZORG_WORKER_DB"] = worker
+
+
+_own_resources_per_worker()
 _DEFAULT_DB = "sqlite:///" + os.path.join(tempfile.gettempdir(), f"netwerkzorg-test-{os.getpid()}.db")
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL") or _DEFAULT_DB
 IS_POSTGRES = DATABASE_URL.startswith("postgresql")

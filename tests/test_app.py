@@ -16,6 +16,7 @@ from app import create_app
 from app.auth import services as auth_services
 from app.auth.models import TokenPurpose
 from app.core.db import utcnow
+from app.directory.hsds import organization_uuid as hsds_org
 from app.extensions import db
 from app.networks.models import Role
 from config import ProductionConfig
@@ -118,7 +119,8 @@ def world():
         "values": {"network_slug": network.slug, "membership_id": member.id, "patient_id": patient.id,
                    "meeting_id": meeting.id, "training_id": training.id, "evidence_id": evidence.id,
                    "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
-                   "network_id": network.id, "slug": network.slug,
+                   "network_id": network.id, "slug": network.slug, "organization_id": hsds_org(network.id),
+                   "service_id": hsds_org(network.id),
                    "filename": "css/app.css", "link_id": link.id,
                    **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
                                                                     "note", "action", "letter")},

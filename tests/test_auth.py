@@ -27,6 +27,7 @@ from app.auth.services import issue_token
 from app.core.audit import AuditAction, AuditEvent, AuditOutcome
 from app.core.jobs import Outbox
 from app.core.security import UserSession, hash_password, hash_token, password_hasher
+from app.directory.hsds import organization_uuid as hsds_org
 from app.extensions import db
 from app.networks.models import Role
 from config import ProductionConfig
@@ -426,7 +427,7 @@ def walk_world():
     return network, {"network_slug": network.slug, "membership_id": membership.id, "patient_id": patient.id,
                      "meeting_id": meeting.id, "user_id": colleague.id, "training_id": training.id,
                      "evidence_id": evidence.id, "snapshot_id": snapshot.id, "contact_id": contact.id,
-                     "network_id": network.id, "slug": network.slug, "token": verify_token,
+                     "network_id": network.id, "slug": network.slug, "organization_id": hsds_org(network.id), "service_id": hsds_org(network.id), "token": verify_token,
                      "link_id": link.id, "key": "story",
                      # Referral and case routes: any id will do, the walk must be refused before any lookup.
                      **dict.fromkeys(("referral_id", "attachment_id", "case_id", "member_id", "version", "consent_id",

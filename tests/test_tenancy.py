@@ -153,6 +153,9 @@ GP_ENDPOINTS: dict[str, dict[str, str]] = {
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
 GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
+# The open HSDS feed: public networks only (tests/test_hsds_feed.py shows a hidden network's id is a 404).
+GLOBAL_ENDPOINTS |= {"directory.hsds_root", "directory.hsds_organizations", "directory.hsds_organization",
+                     "directory.hsds_services", "directory.hsds_service"}
 # The patient portal (/mijn): the patient's and relatives' own accounts across networks (URL argument -> kind).
 PORTAL_ENDPOINTS: dict[str, dict[str, str]] = {
     "patient_portal.index": {},

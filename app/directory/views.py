@@ -1,13 +1,16 @@
 """Public directory pages (no sign-in) and the application to start a network (signed in)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+import hashlib
+import json
+
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.core.i18n import current_locale
 from app.core.pagination import paginate
-from app.directory import bp, services
+from app.directory import bp, hsds, services
 from app.directory.forms import NetworkApplicationForm
 from app.extensions import db
 from app.networks.models import Network
@@ -63,3 +66,75 @@ def apply():
             return redirect(url_for("networks.home", network_slug=created.slug))
     return render_template("directory/apply.html", form=form)
 
+
+
+# --- the open directory feed (Open Referral HSDS 3.0) ----------------------------------------------------------
+
+FEED_MAX_AGE = 300  # seconds: the directory changes rarely; a consumer revalidates with If-None-Match
+
+
+def _feed(body: dict | None, status: int = 200):
+    """JSON with a strong ETag and public caching (no cookie is read or set: the feed is the same for everyone)."""
+    if body is None:
+        body, status = {"error": "not found", "detail": _("There is no such organization or service.")}, 404
+    text = json.dumps(body, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    response = current_app.response_class(text, status, mimetype="application/json")
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if status == 200:
+        response.set_etag(hashlib.sha256(text.encode()).hexdigest()[:32])
+        response.headers["Cache-Control"] = f"public, max-age={FEED_MAX_AGE}"
+        response.make_conditional(request)
+    return response
+
+
+def _paging() -> tuple[int, int] | str:
+    """page and per_page from the query string, or the message for a bad value."""
+    values = {}
+    for name, default, high in (("page", 1, 100_000), ("per_page", 50, hsds.MAX_PER_PAGE)):
+        raw = request.args.get(name, "")
+        if raw == "":
+            values[name] = default
+            continue
+        if not raw.isdigit() or not 1 <= int(raw) <= high:
+            return _("%(name)s must be a whole number from 1 to %(high)d.", name=name, high=high)
+        values[name] = int(raw)
+    return values["page"], values["per_page"]
+
+
+def _bad_request(message: str):
+    return _feed({"error": "bad request", "detail": message}, 400)
+
+
+@bp.route("/open/hsds/")
+def hsds_root():
+    """What the feed is (the HSDS API's root)."""
+    return _feed({"version": hsds.HSDS_VERSION, "profile": "https://openreferral.org/",
+                  "organizations": url_for("directory.hsds_organizations", _external=True),
+                  "services": url_for("directory.hsds_services", _external=True)})
+
+
+@bp.route("/open/hsds/organizations")
+def hsds_organizations():
+    paging = _paging()
+    if isinstance(paging, str):
+        return _bad_request(paging)
+    return _feed(hsds.organizations_page(*paging))
+
+
+@bp.route("/open/hsds/organizations/<organization_id>")
+def hsds_organization(organization_id: str):
+    found = hsds.public_network_by_uuid(organization_id[:64])
+    return _feed(hsds.organization_detail(found) if found is not None else None)
+
+
+@bp.route("/open/hsds/services")
+def hsds_services():
+    paging = _paging()
+    if isinstance(paging, str):
+        return _bad_request(paging)
+    return _feed(hsds.services_page(*paging, locale=current_locale()))
+
+
+@bp.route("/open/hsds/services/<service_id>")
+def hsds_service(service_id: str):
+    return _feed(hsds.service_detail(service_id[:64], current_locale()))
