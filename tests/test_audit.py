@@ -614,13 +614,25 @@ def _fhir_walk_requests(http, token):
     yield "fhir.read_task", http.get(f"/fhir/R4/Task/{referral_id}", headers=bearer(token)), referral_id
 
 
+def _fhir_case_walk_requests(http, token, case_referral_id: int, letter_id: int):
+    """The reads of the case behind a referral, by the GP's system."""
+    from tests.fhir_helpers import bearer
+
+    task = f"task=Task/{case_referral_id}"
+    yield "fhir.search_letters", http.get(f"/fhir/R4/DocumentReference?{task}", headers=bearer(token))
+    yield "fhir.read_letter", http.get(f"/fhir/R4/DocumentReference/{letter_id}", headers=bearer(token))
+    yield "fhir.read_binary", http.get(f"/fhir/R4/Binary/{letter_id}", headers=bearer(token))
+    yield "fhir.search_communications", http.get(f"/fhir/R4/Communication?{task}", headers=bearer(token))
+    yield "fhir.search_care_team", http.get(f"/fhir/R4/CareTeam?{task}", headers=bearer(token))
+
+
 def test_every_fhir_route_audits_the_client(app, client):
     """Every @patient_data FHIR route writes an audit row with the API client as actor (and the GP it acts
     for, and the patient). Drop log_read from read_task and its GET adds no row: this names it."""
     from tests.fhir_helpers import get_token, make_verified_gp, register
 
     network = make_network("noord", approved_at=utcnow())
-    make_member(network, "coord@example.nl", role=Role.COORDINATOR)
+    coordinator = make_member(network, "coord@example.nl", role=Role.COORDINATOR)
     gp = make_verified_gp()
     api_client, secret = register(gp)
     token = get_token(client, api_client, secret)
@@ -637,6 +649,42 @@ def test_every_fhir_route_audits_the_client(app, client):
             with network_context(network.id):
                 patient_id = db.session.scalar(select(Referral.patient_id).where(Referral.id == referral_id))
             assert patient_id in {row.patient_id for row in rows}, endpoint
+        walked.add(endpoint)
+
+    # The case behind a referral: the GP's system reads letters and team; the network's system the consents.
+    from app.cases.models import Letter
+    from app.core.jobs import run_inline_pending
+    from app.fhir import clients as api_clients
+    from tests.case_factories import make_case
+
+    case = make_case(network, gp, coordinator)
+    from app.cases.services import letters as letter_services
+
+    with network_context(network.id):
+        letter = db.session.scalar(select(Letter).where(Letter.case_id == case.id))
+        letter_services.send_letter(letter, coordinator.user)
+        db.session.commit()
+        letter_id = letter.id
+    run_inline_pending()  # the letter's PDF
+    network_client, network_secret = register(coordinator.user, scopes=api_clients.NETWORK_SCOPES, network=network)
+    network_token = get_token(client, network_client, network_secret)
+
+    def case_requests():
+        for endpoint, response in _fhir_case_walk_requests(client, token, case.referral_id, letter_id):
+            yield endpoint, response, api_client, gp.id
+        yield ("fhir.search_consents", client.get(f"/fhir/R4/Consent?task=Task/{case.referral_id}",
+                                                  headers={"Authorization": f"Bearer {network_token}"}),
+               network_client, None)
+
+    before = _max_event_id()
+    for endpoint, response, by, user_id in case_requests():  # each request runs when its turn comes
+        assert response.status_code == 200, f"{endpoint}: {response.status_code} {response.get_data()[:300]}"
+        rows = _events_after(before)
+        before = _max_event_id()
+        assert rows, f"{endpoint} wrote no audit row"
+        assert all(row.api_client_id == by.id and row.user_role == "api_client" for row in rows), endpoint
+        assert all(row.user_id == user_id and row.network_id == network.id for row in rows), endpoint
+        assert case.patient_id in {row.patient_id for row in rows}, endpoint
         walked.add(endpoint)
     marked = {endpoint for endpoint in _marked_endpoints(app) if endpoint.startswith("fhir.")}
     assert marked == walked, f"walk these FHIR routes too: {sorted(marked - walked)}"

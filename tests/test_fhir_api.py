@@ -139,7 +139,9 @@ def test_capability_statement_lists_exactly_the_supported_interactions(client, a
     statement = _valid(response)
     rest = statement.rest[0]
     offered = {(r.type, i.code) for r in rest.resource for i in r.interaction}
-    assert offered == {("ServiceRequest", "create"), ("Task", "read")}
+    assert offered == {("ServiceRequest", "create"), ("Task", "read"), ("DocumentReference", "read"),
+                       ("DocumentReference", "search-type"), ("Binary", "read"), ("Communication", "search-type"),
+                       ("CareTeam", "search-type"), ("Consent", "search-type")}
     assert [i.code for i in rest.interaction] == ["transaction"]
     # Each listed interaction has a route, and each FHIR resource route is listed.
     rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/fhir/R4/")}
@@ -366,3 +368,106 @@ def test_the_documented_example_bundle_is_the_one_the_tests_send():
 
     documented = Path(__file__).resolve().parent.parent / "docs" / "examples" / "referral-bundle.json"
     assert json.loads(documented.read_text(encoding="utf-8")) == BUNDLE
+
+
+# --- the case behind a referral: letters, care team, consents ----------------------------------------------------
+
+@pytest.fixture
+def case_world(world):
+    from app.cases.models import ConsentPart, Letter
+    from app.cases.services import letters as letter_services
+    from app.core.jobs import run_inline_pending
+    from tests.case_factories import add_to_team, make_case
+
+    network, coordinator, gp = world["network"], world["coordinator"], world["gp"]
+    dietician = make_member(network, "dirk@example.nl", disciplines=("dietist",), name="Dirk Dietist")
+    case = make_case(network, gp, coordinator)
+    add_to_team(case, coordinator.user, dietician, parts={ConsentPart.INTAKE})
+    with network_context(network.id):
+        letter = db.session.scalar(select(Letter).where(Letter.case_id == case.id))
+        letter_services.send_letter(letter, coordinator.user)
+        draft = letter_services.draft_update_letter(db.session.get(type(case), case.id), coordinator.user)
+        db.session.commit()
+        letter_id, draft_id = letter.id, draft.id
+    run_inline_pending()
+    network_client, network_secret = register(coordinator.user, scopes=clients.NETWORK_SCOPES, network=network)
+    return {**world, "case": case, "dietician": dietician, "letter_id": letter_id, "draft_id": draft_id,
+            "network_client": network_client, "network_secret": network_secret}
+
+
+def _get(http, token, path):
+    return http.get(f"/fhir/R4/{path}", headers=bearer(token))
+
+
+def test_the_gps_system_reads_the_sent_letters_and_their_pdf(client, case_world):
+    w = case_world
+    token = get_token(client, w["client"], w["secret"])
+    task = f"task=Task/{w['case'].referral_id}"
+    found = _valid(_get(client, token, f"DocumentReference?{task}"))
+    assert found.type == "searchset" and [e.resource.id for e in found.entry] == [str(w["letter_id"])]  # no draft
+    letter = found.entry[0].resource
+    pdf_url = next(c.attachment.url for c in letter.content if c.attachment.contentType == "application/pdf")
+    text = next(c.attachment.data for c in letter.content if c.attachment.contentType.startswith("text/plain"))
+    assert b"Geachte" in text or b"Dear" in text
+    assert pdf_url.endswith(f"/fhir/R4/Binary/{w['letter_id']}")
+    assert _valid(_get(client, token, f"DocumentReference/{w['letter_id']}")).id == str(w["letter_id"])
+    binary = _get(client, token, f"Binary/{w['letter_id']}")
+    assert binary.status_code == 200 and binary.mimetype == "application/pdf" and binary.get_data()[:5] == b"%PDF-"
+    sent = _valid(_get(client, token, f"Communication?{task}")).entry[0].resource
+    assert sent.status == "completed" and sent.recipient[0].identifier.value == w["gp"].gp_profile.agb_code
+    # A draft is not there; neither is anything without the right search parameter.
+    assert _get(client, token, f"DocumentReference/{w['draft_id']}").status_code == 404
+    assert _get(client, token, f"Binary/{w['draft_id']}").status_code == 404
+    for bad in ("DocumentReference", "DocumentReference?task=abc", "CareTeam?task=Task/0"):
+        response = _get(client, token, bad)
+        assert response.status_code == 400 and _valid(response).issue[0].expression == ["task"], bad
+
+
+def test_the_care_team_names_the_central_care_provider_and_the_others_by_discipline(client, case_world):
+    w = case_world
+    token = get_token(client, w["client"], w["secret"])
+    bundle_ = _valid(_get(client, token, f"CareTeam?task=Task/{w['case'].referral_id}"))
+    team = bundle_.entry[0].resource
+    shown = [p.member.display for p in team.participant]
+    assert w["coordinator"].user.full_name in shown
+    assert "Dirk Dietist" not in shown and any("Diëtist" in name for name in shown)
+
+
+def test_the_network_system_reads_the_consents_and_a_withdrawal_on_the_next_request(client, case_world):
+    from app.cases import services as case_services
+    from app.cases.models import Case
+
+    w = case_world
+    network_token = get_token(client, w["network_client"], w["network_secret"])
+    path = f"Consent?task=Task/{w['case'].referral_id}"
+    consents = [e.resource for e in _valid(_get(client, network_token, path)).entry]
+    dietician_consent = next(c for c in consents if c.provision.provision[0].actor[0].reference.display == "Dirk Dietist")
+    assert dietician_consent.status == "active"
+    assert [c.code for c in dietician_consent.provision.provision[0].class_fhir] == ["intake"]
+    with network_context(w["network"].id):
+        live = db.session.get(Case, w["case"].id)
+        consent = next(c for c in case_services.consents_of(live) if c.id == int(dietician_consent.id))
+        case_services.withdraw_consent(consent, w["coordinator"].user, "Op verzoek van de patiënt")
+        db.session.commit()
+    again = [e.resource for e in _valid(_get(client, network_token, path)).entry]
+    assert next(c for c in again if c.id == dietician_consent.id).status == "inactive"
+    # The GP's system does not read consents; the network's system does not read the GP's letters.
+    gp_token = get_token(client, w["client"], w["secret"])
+    assert _get(client, gp_token, path).status_code == 403
+    assert _get(client, network_token, f"DocumentReference?task=Task/{w['case'].referral_id}").status_code == 403
+
+
+def test_another_gps_system_and_a_referral_without_a_case_get_404(client, case_world):
+    w = case_world
+    other = make_verified_gp("other-gp@example.nl", "07654321")
+    other_client, other_secret = register(other)
+    other_token = get_token(client, other_client, other_secret)
+    for path in (f"CareTeam?task=Task/{w['case'].referral_id}", f"DocumentReference/{w['letter_id']}",
+                 f"Binary/{w['letter_id']}", f"Communication?task=Task/{w['case'].referral_id}"):
+        response = _get(client, other_token, path)
+        assert response.status_code == 404 and b"Jansen" not in response.get_data(), path
+    token = get_token(client, w["client"], w["secret"])
+    posted = _post(client, token)
+    new_id = int(posted.get_json()["entry"][0]["resource"]["id"])
+    response = _get(client, token, f"CareTeam?task=Task/{new_id}")
+    assert response.status_code == 404 and "no case" in _valid(response).issue[0].diagnostics

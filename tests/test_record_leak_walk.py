@@ -34,6 +34,7 @@ from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.jobs import Outbox
 from app.core.tenancy import network_context
+from app.directory.hsds import organization_uuid
 from app.extensions import db
 from app.networks.models import Membership, Role
 from app.patient_portal import services as portal_services
@@ -138,7 +139,9 @@ def leak_world():
                   "referral_id": referral.id, "patient_id": patient_id, "version": 1, "letter_id": letter.id,
                   "note_id": note.id, "consent_id": consent.id, "member_id": team_rows[0].id,
                   "action_id": action.id, "attachment_id": attachment_id,
-                  "duplicate_id": someone_else.patient_id}  # the merge page, with a second patient
+                  "duplicate_id": someone_else.patient_id,  # the merge page, with a second patient
+                  # The open directory feed (public data only): the network as organization and as service.
+                  "organization_id": organization_uuid(network.id), "service_id": organization_uuid(network.id)}
         # The patient's own portal account, a relative granted the care plan only, and one whose access ended.
         patient_user = make_user("patient@leak.example", name="Patiënt")
         relative_user = make_user("naaste@leak.example", name="Naaste")

@@ -268,10 +268,20 @@ def _table_counts() -> dict[str, int]:
 FHIR_PUBLIC_ENDPOINTS = {"fhir.metadata", "fhir.token", "fhir.revoke"}
 FHIR_ENDPOINTS: dict[str, dict[str, str]] = {
     "fhir.read_task": {"referral_id": "referral"},
+    # "?task": the search parameter task=Task/<id> of the case's referral.
+    "fhir.search_letters": {"?task": "case_referral"},
+    "fhir.read_letter": {"letter_id": "letter"},
+    "fhir.read_binary": {"letter_id": "letter"},
+    "fhir.search_communications": {"?task": "case_referral"},
+    "fhir.search_care_team": {"?task": "case_referral"},
+    "fhir.search_consents": {"?task": "case_referral"},
     "fhir.transaction": {},  # POST only: creates in the network the body names (test_fhir_api)
     "fhir.create_service_request": {},
 }
 GLOBAL_ENDPOINTS |= FHIR_PUBLIC_ENDPOINTS
+# The letters are the GP's (the GP's own system reads them); the consents the network's (its own system).
+FHIR_GP_SYSTEM_ONLY = {"fhir.search_letters", "fhir.read_letter", "fhir.read_binary", "fhir.search_communications"}
+FHIR_NETWORK_SYSTEM_ONLY = {"fhir.search_consents"}
 
 
 def test_every_route_is_classified(app):
@@ -484,8 +494,10 @@ def _fhir_systems(two_networks):
 def test_fhir_routes_answer_404_for_another_networks_ids(app, client, two_networks, who):
     """A's systems reach A's objects (200, so the walk is meaningful) and get 404 for B's on every
     FHIR read route; a new FHIR GET route is walked here once it is listed in FHIR_ENDPOINTS."""
+    from app.core.jobs import run_inline_pending
     from tests.fhir_helpers import bearer, get_token
 
+    run_inline_pending()  # the sent letters' PDFs (the Binary route)
     api_client, secret = _fhir_systems(two_networks)[who]
     headers = bearer(get_token(client, api_client, secret))
     fhir_rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("fhir.")]
@@ -495,12 +507,16 @@ def test_fhir_routes_answer_404_for_another_networks_ids(app, client, two_networ
         if rule.endpoint in FHIR_PUBLIC_ENDPOINTS or "GET" not in rule.methods:
             continue
         kinds = FHIR_ENDPOINTS[rule.endpoint]
-        for tag, expected in (("A", 200), ("B", 404)):
-            values = {arg: two_networks[tag][kind].id for arg, kind in kinds.items()}
+        refused = (rule.endpoint in FHIR_GP_SYSTEM_ONLY and who == "network system") or (
+            rule.endpoint in FHIR_NETWORK_SYSTEM_ONLY and who == "gp system")
+        for tag, expected in (("A", 403 if refused else 200), ("B", 403 if refused else 404)):
+            values = {arg: two_networks[tag][kind].id for arg, kind in kinds.items() if not arg.startswith("?")}
             url = rule.build(values, append_unknown=False)[1]
+            if "?task" in kinds:
+                url += f"?task=Task/{two_networks[tag][kinds['?task']].id}"
             response = client.get(url, headers=headers)
             assert response.status_code == expected, f"{who} GET {url} ({tag}): {response.status_code}"
-            assert "CANARYB" not in response.get_data(as_text=True)
+            assert b"CANARYB" not in response.get_data()  # bytes: the Binary route answers a PDF
         walked += 1
     assert walked >= 1
 

@@ -9,7 +9,10 @@ from fhir.resources.R4B.servicerequest import ServiceRequest
 from app.fhir.task import task_for
 from app.referrals.models import Referral
 
-SOFTWARE_VERSION = "0.1.0"
+SOFTWARE_VERSION = "0.2.0"
+# The search parameter of the case reads: the referral's Task (task=Task/<id>).
+TASK_PARAM = {"name": "task", "type": "reference",
+              "documentation": "The referral's Task (Task/<id>): the letters, care team or consents of its case."}
 
 
 def capability_statement(*, token_url: str, revoke_url: str) -> CapabilityStatement:
@@ -32,6 +35,12 @@ def capability_statement(*, token_url: str, revoke_url: str) -> CapabilityStatem
             "resource": [
                 {"type": "ServiceRequest", "interaction": [{"code": "create"}]},
                 {"type": "Task", "interaction": [{"code": "read"}]},
+                {"type": "DocumentReference", "interaction": [{"code": "read"}, {"code": "search-type"}],
+                 "searchParam": [TASK_PARAM]},
+                {"type": "Binary", "interaction": [{"code": "read"}]},
+                {"type": "Communication", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
+                {"type": "CareTeam", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
+                {"type": "Consent", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
             ],
             "interaction": [{"code": "transaction"}],
         }],

@@ -5,21 +5,26 @@ The bearer token names the client; the client decides the door: a network's syst
 """
 from __future__ import annotations
 
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 
-from flask import request, url_for
+from flask import Response, request, url_for
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
-from app.core.audit import patient_data
-from app.core.tenancy import network_context
-from app.extensions import csrf
-from app.fhir import bp, clients, referral_in
+from app.cases import services as case_services
+from app.cases.models import Case, Letter
+from app.core import audit
+from app.core.audit import AuditAction, patient_data
+from app.core.tenancy import all_networks, network_context
+from app.extensions import csrf, db
+from app.fhir import bp, case_reads, clients, referral_in
 from app.fhir.capability import capability_statement
 from app.fhir.models import ApiClient
 from app.fhir.oauth import ApiAuthError, authenticate, server
 from app.fhir.outcome import FhirError, error_response, parse_json, resource_response
 from app.fhir.task import task_for
 from app.gp_portal.forms import ReferralForm, submission_from_form
+from app.gp_portal.services import case as gp_case
 from app.referrals import services
 from app.referrals.models import Referral, ReferralStatus
 
@@ -144,3 +149,125 @@ def read_task(referral_id: int):
         with services.in_network(referral):
             services.log_read(referral, basis="api client")
             return resource_response(task_for(referral))
+
+
+# --- the case behind a referral: letters, care team, consents ------------------------------------------------------
+
+def _task_parameter() -> int:
+    """The search parameter `task` (Task/<id> or <id>): the referral whose case is read; FhirError 400 otherwise."""
+    raw = (request.args.get("task") or "").removeprefix("Task/")
+    if not raw.isdigit() or not 1 <= int(raw) <= 2**31 - 1:
+        raise FhirError(400, [("required", "Search with task=Task/<id> (the referral's Task).", "task")])
+    return int(raw)
+
+
+@contextmanager
+def _reached_case(client: ApiClient, referral_id: int):
+    """(referral, case) through the client's door, inside the referral's network; FhirError 404 when the referral
+    is not the client's to read or has no case (yet)."""
+    with _scope_of(client):
+        referral = reach_referral(client, referral_id)
+        with services.in_network(referral):
+            case = case_services.case_for_referral(referral.id)
+            if case is None:
+                raise FhirError(404, [("not-found", "This referral has no case (yet).", "task")])
+            yield referral, case
+
+
+def _gp_system(client: ApiClient) -> None:
+    if client.network_id is not None:
+        raise FhirError(403, [("forbidden", "The letters are the GP's: only the GP's own system reads them.", None)])
+
+
+def _audit_read(event: str, referral: Referral, object_type: str, object_id: int, action=AuditAction.READ) -> None:
+    audit.record(event, action, patient_id=referral.patient_id, object_type=object_type, object_id=object_id,
+                 basis="api client", network_id=referral.network_id)
+
+
+@bp.route("/DocumentReference")
+@patient_data
+def search_letters():
+    """The letters sent to the GP about one referral: a searchset of DocumentReference."""
+    client = authenticate(clients.SCOPE_LETTER_READ).client
+    _gp_system(client)
+    with _reached_case(client, _task_parameter()) as (referral, case):
+        found = case_reads.letters_of(case)
+        _audit_read("letter.listed", referral, "case", case.id)
+        return resource_response(case_reads.searchset(
+            [case_reads.document_reference(letter, referral) for letter in found], request.url))
+
+
+def _letter_referral(letter_id: int) -> int:
+    """The referral a SENT letter belongs to; FhirError 404 for an unknown or unsent letter. Across networks on
+    purpose (a GP's system has no network): the id only; the client's door decides next."""
+    referral_id = db.session.scalar(all_networks(
+        select(Case.referral_id).join(Letter, (Letter.case_id == Case.id) & (Letter.network_id == Case.network_id))
+        .where(Letter.id == letter_id, Letter.sent_at.is_not(None))))
+    if referral_id is None:
+        raise FhirError(404, [("not-found", "No such DocumentReference.", None)])
+    return referral_id
+
+
+@bp.route("/DocumentReference/<int:letter_id>")
+@patient_data
+def read_letter(letter_id: int):
+    client = authenticate(clients.SCOPE_LETTER_READ).client
+    _gp_system(client)
+    with _reached_case(client, _letter_referral(letter_id)) as (referral, case):
+        letter = gp_case.sent_letter(case, letter_id)
+        _audit_read("letter.viewed", referral, "letter", letter.id)
+        return resource_response(case_reads.document_reference(letter, referral))
+
+
+@bp.route("/Binary/<int:letter_id>")
+@patient_data
+def read_binary(letter_id: int):
+    """The stored PDF of a sent letter (404 while the job makes it: the DocumentReference has no url until then)."""
+    client = authenticate(clients.SCOPE_LETTER_READ).client
+    _gp_system(client)
+    with _reached_case(client, _letter_referral(letter_id)) as (referral, case):
+        letter = gp_case.sent_letter(case, letter_id)
+        path = letter.stored_file_path() if letter.pdf_storage else None
+        if path is None or not path.is_file():
+            raise FhirError(404, [("not-found", "The PDF is being made; read the DocumentReference's text.", None)])
+        _audit_read("letter.downloaded", referral, "letter", letter.id, AuditAction.EXPORT)
+        response = Response(path.read_bytes(), mimetype="application/pdf")
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+@bp.route("/Communication")
+@patient_data
+def search_communications():
+    """That each letter was sent to the GP (sent, recipient by AGB, payload: the DocumentReference)."""
+    client = authenticate(clients.SCOPE_LETTER_READ).client
+    _gp_system(client)
+    with _reached_case(client, _task_parameter()) as (referral, case):
+        found = case_reads.letters_of(case)
+        _audit_read("letter.listed", referral, "case", case.id)
+        return resource_response(case_reads.searchset(
+            [case_reads.communication(letter, referral) for letter in found], request.url))
+
+
+@bp.route("/CareTeam")
+@patient_data
+def search_care_team():
+    client = authenticate(clients.SCOPE_CARETEAM_READ).client
+    with _reached_case(client, _task_parameter()) as (referral, case):
+        _audit_read("case.team_viewed", referral, "case", case.id)
+        return resource_response(case_reads.searchset([case_reads.care_team(case, referral)], request.url))
+
+
+@bp.route("/Consent")
+@patient_data
+def search_consents():
+    """The case's consents, for the network's own system (withdrawn: "inactive", on the next request)."""
+    client = authenticate(clients.SCOPE_CONSENT_READ).client
+    if client.network_id is None:
+        raise FhirError(403, [("forbidden", "The consents are read by the network's own system.", None)])
+    with _reached_case(client, _task_parameter()) as (referral, case):
+        found = case_services.consents_of(case)
+        _audit_read("consent.listed", referral, "case", case.id)
+        return resource_response(case_reads.searchset(
+            [case_reads.consent_resource(consent, referral) for consent in found], request.url))
