@@ -16,6 +16,8 @@ def _flag(name: str, default: bool) -> bool:
 
 class Config:
     APP_ENV = "production"
+    # FHIR Subscriptions notify https:// endpoints only; development and the tests also allow http://localhost.
+    FHIR_HOOKS_ALLOW_LOCAL_HTTP = False
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
@@ -87,6 +89,7 @@ class ProductionConfig(Config):
 
 class DevelopmentConfig(Config):
     APP_ENV = "development"
+    FHIR_HOOKS_ALLOW_LOCAL_HTTP = True  # a Subscription may notify http://localhost (a local test receiver)
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'instance' / 'netwerkzorg.db'}"
     SESSION_COOKIE_SECURE = False
@@ -101,6 +104,7 @@ class DevelopmentConfig(Config):
 class TestingConfig(Config):
     APP_ENV = "testing"
     TESTING = True
+    FHIR_HOOKS_ALLOW_LOCAL_HTTP = True
     SECRET_KEY = "test-secret"  # noqa: S105 - tests only
     SQLALCHEMY_DATABASE_URI = os.environ.get("TEST_DATABASE_URL") or "sqlite:///:memory:"
     SESSION_COOKIE_SECURE = False

@@ -18,7 +18,7 @@ from app.cases.models import (  # noqa: F401
 from app.core.audit import AuditEvent  # noqa: F401
 from app.core.jobs import Outbox  # noqa: F401
 from app.core.security import UserSession  # noqa: F401
-from app.fhir.models import ApiClient, ApiToken  # noqa: F401
+from app.fhir.models import ApiClient, ApiSubscription, ApiToken  # noqa: F401
 from app.meetings.models import Attendance, Meeting  # noqa: F401
 from app.networks.models import (  # noqa: F401
     Discipline,

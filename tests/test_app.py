@@ -120,7 +120,7 @@ def world():
                    "meeting_id": meeting.id, "training_id": training.id, "evidence_id": evidence.id,
                    "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
                    "network_id": network.id, "slug": network.slug, "organization_id": hsds_org(network.id),
-                   "service_id": hsds_org(network.id),
+                   "service_id": hsds_org(network.id), "subscription_id": 1,
                    "filename": "css/app.css", "link_id": link.id,
                    **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
                                                                     "note", "action", "letter")},

@@ -141,7 +141,8 @@ def test_capability_statement_lists_exactly_the_supported_interactions(client, a
     offered = {(r.type, i.code) for r in rest.resource for i in r.interaction}
     assert offered == {("ServiceRequest", "create"), ("Task", "read"), ("DocumentReference", "read"),
                        ("DocumentReference", "search-type"), ("Binary", "read"), ("Communication", "search-type"),
-                       ("CareTeam", "search-type"), ("Consent", "search-type")}
+                       ("CareTeam", "search-type"), ("Consent", "search-type"), ("Subscription", "create"),
+                       ("Subscription", "read"), ("Subscription", "delete")}
     assert [i.code for i in rest.interaction] == ["transaction"]
     # Each listed interaction has a route, and each FHIR resource route is listed.
     rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/fhir/R4/")}

@@ -275,6 +275,8 @@ FHIR_ENDPOINTS: dict[str, dict[str, str]] = {
     "fhir.search_communications": {"?task": "case_referral"},
     "fhir.search_care_team": {"?task": "case_referral"},
     "fhir.search_consents": {"?task": "case_referral"},
+    "fhir.create_subscription": {},  # POST only: tests/test_fhir_subscriptions.py
+    "fhir.subscription": {"subscription_id": "fhir_subscription"},  # the client's own (A) or another's (B)
     "fhir.transaction": {},  # POST only: creates in the network the body names (test_fhir_api)
     "fhir.create_service_request": {},
 }
@@ -498,8 +500,21 @@ def test_fhir_routes_answer_404_for_another_networks_ids(app, client, two_networ
     from tests.fhir_helpers import bearer, get_token
 
     run_inline_pending()  # the sent letters' PDFs (the Binary route)
-    api_client, secret = _fhir_systems(two_networks)[who]
+    systems = _fhir_systems(two_networks)
+    api_client, secret = systems[who]
     headers = bearer(get_token(client, api_client, secret))
+    # A Subscription of the walked client (A) and one of a system of network B: its own is 200, the other 404.
+    from app.fhir import clients as api_clients
+    from app.fhir.models import ApiSubscription
+    from tests.fhir_helpers import register
+
+    b_client, _b_secret = register(two_networks["B"]["coordinator"].user, scopes=api_clients.NETWORK_SCOPES,
+                                   network=two_networks["B"]["network"])
+    for tag, owner in (("A", api_client), ("B", b_client)):
+        row = ApiSubscription(api_client_id=owner.id, criteria="Task", endpoint="https://his.example.nl/hook")
+        db.session.add(row)
+        db.session.commit()
+        two_networks[tag]["fhir_subscription"] = row
     fhir_rules = [rule for rule in app.url_map.iter_rules() if rule.endpoint.startswith("fhir.")]
     assert {rule.endpoint for rule in fhir_rules} == FHIR_PUBLIC_ENDPOINTS | set(FHIR_ENDPOINTS)
     walked = 0

@@ -105,3 +105,26 @@ class ApiToken(db.Model):
 
     def get_client(self) -> ApiClient:
         return self.client
+
+
+class ApiSubscription(db.Model):
+    """A client's R4 Subscription (rest-hook, empty payload): when a Task it may read changes, the job queue POSTs
+    a notification without body to *endpoint* (headers name the Subscription and the Task; no patient data), and
+    the system reads the Task. Retried by the job queue; ended by DELETE or when the client is revoked."""
+
+    __tablename__ = "api_subscriptions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_client_id: Mapped[int] = mapped_column(ForeignKey("api_clients.id"), index=True)
+    criteria: Mapped[str] = mapped_column(String(200))  # "Task" (every Task the client reads) or "Task?_id=<id>"
+    task_id: Mapped[int | None]  # the one Task of "Task?_id=<id>"
+    endpoint: Mapped[str] = mapped_column(String(500))
+    header: Mapped[str] = mapped_column(String(500), default="")  # e.g. the receiver's "Authorization: Bearer ..."
+    reason: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default="active")  # active | off
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    last_sent_at: Mapped[datetime | None]
+    failures: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+
+    client: Mapped[ApiClient] = relationship()

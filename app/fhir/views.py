@@ -17,7 +17,7 @@ from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.tenancy import all_networks, network_context
 from app.extensions import csrf, db
-from app.fhir import bp, case_reads, clients, referral_in
+from app.fhir import bp, case_reads, clients, referral_in, subscriptions
 from app.fhir.capability import capability_statement
 from app.fhir.models import ApiClient
 from app.fhir.oauth import ApiAuthError, authenticate, server
@@ -271,3 +271,29 @@ def search_consents():
         _audit_read("consent.listed", referral, "case", case.id)
         return resource_response(case_reads.searchset(
             [case_reads.consent_resource(consent, referral) for consent in found], request.url))
+
+
+# --- Subscriptions: hear of a Task's change instead of polling -------------------------------------------------------
+
+@bp.route("/Subscription", methods=["POST"])
+def create_subscription():
+    client = authenticate(clients.SCOPE_TASK_READ).client
+    criteria, task_id, endpoint, header, reason = subscriptions.parse(parse_json(request.get_data()))
+    if task_id is not None:
+        with _scope_of(client):
+            reach_referral(client, task_id)  # 404 unless the client may read that Task
+    row = subscriptions.create(client, criteria=criteria, task_id=task_id, endpoint=endpoint, header=header,
+                               reason=reason)
+    db.session.commit()
+    return resource_response(subscriptions.resource(row), 201, headers={"Location": f"Subscription/{row.id}"})
+
+
+@bp.route("/Subscription/<int:subscription_id>", methods=["GET", "DELETE"])
+def subscription(subscription_id: int):
+    """Read one's own Subscription (status, last error), or end it (DELETE)."""
+    client = authenticate(clients.SCOPE_TASK_READ).client
+    row = subscriptions.own(client, subscription_id)
+    if request.method == "DELETE":
+        subscriptions.end(row)
+        db.session.commit()
+    return resource_response(subscriptions.resource(row))
