@@ -675,6 +675,9 @@ def test_every_fhir_route_audits_the_client(app, client):
         yield ("fhir.search_consents", client.get(f"/fhir/R4/Consent?task=Task/{case.referral_id}",
                                                   headers={"Authorization": f"Bearer {network_token}"}),
                network_client, None)
+        yield ("fhir.search_record", client.get(f"/fhir/R4/Composition?task=Task/{case.referral_id}",
+                                                headers={"Authorization": f"Bearer {network_token}"}),
+               network_client, None)
 
     before = _max_event_id()
     for endpoint, response, by, user_id in case_requests():  # each request runs when its turn comes

@@ -142,7 +142,7 @@ def test_capability_statement_lists_exactly_the_supported_interactions(client, a
     assert offered == {("ServiceRequest", "create"), ("Task", "read"), ("DocumentReference", "read"),
                        ("DocumentReference", "search-type"), ("Binary", "read"), ("Communication", "search-type"),
                        ("CareTeam", "search-type"), ("Consent", "search-type"), ("Subscription", "create"),
-                       ("Subscription", "read"), ("Subscription", "delete")}
+                       ("Subscription", "read"), ("Subscription", "delete"), ("Composition", "search-type")}
     assert [i.code for i in rest.interaction] == ["transaction"]
     # Each listed interaction has a route, and each FHIR resource route is listed.
     rules = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/fhir/R4/")}
@@ -472,3 +472,28 @@ def test_another_gps_system_and_a_referral_without_a_case_get_404(client, case_w
     new_id = int(posted.get_json()["entry"][0]["resource"]["id"])
     response = _get(client, token, f"CareTeam?task=Task/{new_id}")
     assert response.status_code == 404 and "no case" in _valid(response).issue[0].diagnostics
+
+
+def test_the_network_system_reads_the_record_only_as_far_as_a_live_consent_shares_it(client, case_world):
+    from app.cases import services as case_services
+    from app.cases.models import Case
+    from app.records.models import SECTION_PARTS, ConsentPart, SectionKey
+
+    w = case_world
+    network_token = get_token(client, w["network_client"], w["network_secret"])
+    path = f"Composition?task=Task/{w['case'].referral_id}"
+    record = _valid(_get(client, network_token, path)).entry[0].resource
+    shown = {s.code.coding[0].code for s in record.section or []}
+    # The dietician's consent covers the intake part only: its sections, not the distress thermometer.
+    assert shown and all(SECTION_PARTS[SectionKey(key)] is ConsentPart.INTAKE for key in shown)
+    assert SectionKey.STORY.value in shown and SectionKey.DISTRESS.value not in shown
+    assert "diarree" in next(s.text.div for s in record.section if s.code.coding[0].code == SectionKey.STORY.value)
+    with network_context(w["network"].id):
+        for consent in case_services.consents_of(db.session.get(Case, w["case"].id)):
+            if consent.withdrawn_at is None:
+                case_services.withdraw_consent(consent, w["coordinator"].user, "Op verzoek van de patiënt")
+        db.session.commit()
+    after = _valid(_get(client, network_token, path)).entry[0].resource
+    assert not after.section  # nothing is shared any more, on the next request
+    gp_token = get_token(client, w["client"], w["secret"])
+    assert _get(client, gp_token, path).status_code == 403  # the GP's system does not read the record

@@ -275,6 +275,7 @@ FHIR_ENDPOINTS: dict[str, dict[str, str]] = {
     "fhir.search_communications": {"?task": "case_referral"},
     "fhir.search_care_team": {"?task": "case_referral"},
     "fhir.search_consents": {"?task": "case_referral"},
+    "fhir.search_record": {"?task": "case_referral"},
     "fhir.create_subscription": {},  # POST only: tests/test_fhir_subscriptions.py
     "fhir.subscription": {"subscription_id": "fhir_subscription"},  # the client's own (A) or another's (B)
     "fhir.transaction": {},  # POST only: creates in the network the body names (test_fhir_api)
@@ -283,7 +284,7 @@ FHIR_ENDPOINTS: dict[str, dict[str, str]] = {
 GLOBAL_ENDPOINTS |= FHIR_PUBLIC_ENDPOINTS
 # The letters are the GP's (the GP's own system reads them); the consents the network's (its own system).
 FHIR_GP_SYSTEM_ONLY = {"fhir.search_letters", "fhir.read_letter", "fhir.read_binary", "fhir.search_communications"}
-FHIR_NETWORK_SYSTEM_ONLY = {"fhir.search_consents"}
+FHIR_NETWORK_SYSTEM_ONLY = {"fhir.search_consents", "fhir.search_record"}
 
 
 def test_every_route_is_classified(app):

@@ -526,3 +526,34 @@ def portal_access(account) -> PortalView:
         return PortalView(allowed=True, is_patient=True, sections=frozenset(SectionKey))
     granted = frozenset(SectionKey(key) for key in account.sections or () if key in _SECTION_VALUES)
     return PortalView(allowed=bool(granted), sections=granted)
+
+
+@dataclass(frozen=True)
+class SystemView:
+    """What a network's own connected system (the FHIR API) may read of a case's shared record: the sections of the
+    parts that at least one live consent of the case lets the network share. A system is not a care-team member, so
+    it never sees more than the patient agreed to share with the network's providers; a withdrawal (or the last
+    consent expiring) takes a part away on the next request."""
+
+    parts: frozenset[ConsentPart]
+
+    @property
+    def sections(self) -> frozenset[SectionKey]:
+        return keys_for_parts(self.parts)
+
+    def may_see_section(self, key: SectionKey | str) -> bool:
+        try:
+            return SectionKey(key) in self.sections
+        except ValueError:
+            return False
+
+
+def system_access(case: Case, *, today: date | None = None) -> SystemView:
+    """The one door for a network's connected system (one query)."""
+    rows = db.session.execute(select(Consent.covers_intake, Consent.covers_notes, Consent.covers_proms).where(
+        Consent.case_id == case.id, consent_is_live(today or local_today()))).all()
+    parts = set()
+    for intake, notes, proms in rows:
+        parts |= {part for part, on in ((ConsentPart.INTAKE, intake), (ConsentPart.NOTES, notes),
+                                        (ConsentPart.PROMS, proms)) if on}
+    return SystemView(frozenset(parts))

@@ -41,6 +41,7 @@ def capability_statement(*, token_url: str, revoke_url: str) -> CapabilityStatem
                 {"type": "Communication", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
                 {"type": "CareTeam", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
                 {"type": "Consent", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
+                {"type": "Composition", "interaction": [{"code": "search-type"}], "searchParam": [TASK_PARAM]},
                 {"type": "Subscription", "interaction": [{"code": "create"}, {"code": "read"}, {"code": "delete"}],
                  "documentation": "rest-hook with an empty payload, on Task or Task?_id=<id>: a POST without body "
                                   "and the headers X-Subscription and X-Task; then read the Task."},

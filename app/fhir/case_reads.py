@@ -4,6 +4,8 @@
   was sent to the GP; for the GP's own system only (the GP portal shows them to the GP, nobody else);
 - the care team: a CareTeam with what the GP portal shows (the central care provider by name and discipline,
   the others by discipline only), for the GP's system and the network's;
+- the shared record: a Composition with the current sections that a live consent of the case lets the network
+  share (app.cases.access.system_access), for the network's own system only;
 - the consents: a Consent per recorded consent with a provision per named member and the parts it covers,
   "inactive" once withdrawn (the next request shows it); for the network's own system only.
 
@@ -17,9 +19,11 @@ import base64
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.careteam import CareTeam
 from fhir.resources.R4B.communication import Communication
+from fhir.resources.R4B.composition import Composition
 from fhir.resources.R4B.consent import Consent as FhirConsent
 from fhir.resources.R4B.documentreference import DocumentReference
 from flask import url_for
+from markupsafe import escape
 
 from app.cases import services as case_services
 from app.cases.models import Case, Consent, Letter, TeamStatus
@@ -135,3 +139,54 @@ def consent_resource(consent: Consent, referral: Referral) -> FhirConsent:
                 "system": "http://terminology.hl7.org/CodeSystem/v3-ParticipationType", "code": "IRCP"}]},
                 "reference": {"display": member.membership.user.full_name}}],
              "class": parts} for member in consent.members]}})
+
+
+# --- the shared record, as far as the patient's consent lets the network share it --------------------------------
+
+SECTION_SYSTEM = "https://netwerkzorg.nl/fhir/CodeSystem/record-section"
+
+
+def _shown(spec_field, value) -> str:
+    """A field's value in words: a choice's label, a list's labels, rows as "a, b; c, d"."""
+    if spec_field.kind == "choice":
+        return str(dict(spec_field.choices or ()).get(value, value))
+    if spec_field.kind == "items":
+        labels = dict(spec_field.choices or ())
+        return ", ".join(str(labels.get(item, item)) for item in value or [])
+    if spec_field.kind == "rows":
+        return "; ".join(", ".join(str(row.get(f.name, "")) for f in spec_field.row_fields or () if row.get(f.name))
+                         for row in value or [] if isinstance(row, dict))
+    return str(value)
+
+
+def _narrative(spec, content: dict) -> str:
+    lines = [f"<p><b>{escape(str(f.label))}</b>: {escape(_shown(f, content.get(f.name)))}</p>"
+             for f in spec.fields if content.get(f.name) not in (None, "", [], {})]
+    return '<div xmlns="http://www.w3.org/1999/xhtml">' + ("".join(lines) or "<p>-</p>") + "</div>"
+
+
+def composition(case: Case, referral: Referral, view) -> Composition:
+    """The shared record's current sections that *view* (app.cases.access.system_access) allows, in the record's
+    order; a section outside it is left out, title and all."""
+    from app.records import services as record_services
+    from app.records.models import SectionKey, section_spec
+
+    keys = [key for key in SectionKey if view.may_see_section(key)]
+    found = record_services.sections_of(case.patient_id, keys) if keys else {}
+    sections, latest = [], case.opened_at
+    for key in keys:
+        row = found.get(key)
+        if row is None:
+            continue
+        spec = section_spec(key)
+        written = getattr(row, "updated_at", None) or getattr(row, "written_at", None)
+        if written is not None and written > latest:
+            latest = written
+        sections.append({"title": str(spec.title), "code": {"coding": [{"system": SECTION_SYSTEM, "code": key.value}]},
+                         "text": {"status": "generated", "div": _narrative(spec, row.content or {})}})
+    return Composition.model_validate({
+        "resourceType": "Composition", "id": str(case.id), "status": "final",
+        "type": {"coding": [{"system": "http://loinc.org", "code": "34133-9"}], "text": "Gedeeld dossier"},
+        "subject": {"reference": f"Patient/{referral.patient_id}"}, "date": latest.isoformat(),
+        "author": [{"display": referral.network.name}], "title": f"Gedeeld dossier {referral.number}",
+        **({"section": sections} if sections else {})})

@@ -26,10 +26,12 @@ SCOPE_TASK_READ = "system/Task.read"
 SCOPE_CARETEAM_READ = "system/CareTeam.read"
 SCOPE_CONSENT_READ = "system/Consent.read"
 SCOPE_LETTER_READ = "system/DocumentReference.read"  # the letters to the GP (DocumentReference, Binary, Communication)
-SCOPES = (SCOPE_REFERRAL_WRITE, SCOPE_TASK_READ, SCOPE_CARETEAM_READ, SCOPE_CONSENT_READ, SCOPE_LETTER_READ)
+SCOPE_RECORD_READ = "system/Composition.read"  # the shared record, as far as the patient's consent shares it
+SCOPES = (SCOPE_REFERRAL_WRITE, SCOPE_TASK_READ, SCOPE_CARETEAM_READ, SCOPE_CONSENT_READ, SCOPE_LETTER_READ,
+          SCOPE_RECORD_READ)
 # A network's system reads its network's referrals, care teams and consents; a GP's system sends referrals (as that
-# GP) and reads their status, care team and the letters to the GP; the consents are the network's to read.
-NETWORK_SCOPES = frozenset({SCOPE_TASK_READ, SCOPE_CARETEAM_READ, SCOPE_CONSENT_READ})
+# GP) and reads their status, care team and the letters to the GP; the consents and the record are the network's.
+NETWORK_SCOPES = frozenset({SCOPE_TASK_READ, SCOPE_CARETEAM_READ, SCOPE_CONSENT_READ, SCOPE_RECORD_READ})
 GP_SCOPES = frozenset({SCOPE_REFERRAL_WRITE, SCOPE_TASK_READ, SCOPE_CARETEAM_READ, SCOPE_LETTER_READ})
 TOKEN_LIFETIME = timedelta(minutes=15)
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
 from app.cases import services as case_services
+from app.cases.access import system_access
 from app.cases.models import Case, Letter
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
@@ -297,3 +298,18 @@ def subscription(subscription_id: int):
         subscriptions.end(row)
         db.session.commit()
     return resource_response(subscriptions.resource(row))
+
+
+@bp.route("/Composition")
+@patient_data
+def search_record():
+    """The shared record of the referral's case for the network's own system: only the sections a live consent of
+    the case lets the network share (the door: app.cases.access.system_access); a withdrawal shows on the next
+    request."""
+    client = authenticate(clients.SCOPE_RECORD_READ).client
+    if client.network_id is None:
+        raise FhirError(403, [("forbidden", "The shared record is read by the network's own system.", None)])
+    with _reached_case(client, _task_parameter()) as (referral, case):
+        view = system_access(case)
+        _audit_read("record.viewed", referral, "case", case.id)
+        return resource_response(case_reads.searchset([case_reads.composition(case, referral, view)], request.url))
