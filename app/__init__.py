@@ -75,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
     from app.directory import bp as directory_bp
     from app.fhir import bp as fhir_bp
     from app.fhir.oauth import register_oauth
+    from app.fhir.systems_views import bp as systems_bp
     from app.gp_portal import bp as gp_portal_bp
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
@@ -102,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(cases_bp, url_prefix="/n/<network_slug>/cases")
     app.register_blueprint(palliative_bp, url_prefix="/n/<network_slug>")
     app.register_blueprint(norms_bp, url_prefix="/n/<network_slug>/normen")
+    app.register_blueprint(systems_bp, url_prefix="/n/<network_slug>/koppelingen")
     app.register_blueprint(patient_portal_bp, url_prefix="/mijn")
     app.register_blueprint(portal_network_bp, url_prefix="/n/<network_slug>/portaal")
 

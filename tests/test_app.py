@@ -113,6 +113,15 @@ def world():
     db.session.commit()
     referrals = make_case_world(network, coordinator, member, gp)
     portal = make_portal_world(network, coordinator, referrals["case"], tag="apptest")
+    from app.fhir.models import ApiClient  # a connected system of the network (its disconnect page)
+
+    api_client = ApiClient(client_id="apptest-epd", name="EPD", secret_hash="-", scope="system/Task.read",
+                           network_id=network.id, registered_by_id=coordinator.user_id)
+    gp_client = ApiClient(client_id="apptest-his", name="HIS", secret_hash="-", scope="system/Task.read",
+                          owner_user_id=gp.id, registered_by_id=gp.id)
+    db.session.add_all([api_client, gp_client])
+    db.session.commit()
+    api_client_id, gp_client_id = api_client.id, gp_client.id
     return {
         "network": network, "coordinator": coordinator.user, "member": member.user, "admin": admin,
         "pending": pending, "no_mfa": no_mfa, "gp": gp, "poh": poh, "patient": portal["patient_user"],
@@ -121,6 +130,7 @@ def world():
                    "snapshot_id": snapshot.id, "user_id": member.user_id, "contact_id": contact.id,
                    "network_id": network.id, "slug": network.slug, "organization_id": hsds_org(network.id),
                    "service_id": hsds_org(network.id), "subscription_id": 1,
+                   "api_client_id": api_client_id,
                    "filename": "css/app.css", "link_id": link.id,
                    **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
                                                                     "note", "action", "letter")},
@@ -136,6 +146,7 @@ def world():
                          "gp_portal.discard_draft": {"referral_id": referrals["draft"].id},
                          "gp_portal.case_letter": {"referral_id": referrals["case_referral"].id},
                          "gp_portal.case_question": {"referral_id": referrals["case_referral"].id},
+                         "gp_portal.system_revoke": {"api_client_id": gp_client_id},
                          "gp_portal.case_mdo_input": {"referral_id": referrals["case_referral"].id,
                                                       "discussion_id": referrals["mdo_discussion"].id},
                          "cases.intake": {"referral_id": referrals["intake_referral"].id}},

@@ -432,7 +432,7 @@ def walk_world():
                      # Referral and case routes: any id will do, the walk must be refused before any lookup.
                      **dict.fromkeys(("referral_id", "attachment_id", "case_id", "member_id", "version", "consent_id",
                                       "note_id", "action_id", "letter_id", "duplicate_id", "account_id", "relative_id",
-                                      "discussion_id", "subscription_id"), 1)}
+                                      "discussion_id", "subscription_id", "api_client_id"), 1)}
 
 
 @pytest.mark.parametrize("kind, mfa_page", [("mfa", "/login/mfa"), ("no-mfa", "/account/mfa/setup"),

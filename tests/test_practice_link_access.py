@@ -62,7 +62,8 @@ def world():
         discussion = mdo.plan_discussion(db.session.get(Case, case.id), coordinator.user, meeting, question="",
                                          ask_gp=True)
         db.session.commit()
-        ids = {"attachment_id": attachment.id, "letter_id": letter.id, "discussion_id": discussion.id}
+        ids = {"attachment_id": attachment.id, "letter_id": letter.id, "discussion_id": discussion.id,
+               "api_client_id": 1}
     run_inline_pending()
     return {"network": network, "coordinator": coordinator, "gp": gp, "poh": poh, "link_id": link.id, "ids": ids,
             "referral_ids": [case.referral_id, submitted.id, asked.id, draft.id], "draft_key": draft.submission_key}

@@ -142,7 +142,8 @@ def leak_world():
                   "duplicate_id": someone_else.patient_id,  # the merge page, with a second patient
                   # The open directory feed (public data only): the network as organization and as service.
                   "organization_id": organization_uuid(network.id), "service_id": organization_uuid(network.id),
-                  "subscription_id": 1}  # FHIR: bearer-token routes, refused here (no token)
+                  "subscription_id": 1,  # FHIR: bearer-token routes, refused here (no token)
+                  "api_client_id": 1}  # connected systems: no patient data
         # The patient's own portal account, a relative granted the care plan only, and one whose access ended.
         patient_user = make_user("patient@leak.example", name="Patiënt")
         relative_user = make_user("naaste@leak.example", name="Naaste")

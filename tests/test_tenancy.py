@@ -121,6 +121,8 @@ NETWORK_ENDPOINTS: dict[str, dict[str, str]] = {
     "palliative.path": {"case_id": "case"},
     "norms.overdue": {},
     "norms.settings": {},
+    "systems.index": {},
+    "systems.revoke": {"api_client_id": "api_client"},
     "palliative.contacts": {},
     "palliative.contact_new": {},
     "palliative.contact_edit": {"contact_id": "care_contact"},
@@ -149,6 +151,8 @@ GP_ENDPOINTS: dict[str, dict[str, str]] = {
     "gp_portal.case_question": {"referral_id": "case_referral"},
     "gp_portal.case_mdo_input": {"referral_id": "case_referral", "discussion_id": "mdo_discussion"},
     "gp_portal.network_contacts": {},  # no referral id: the slug, checked against the GP's own referrals
+    "gp_portal.systems": {},  # the GP's own systems only
+    "gp_portal.system_revoke": {"api_client_id": "gp_api_client"},
 }
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
@@ -221,6 +225,15 @@ def two_networks():
             record_services.write_section(made[tag]["patient"].id, SectionKey.STORY, {"story": _canary(tag)},
                                           actor=coordinator.user, reason="walk", source=RecordSource.COORDINATOR)
             db.session.commit()
+        # A connected system of the network (its coordinator's page) and one of the GP (the GP's page).
+        from app.fhir.models import ApiClient
+
+        for kind, owner in (("api_client", {"network_id": network.id}), ("gp_api_client", {"owner_user_id": gp.id})):
+            row = ApiClient(client_id=f"{kind}-{tag}", name=f"EPD {_canary(tag)}", secret_hash="-",
+                            scope="system/Task.read", registered_by_id=coordinator.user_id, **owner)
+            db.session.add(row)
+            db.session.commit()
+            made[tag][kind] = SimpleNamespace(id=row.id)
     return made
 
 

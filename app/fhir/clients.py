@@ -87,6 +87,30 @@ def revoke_client(client: ApiClient, *, by: User) -> None:
                      object_id=client.id, network_id=client.network_id)
 
 
+LIST_LIMIT = 100  # a network or a GP connects a handful of systems
+
+
+def clients_of_network(network_id: int) -> list[ApiClient]:
+    return list(db.session.scalars(select(ApiClient).where(ApiClient.network_id == network_id)
+                                   .order_by(ApiClient.revoked_at.is_not(None), ApiClient.id.desc()).limit(LIST_LIMIT)))
+
+
+def clients_of_owner(user: User) -> list[ApiClient]:
+    return list(db.session.scalars(select(ApiClient).where(ApiClient.owner_user_id == user.id)
+                                   .order_by(ApiClient.revoked_at.is_not(None), ApiClient.id.desc()).limit(LIST_LIMIT)))
+
+
+def network_client(network_id: int, api_client_id: int) -> ApiClient | None:
+    """A system of *network_id* (None for another network's or an unknown id)."""
+    return db.session.scalar(select(ApiClient).where(ApiClient.id == api_client_id,
+                                                     ApiClient.network_id == network_id))
+
+
+def owned_client(user: User, api_client_id: int) -> ApiClient | None:
+    return db.session.scalar(select(ApiClient).where(ApiClient.id == api_client_id,
+                                                     ApiClient.owner_user_id == user.id))
+
+
 def client_by_client_id(client_id: str) -> ApiClient | None:
     if not client_id or len(client_id) > 64:
         return None

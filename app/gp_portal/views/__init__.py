@@ -7,6 +7,15 @@
   attached to it (/verwijzer/verwijzingen/...);
 - contacts.py: the "who for what" directory of a network the GP refers to;
 - case.py: the case behind a referral: a sent letter, a question to the central care provider;
+- systems.py: the GP's own connected systems (FHIR API clients) (/verwijzer/koppelingen...);
 - _common.py: the template helpers and the access checks they share (someone else's referral: 404).
 """
-from app.gp_portal.views import case, contacts, practice, referral_form, referrals, registration  # noqa: F401
+from app.gp_portal.views import (  # noqa: F401
+    case,
+    contacts,
+    practice,
+    referral_form,
+    referrals,
+    registration,
+    systems,
+)
