@@ -33,6 +33,7 @@ AXE = Axe()
 
 def no_serious_axe_findings(page: Page, where: str) -> None:
     """axe-core (bundled with axe-playwright-python, nothing fetched) at the desk width and the phone width."""
+    page.wait_for_load_state("load")
     for width in (1280, 390):
         page.set_viewport_size({"width": width, "height": 900})
         results = AXE.run(page)
@@ -89,7 +90,8 @@ def test_wim_takes_part_in_his_own_record(page, live_server, chromium, request):
         # 2. Wim signs up and fills in the distress thermometer before his intake.
         sign_up(wim, live_server, "wim.jansen@example.nl", "Wim Jansen")
         no_serious_axe_findings(wim, "my record before the intake")
-        wim.click("main nav a[href$='/vragenlijst']")
+        with wim.expect_navigation():  # axe reads the new page, not the one leaving
+            wim.click("main nav a[href$='/vragenlijst']")
         no_serious_axe_findings(wim, "the questionnaire")
         wim.fill("#score", "7")
         wim.check("input[name=problems][value=fatigue]")
@@ -135,9 +137,11 @@ def test_wim_takes_part_in_his_own_record(page, live_server, chromium, request):
         expect(wim.locator("main")).to_contain_text(STORY)
         expect(wim.locator("main")).to_contain_text("Sanne Bakker")
         shot(wim, f"{name}-1-my-record")
-        wim.click("main nav a[href$='/toestemming']")
+        with wim.expect_navigation():  # axe reads the new page, not the one leaving
+            wim.click("main nav a[href$='/toestemming']")
         no_serious_axe_findings(wim, "my consents")
-        wim.click("main [data-proposal] a")
+        with wim.expect_navigation():  # axe reads the new page, not the one leaving
+            wim.click("main [data-proposal] a")
         no_serious_axe_findings(wim, "the proposal")
         wim.check("input[name=parts][value=intake]")
         wim.check("#agreed")
@@ -150,7 +154,8 @@ def test_wim_takes_part_in_his_own_record(page, live_server, chromium, request):
 
             # 5. Wim withdraws it himself; the sexologist's next request is refused.
             row = wim.locator("main tr[data-consent]").filter(has_text="Joost Visser")
-            row.locator("a").click()
+            with wim.expect_navigation():  # axe reads the new page, not the one leaving
+                row.locator("a").click()
             no_serious_axe_findings(wim, "withdrawing a consent")
             wim.check("#confirm")
             wim.click("main form button[type=submit]")  # "Withdraw my consent"
@@ -159,7 +164,8 @@ def test_wim_takes_part_in_his_own_record(page, live_server, chromium, request):
             expect(sexologist_page.locator("h1")).to_have_text(dutch("Page not found"))
 
         # 6. Who looked: the sexologist's read and the refused attempt after the withdrawal.
-        wim.click("main nav a[href$='/inzage']")
+        with wim.expect_navigation():  # axe reads the new page, not the one leaving
+            wim.click("main nav a[href$='/inzage']")
         no_serious_axe_findings(wim, "who looked")
         log = wim.locator("main table")
         expect(log).to_contain_text("Joost Visser")
@@ -167,7 +173,8 @@ def test_wim_takes_part_in_his_own_record(page, live_server, chromium, request):
         shot(wim, f"{name}-2-who-looked")
 
         # 7. Wim lets Els read the care plan only.
-        wim.click("main nav a[href$='/naasten']")
+        with wim.expect_navigation():  # axe reads the new page, not the one leaving
+            wim.click("main nav a[href$='/naasten']")
         no_serious_axe_findings(wim, "my relatives")
         wim.fill("#full_name", "Els Jansen")
         wim.fill("#email", "els.jansen@example.nl")
@@ -176,7 +183,8 @@ def test_wim_takes_part_in_his_own_record(page, live_server, chromium, request):
         wim.click("main form button.primary")
         expect(wim.locator(".flash-success")).to_contain_text("Els Jansen")
         for tab in ("berichten", "gegevens"):
-            wim.click(f"main nav a[href$='/{tab}']")
+            with wim.expect_navigation():  # axe reads the new page, not the one leaving
+                wim.click(f"main nav a[href$='/{tab}']")
             no_serious_axe_findings(wim, tab)
 
     with own_browser(chromium, f"{name}-els") as els:
