@@ -1,10 +1,13 @@
 """NEN 7513 audit log: one append-only, hash-chained table and the helper every view calls.
 
 The application never updates or deletes an AuditEvent (a flush guard refuses it; database triggers refuse
-UPDATE, DELETE and, on PostgreSQL, TRUNCATE too). Each row's hash covers the previous row's hash, so a
-changed or removed row breaks the chain (verify_chain). The one deletion is the retention purge
-(app.core.audit_integrity): it removes the oldest rows under a purge permit and leaves a sealed checkpoint
-(the last purged row's hash, HMAC-sealed with a key derived from SECRET_KEY) that the chain continues from.
+UPDATE, DELETE and, on PostgreSQL, TRUNCATE too). Each row's hash covers the previous row's hash *in the same
+network* (one chain per network, and one for the rows of no network), so a changed or removed row breaks its
+chain (verify_chain), and a page view in one network never waits for another network's audit row: the writer
+locks only its own chain. Rows written before the chains were split (migration 0020) form one global chain;
+the verifier accepts that prefix. The one deletion is the retention purge (app.core.audit_integrity): it
+removes the oldest rows under a purge permit and leaves a sealed checkpoint (the last purged row's hash and
+each chain's last purged hash, HMAC-sealed with a key derived from SECRET_KEY) that the chains continue from.
 """
 from __future__ import annotations
 
@@ -111,9 +114,16 @@ class AuditCheckpoint(db.Model):
     last_hash: Mapped[str] = mapped_column(String(64))
     purged_rows: Mapped[int]
     seal: Mapped[str] = mapped_column(String(64))
+    # Per chain (chain_key: the network id, 0 for no network) the hash of its last purged row, as JSON; None on
+    # checkpoints sealed before the chains were split.
+    chain_heads: Mapped[str | None] = mapped_column(Text)
 
     def seal_text(self) -> str:
-        return f"{self.up_to_event_id}:{self.last_hash}:{self.purged_rows}:{self.sealed_at.isoformat()}"
+        text_ = f"{self.up_to_event_id}:{self.last_hash}:{self.purged_rows}:{self.sealed_at.isoformat()}"
+        return text_ if self.chain_heads is None else f"{text_}:{self.chain_heads}"
+
+    def heads(self) -> dict[str, str]:
+        return json.loads(self.chain_heads) if self.chain_heads else {}
 
 
 class AuditVerification(db.Model):
@@ -161,23 +171,41 @@ def _refuse_bulk_audit_changes(state) -> None:
         raise AuditLogIsAppendOnly("audit events cannot be changed or deleted")
 
 
-def lock_chain() -> None:
-    """Serialise writers so the chain stays linear; released at the end of the transaction."""
+def chain_key(network_id: int | None) -> int:
+    return network_id or 0
+
+
+def _network_is(network_id: int | None):
+    return AuditEvent.network_id.is_(None) if network_id is None else AuditEvent.network_id == network_id
+
+
+def lock_chain(network_id: int | None = None, *, every_chain: bool = False) -> None:
+    """Serialise the writers of one chain so it stays linear; released at the end of the transaction.
+
+    On PostgreSQL a writer holds the shared lock 7513 and the exclusive lock of its own chain (7514, key): writers
+    of different networks do not wait for each other. The purge takes 7513 exclusively (every_chain), so no row
+    is appended anywhere while it seals the checkpoint.
+    """
     dialect = db.session.get_bind().dialect.name
     if dialect == "postgresql":
-        db.session.execute(text("SELECT pg_advisory_xact_lock(7513)"))
+        if every_chain:
+            db.session.execute(text("SELECT pg_advisory_xact_lock(7513)"))
+        else:
+            db.session.execute(text("SELECT pg_advisory_xact_lock_shared(7513), pg_advisory_xact_lock(7514, :key)"),
+                               {"key": chain_key(network_id)})
     elif dialect == "sqlite":
         # SQLite has one writer at a time: a write (that changes no row) takes the database's write lock before the
         # head is read, so a second request waits (busy timeout) instead of reading the same head and forking.
         db.session.execute(text("UPDATE audit_events SET id = id WHERE 0"))
 
 
-def _last_hash() -> str:
-    lock_chain()
-    head = db.session.scalar(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1))
-    if head is None:  # an empty log, or every row purged: the chain goes on from the checkpoint
+def _last_hash(network_id: int | None) -> str:
+    lock_chain(network_id)
+    head = db.session.scalar(select(AuditEvent.hash).where(_network_is(network_id))
+                             .order_by(AuditEvent.id.desc()).limit(1))
+    if head is None:  # a new chain, or every row of it purged: it goes on from the checkpoint
         checkpoint = latest_checkpoint()
-        return checkpoint.last_hash if checkpoint is not None else ""
+        return checkpoint.heads().get(str(chain_key(network_id)), "") if checkpoint is not None else ""
     return head
 
 
@@ -238,7 +266,7 @@ _READS = frozenset({AuditAction.READ, AuditAction.EXPORT, AuditAction.SEARCH})
 def write_row(fields: dict) -> AuditEvent:
     """Chain one row onto the log in the current transaction (flushed, not committed)."""
     row = AuditEvent(**fields)
-    row.prev_hash = _last_hash()
+    row.prev_hash = _last_hash(row.network_id)
     row.hash = row.compute_hash()
     db.session.add(row)
     db.session.flush()
@@ -275,25 +303,37 @@ def verify_chain() -> int | None:
 
 
 def verify_chain_report() -> tuple[int, int | None]:
-    """(rows checked, id of the first broken row or None). After a purge the chain starts at the newest sealed
-    checkpoint; a checkpoint whose seal does not match counts as broken at the first row after it (0: none)."""
-    prev, after = "", 0
+    """(rows checked, id of the first broken row or None). After a purge the chains start at the newest sealed
+    checkpoint; a checkpoint whose seal does not match counts as broken at the first row after it (0: none).
+
+    One pass in id order keeps each chain's last hash. A row links to the last row of its own chain; rows from
+    before the split (one global chain) link to the row before them, which is accepted until the first row that
+    links only within its chain: from there on every row must.
+    """
+    global_prev, after, heads = "", 0, {}
     checkpoint = latest_checkpoint()
     if checkpoint is not None:
         after = checkpoint.up_to_event_id
         first = db.session.scalar(select(func.min(AuditEvent.id)).where(AuditEvent.id > after))
         if not hmac.compare_digest(checkpoint.seal, checkpoint_seal(checkpoint)):
             return 0, first or 0
-        prev = checkpoint.last_hash
+        global_prev, heads = checkpoint.last_hash, checkpoint.heads()
+    global_links_allowed = True
     checked = 0
     rows = db.session.scalars(select(AuditEvent).where(AuditEvent.id > after).order_by(AuditEvent.id)
                               .execution_options(yield_per=1000))
     try:
         for row in rows:
             checked += 1
-            if row.prev_hash != prev or row.compute_hash() != row.hash:
+            key = str(chain_key(row.network_id))
+            if row.compute_hash() != row.hash:
                 return checked, row.id
-            prev = row.hash
+            if row.prev_hash == heads.get(key, ""):
+                if row.prev_hash != global_prev:
+                    global_links_allowed = False
+            elif not (global_links_allowed and row.prev_hash == global_prev):
+                return checked, row.id
+            heads[key] = global_prev = row.hash
     finally:
         rows.close()  # an early return must not leave PostgreSQL's server-side cursor open
     return checked, None

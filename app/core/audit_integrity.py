@@ -14,6 +14,7 @@ The caller commits (the scheduler's run, the CLI).
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,9 @@ from app.core.audit import (
     AuditEvent,
     AuditPurgePermit,
     AuditVerification,
+    chain_key,
     checkpoint_seal,
+    latest_checkpoint,
     lock_chain,
     verify_chain_report,
 )
@@ -83,7 +86,7 @@ def purge_expired(now: datetime | None = None) -> int:
     """Remove the rows older than the retention term behind a sealed checkpoint. Returns how many went."""
     now = now or utcnow()
     cutoff = retention_cutoff(now)
-    lock_chain()  # no row is appended while the checkpoint is taken
+    lock_chain(every_chain=True)  # no row is appended while the checkpoint is taken
     # The newest row always stays: an empty table would let SQLite hand out ids below the checkpoint again.
     newest = db.session.scalar(select(func.max(AuditEvent.id)))
     boundary = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.occurred_at < cutoff,
@@ -96,7 +99,7 @@ def purge_expired(now: datetime | None = None) -> int:
     last = db.session.get(AuditEvent, boundary)
     count = db.session.scalar(select(func.count(AuditEvent.id)).where(AuditEvent.id <= boundary)) or 0
     checkpoint = AuditCheckpoint(sealed_at=now, up_to_event_id=boundary, last_hash=last.hash, purged_rows=count,
-                                 seal="")
+                                 seal="", chain_heads=json.dumps(_chain_heads_up_to(boundary), sort_keys=True))
     checkpoint.seal = checkpoint_seal(checkpoint)
     db.session.add(checkpoint)
     db.session.expunge(last)  # the ORM must not try to flush the rows it is about to lose
@@ -111,6 +114,18 @@ def purge_expired(now: datetime | None = None) -> int:
                  network_id=None, reason=f"{count} rows up to {boundary}, older than {cutoff.date().isoformat()} "
                  f"(retention {current_app.config['AUDIT_RETENTION_YEARS']} years); checkpoint {checkpoint.id}")
     return count
+
+
+def _chain_heads_up_to(boundary: int) -> dict[str, str]:
+    """Each chain's last hash at or below *boundary*, over the previous checkpoint's (a chain purged before)."""
+    previous = latest_checkpoint()
+    heads = previous.heads() if previous is not None else {}
+    last_ids = (select(func.max(AuditEvent.id).label("id")).where(AuditEvent.id <= boundary)
+                .group_by(AuditEvent.network_id).subquery())
+    for network_id, hash_ in db.session.execute(select(AuditEvent.network_id, AuditEvent.hash)
+                                                .join(last_ids, AuditEvent.id == last_ids.c.id)):
+        heads[str(chain_key(network_id))] = hash_
+    return heads
 
 
 def purge_scheduled() -> int:

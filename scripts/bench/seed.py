@@ -4,7 +4,7 @@ chained audit log, at a fraction (`scale`) of the full size.
 Rows go in with COPY on PostgreSQL and with Core executemany on SQLite, in one transaction, with
 explicit ids. Every child row takes its network_id from its parent (the composite foreign keys
 check it), and the audit rows are chained with the audit module's own payload and hash rule
-(AuditEvent.payload, sha256 of prev_hash + payload) after the last existing row, so
+(AuditEvent.payload, sha256 of prev_hash + payload), each after the last row of its network's chain, so
 app.core.audit.verify_chain stays valid.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import JSON, Enum, insert, select, text
+from sqlalchemy import JSON, Enum, func, insert, select, text
 
 import app.models  # noqa: F401 - every table in the metadata
 from app.core.audit import AuditAction, AuditEvent, AuditOutcome
@@ -288,16 +288,19 @@ def seed(engine, scale: float = 1.0, *, log=print) -> SeedResult:
 
 def _seed_audit(conn, w: _Writer, n_audit: int, rng: random.Random, cases: list[dict],
                 members_of: dict[int, list[dict]], n_networks: int, start: datetime, end: datetime) -> None:
-    """n_audit rows, a tenth in the big network, chained after the last existing row."""
-    last = conn.execute(select(AuditEvent.id, AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).first()
-    first_id, prev = (last[0] + 1, last[1]) if last else (1, "")
+    """n_audit rows, a tenth in the big network, each chained after the last row of its network's chain."""
+    last_id = conn.execute(select(func.max(AuditEvent.id))).scalar()
+    first_id = (last_id or 0) + 1
+    # The chains' heads before the seeded block (read up front: the COPY below holds the connection).
+    newest = select(func.max(AuditEvent.id).label("id")).group_by(AuditEvent.network_id).subquery()
+    heads: dict[int | None, str] = dict(conn.execute(select(AuditEvent.network_id, AuditEvent.hash)
+                                                     .join(newest, AuditEvent.id == newest.c.id)).all())
     cases_of: dict[int, list[dict]] = defaultdict(list)
     for case in cases:
         cases_of[case["network_id"]].append(case)
     span = (end - start) / (n_audit + 1)
 
     def rows():
-        nonlocal prev
         for i in range(n_audit):
             network_id = 1 if i % 10 == 0 else 1 + rng.randrange(n_networks)
             member = rng.choice(members_of[network_id])
@@ -312,10 +315,11 @@ def _seed_audit(conn, w: _Writer, n_audit: int, rng: random.Random, cases: list[
                               object_id=case["id"], basis="coordinator" if member["role"] == "coordinator" else "team")
             else:
                 fields.update(event="user.login", action=AuditAction.LOGIN, reason="totp")
+            prev = heads.get(network_id, "")
             payload = AuditEvent.payload(SimpleNamespace(**fields))  # the module's own rule
             digest = hashlib.sha256((prev + payload).encode()).hexdigest()
             yield {"id": first_id + i, **fields, "user_agent": "bench", "prev_hash": prev, "hash": digest}
-            prev = digest
+            heads[network_id] = digest
     w.write("audit_events", rows(), chunk=50_000)
 
 
