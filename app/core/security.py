@@ -218,7 +218,8 @@ def register_security(app: Flask, *, load_membership: MembershipLoader) -> None:
     def _gate():
         g.membership = None
         endpoint = request.endpoint or ""
-        if not current_user.is_authenticated:
+        g.signed_in = current_user.is_authenticated
+        if not g.signed_in:
             if g.get("network_requested"):
                 return login_manager.unauthorized()  # same answer whether the network exists or not
             return None
@@ -242,7 +243,9 @@ def register_security(app: Flask, *, load_membership: MembershipLoader) -> None:
     def _headers(response):
         headers = response.headers
         set_security_headers(headers, hsts=bool(app.config.get("HSTS")))
-        if current_user.is_authenticated or request.endpoint in NO_STORE_ENDPOINTS:
+        # The gate's answer, not current_user: after the request's commit the user is expired and asking it
+        # would load it again.
+        if g.get("signed_in") or session.get("sid") or request.endpoint in NO_STORE_ENDPOINTS:
             headers["Cache-Control"] = "no-store"
         return response
 

@@ -1,0 +1,36 @@
+"""The fixed cost of a signed-in page: the session and its user come in one query, the membership in one, and
+nothing is loaded again after the request's commit (the response headers ask the gate, not the expired user).
+
+How it fails: make UserSession.user lazy (a second SELECT FROM users), or ask
+current_user.is_authenticated in the after_request headers (the user is loaded again after the commit)."""
+from __future__ import annotations
+
+import re
+
+from app.extensions import db
+from app.networks.models import Role
+from tests.conftest import counted_statements, login_as, make_member, make_network
+
+
+def _tables_read(statements: list[str]) -> list[str]:
+    return [re.search(r"\bFROM (\w+)", s).group(1) for s in statements if s.lstrip().upper().startswith("SELECT")
+            and re.search(r"\bFROM (\w+)", s)]
+
+
+def test_a_network_page_reads_session_user_and_membership_once_each(client):
+    network = make_network("zk")
+    coordinator = make_member(network, "c@example.nl", role=Role.COORDINATOR)
+    db.session.commit()
+    login_as(client, coordinator.user)
+    client.get("/n/zk/")
+    db.session.expunge_all()  # the request must load what it needs, not find the test's objects
+    for path in ("/n/zk/", "/n/zk/audit"):
+        with counted_statements() as statements:
+            response = client.get(path)
+        assert response.status_code == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        tables = _tables_read(statements)
+        session_reads = [s for s in statements if re.search(r"\bFROM user_sessions\b", s)]
+        assert len(session_reads) == 1 and "JOIN users" in session_reads[0], path
+        assert tables.count("users") == 0, (path, tables)
+        assert tables.count("networks") == 1 and tables.count("memberships") >= 1, (path, tables)
