@@ -231,3 +231,39 @@ def test_the_handbook_lists_every_command():
     assert {"flask audit-verify", "flask translate compile", "flask remind-proms"} <= commands
     missing = sorted(command for command in commands if command not in handbook)
     assert not missing, f"docs/operations.md does not list: {', '.join(missing)}"
+
+
+SECTION_REF = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.md)(?:\)?, |\)? \()\"([A-Z][^\"]*)\"")
+
+
+def sections(path: Path) -> list[str]:
+    """The headings of a Markdown file and its bold paragraph leads (`**Sessions.** ...`), in lower case."""
+    found = []
+    for _, line in _prose_lines(path):
+        heading = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
+        lead = re.match(r"\*\*([^*]+?)\.?\*\*", line)
+        if heading or lead:
+            found.append(re.sub(r"[`*]", "", (heading or lead).group(1)).strip().lower())
+    return found
+
+
+def test_every_quoted_section_exists():
+    """`docs/operations.md, "Two database roles"` in a docstring or a page names a section: a heading (or a bold
+    paragraph lead) of that file must start with the quoted words."""
+    bad, named = [], 0
+    for path in [*_markdown(), *_python()]:
+        if path == Path(__file__).resolve():
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            for file_name, quoted in SECTION_REF.findall(line):
+                candidates = [base / file_name for base in (path.parent, ROOT, ROOT / "docs")]
+                target = next((c for c in candidates if c.is_file()), None)
+                where = f"{path.relative_to(ROOT)}:{n}: {file_name}, \"{quoted}\""
+                if target is None:
+                    bad.append(f"{where} (no such file)")
+                    continue
+                named += 1
+                if not any(title.startswith(quoted.lower()) for title in sections(target)):
+                    bad.append(f"{where} (no such section)")
+    assert not bad, "\n".join(bad)
+    assert named >= 3
