@@ -233,7 +233,7 @@ def test_the_handbook_lists_every_command():
     assert not missing, f"docs/operations.md does not list: {', '.join(missing)}"
 
 
-SECTION_REF = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.md)(?:\)?, |\)? \()\"([A-Z][^\"]*)\"")
+SECTION_REF = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.md)(?:\)?, |\)? \(| |: )\"([A-Z][^\"]*)\"")
 
 
 def sections(path: Path) -> list[str]:
@@ -251,7 +251,8 @@ def test_every_quoted_section_exists():
     """`docs/operations.md, "Two database roles"` in a docstring or a page names a section: a heading (or a bold
     paragraph lead) of that file must start with the quoted words."""
     bad, named = [], 0
-    for path in [*_markdown(), *_python()]:
+    others = [ROOT / "Procfile", ROOT / "Makefile", *_files(".sh", under=("scripts",))]
+    for path in [*_markdown(), *_python(), *others]:
         if path == Path(__file__).resolve():
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
