@@ -8,6 +8,7 @@ every environment variable the app reads.
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import io
 import re
@@ -66,7 +67,8 @@ def _slug(heading: str) -> str:
     return text.replace(" ", "-")
 
 
-def anchors(path: Path) -> set[str]:
+@functools.cache
+def anchors(path: Path) -> frozenset[str]:
     seen: dict[str, int] = {}
     found = set()
     for _, line in _prose_lines(path):
@@ -77,7 +79,7 @@ def anchors(path: Path) -> set[str]:
         count = seen.get(slug, 0)
         found.add(slug if count == 0 else f"{slug}-{count}")
         seen[slug] = count + 1
-    return found
+    return frozenset(found)
 
 
 def test_the_checks_see_what_they_look_for():
@@ -111,7 +113,8 @@ def _prose_line_numbers(source: str) -> set[int]:
 
 def test_no_file_points_outside_the_repository():
     bad = []
-    for path in [*_markdown(), *_python()]:
+    others = [ROOT / name for name in ("Procfile", "Makefile", "pyproject.toml", "babel.cfg")]
+    for path in [*_markdown(), *_python(), *_files(".sh", under=("scripts",)), *others]:
         if path == Path(__file__).resolve():
             continue
         source = path.read_text(encoding="utf-8")
@@ -144,6 +147,7 @@ def test_relative_markdown_links_resolve_inside_the_repository():
     assert not bad, "\n".join(bad)
 
 
+@functools.cache
 def _test_functions(path: Path) -> set[str]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     return {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
@@ -236,7 +240,8 @@ def test_the_handbook_lists_every_command():
 SECTION_REF = re.compile(r"((?:[\w.-]+/)*[\w.-]+\.md)(?:\)?, |\)? \(| |: )\"([A-Z][^\"]*)\"")
 
 
-def sections(path: Path) -> list[str]:
+@functools.cache
+def sections(path: Path) -> tuple[str, ...]:
     """The headings of a Markdown file and its bold paragraph leads (`**Sessions.** ...`), in lower case."""
     found = []
     for _, line in _prose_lines(path):
@@ -244,7 +249,7 @@ def sections(path: Path) -> list[str]:
         lead = re.match(r"\*\*([^*]+?)\.?\*\*", line)
         if heading or lead:
             found.append(re.sub(r"[`*]", "", (heading or lead).group(1)).strip().lower())
-    return found
+    return tuple(found)
 
 
 def test_every_quoted_section_exists():
