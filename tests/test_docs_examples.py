@@ -148,6 +148,9 @@ def test_the_matcher_refuses_what_the_docs_do_not_show():
 
 
 def test_the_docs_have_fhir_and_hsds_examples_in_pairs():
+    with_examples = {path.relative_to(ROOT).as_posix() for path in ROOT.glob("**/*.md")
+                     if ".venv" not in path.parts and "```http request" in path.read_text(encoding="utf-8")}
+    assert with_examples == {"docs/fhir-api.md"}, "examples elsewhere would not run: run them here too"
     targets = [example.request.split()[1] for example in examples()]
     assert sum(t.startswith("/fhir/R4/") for t in targets) >= 8
     assert sum(t.startswith("/open/hsds/") for t in targets) >= 6
