@@ -1,5 +1,6 @@
 """Account security: login, second factor, server-side sessions, throttling, passwords, reset and
-invitation links, safe redirects and cookie flags (see README.md, "Sessions").
+invitation links, safe redirects and cookie flags (see docs/architecture.md, "Sessions", and the controls
+with their proofs in docs/security.md, "Authentication and sessions").
 
 The tests drive the app through the test client (CSRF on) and check what the browser gets back
 and what the database holds afterwards. Where signing in is under test it goes through the real

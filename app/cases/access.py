@@ -1,7 +1,7 @@
 """The one door for case access: may this membership see this case, and which parts, now?
 
 Every case route, every case job and the note list call these functions; tests/test_case_access.py
-checks them as a table. The rules (README.md, "Roles"):
+checks them as a table. The rules (docs/architecture.md, "Roles and what each may see"):
 
 - a coordinator of the case's network sees the case: the referral consent covers the contact person;
 - a member sees it only while on the care team (accepted, not left) AND at least one consent that is

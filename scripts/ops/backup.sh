@@ -7,6 +7,8 @@
 set -euo pipefail
 target=${1:?usage: backup.sh BACKUP_DIR}
 : "${DATABASE_URL:?set DATABASE_URL}" "${UPLOAD_DIR:?set UPLOAD_DIR}"
+# Debian keeps the client tools of each PostgreSQL version under /usr/lib/postgresql/<version>/bin.
+command -v pg_dump >/dev/null || PATH="$PATH:$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
 mkdir -p "$target"
 pg_url=${DATABASE_URL/postgresql+psycopg:/postgresql:}   # libpq does not know SQLAlchemy's driver suffix
 pg_dump --format=custom --no-owner --no-privileges --file="$target/database.dump" "$pg_url"

@@ -5,6 +5,8 @@
 set -euo pipefail
 source_dir=${1:?usage: restore.sh BACKUP_DIR}
 : "${DATABASE_URL:?set DATABASE_URL}" "${UPLOAD_DIR:?set UPLOAD_DIR}"
+# Debian keeps the client tools of each PostgreSQL version under /usr/lib/postgresql/<version>/bin.
+command -v pg_dump >/dev/null || PATH="$PATH:$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
 ( cd "$source_dir" && sha256sum --check --quiet SHA256SUMS )
 pg_url=${DATABASE_URL/postgresql+psycopg:/postgresql:}
 pg_restore --exit-on-error --no-owner --no-privileges --single-transaction --dbname="$pg_url" "$source_dir/database.dump"
