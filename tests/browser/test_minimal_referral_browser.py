@@ -10,6 +10,7 @@ import time
 from datetime import date
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
@@ -23,6 +24,7 @@ from tests.conftest import make_gp
 pytestmark = pytest.mark.browser
 
 DESK = {"width": 1280, "height": 900}
+AXE = Axe()
 # What a GP must fill in, in the order the Tab key reaches it: (element id, what they type or choose).
 # Selects and radios are chosen with the arrow keys, a checkbox with the space bar.
 REQUIRED = [
@@ -78,6 +80,21 @@ def choose_with_arrows(page: Page, value: str, limit: int = 12) -> None:
     raise AssertionError(f"the arrow keys did not reach {value}")
 
 
+def no_serious_axe_findings(page: Page, where: str) -> None:
+    """axe-core (bundled, nothing fetched) at 390 px and at the desk; at 390 px nothing wider than the phone."""
+    for width in (390, DESK["width"]):
+        page.set_viewport_size({"width": width, "height": 900})
+        results = AXE.run(page)
+        serious = [(v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
+                   for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert serious == [], f"{where} at {width} px: {serious}"
+        if width == 390:
+            wide = page.evaluate("""() => [...document.querySelectorAll('main *')].filter(
+                el => el.getBoundingClientRect().right > 391).slice(0, 5).map(
+                el => el.tagName + '#' + el.id + '.' + el.className + ' ' + Math.round(el.getBoundingClientRect().right))""")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, (where, wide)
+
+
 def test_a_gp_sends_a_minimal_referral_by_keyboard(page, live_server, request):
     network = public_network("zk", "Oncologienetwerk Zuid-Kennemerland", (2011, 2036), region="Zuid-Kennemerland")
     gp = make_gp("hans.willems@example.nl", email_verified_at=utcnow(), name="Hans Willems")
@@ -120,6 +137,7 @@ def test_a_gp_sends_a_minimal_referral_by_keyboard(page, live_server, request):
     for selector, most in (("#date_of_birth-day", 60), ("#date_of_birth-year", 90), ("#postcode", 240)):
         assert page.locator(selector).bounding_box()["width"] <= most, selector
     shot(page, f"{request.node.name}-1-form")
+    no_serious_axe_findings(page, "the referral form")
 
     # By keyboard only: Tab from field to field, type, arrows for a choice, space for the tick, Enter.
     started = time.monotonic()
@@ -160,3 +178,34 @@ def test_a_gp_sends_a_minimal_referral_by_keyboard(page, live_server, request):
     assert (referral.given_name, referral.family_name, referral.postcode) == ("Anna", "de Vries", "2012 AB")
     assert (referral.resuscitation, referral.euthanasia, referral.advance_directive) == ("unknown", "no", "no")
     assert referral.sex == "female" and referral.tumour_type == "breast" and referral.bsn is None
+
+
+def test_a_wrong_date_of_birth_is_named_and_reached_from_the_error_summary(page, live_server):
+    public_network("zk", "Oncologienetwerk Zuid-Kennemerland", (2011, 2036), region="Zuid-Kennemerland")
+    gp = make_gp("hans.willems@example.nl", email_verified_at=utcnow(), name="Hans Willems")
+    page.set_viewport_size(DESK)
+    sign_in(page, live_server, gp)
+    page.goto(f"{live_server}/verwijzer/verwijzingen/nieuw/zk")
+    page.fill("#given_name", "Anna")
+    page.fill("#date_of_birth-day", "31")
+    page.fill("#date_of_birth-month", "2")
+    page.fill("#date_of_birth-year", "1958")
+    with page.expect_navigation():
+        page.click("button[name=action][value=submit]")
+    summary = page.locator("#error-summary[role=alert]")
+    expect(summary).to_be_focused()
+    link = summary.locator("a[href='#date_of_birth-day']")
+    expect(link).to_contain_text("Vul een bestaande geboortedatum in.")
+    # The parts as typed, the fieldset announcing the hint and the error.
+    for part, value in (("day", "31"), ("month", "2"), ("year", "1958")):
+        expect(page.locator(f"#date_of_birth-{part}")).to_have_value(value)
+    expect(page.locator("fieldset#date_of_birth")).to_have_attribute(
+        "aria-describedby", "date_of_birth-help date_of_birth-err")
+    expect(page.locator("#date_of_birth-err")).to_have_text("Vul een bestaande geboortedatum in.")
+    no_serious_axe_findings(page, "the referral form with errors")
+    link.focus()
+    page.keyboard.press("Enter")
+    expect(page.locator("#date_of_birth-day")).to_be_focused()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("28")
+    expect(page.locator("#date_of_birth-day")).to_have_value("28")
