@@ -1,6 +1,7 @@
 """A date of birth is plausible everywhere it is entered: not in the future, not before 1900-01-01. One
 validator (app.core.validators.DateOfBirth) holds the bound; a walk over every form class proves that
-each date-of-birth field uses it, so a new form joins automatically. The forms themselves are tested in
+each date-of-birth field uses it, and is typed as day, month and year (DatePartsField), so a new form
+joins automatically. The forms themselves are tested in
 tests/test_referral_form.py and tests/test_patients.py (1800-01-01 and a future date)."""
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from wtforms import Form
 from wtforms.fields.core import UnboundField
 
 from app.core.dates import local_today
+from app.core.form_fields import DatePartsField
 from app.core.validators import DateOfBirth, birth_date_problem
 
 
@@ -37,6 +39,8 @@ def test_every_date_of_birth_field_is_bounded_by_the_one_validator(app):
     for form, name, field in fields:
         validators = field.kwargs.get("validators") or (field.args[1] if len(field.args) > 1 else [])
         assert any(isinstance(v, DateOfBirth) for v in validators), f"{form}.{name} lacks DateOfBirth"
+        # Typed as day, month and year: never the browser's date input (mm/dd/yyyy in some browsers).
+        assert issubclass(field.field_class, DatePartsField), f"{form}.{name} is not a DatePartsField"
 
 
 @pytest.mark.parametrize(("born", "plausible"), [

@@ -36,10 +36,20 @@ def world():
     return {"network": network, "other": other, "coordinator": coordinator.user, "gp": gp, "dietist": dietist}
 
 
+def born(day: str, month: str, year: str) -> dict[str, str]:
+    """A date of birth as the form posts it: three inputs."""
+    return {"date_of_birth-day": day, "date_of_birth-month": month, "date_of_birth-year": year}
+
+
+def born_iso(value: str) -> dict[str, str]:
+    year, month, day = value.split("-")
+    return born(day, month, year)
+
+
 def valid_form(world, **overrides) -> dict:
     data = {
         "submission_key": KEY, "action": "submit",
-        "given_name": "Wim", "family_name": "Jansen", "date_of_birth": "1971-03-14", "sex": "male",
+        "given_name": "Wim", "family_name": "Jansen", **born("14", "3", "1971"), "sex": "male",
         "bsn": "111 222 333", "address": "Kerkstraat 1", "postcode": "2012ab", "city": "Haarlem",
         "phone": "023 123 4567", "email": "Wim@Example.nl", "preferred_language": "nl",
         "relative_name": "Els Jansen", "relative_relation": "partner", "relative_phone": "06 1234 5678",
@@ -134,10 +144,6 @@ INVALID = [
     ("bsn", "12345", "11-test"),
     ("postcode", "12345", "Dutch postcode"),
     ("postcode", "0123 AB", "Dutch postcode"),
-    ("date_of_birth", (date.today() + timedelta(days=1)).isoformat(), "A date of birth cannot be in the future"),
-    ("date_of_birth", "1800-01-01", "A date of birth cannot be before 1 January 1900"),
-    ("date_of_birth", "1899-12-31", "A date of birth cannot be before 1 January 1900"),
-    ("date_of_birth", "14-03-19xx", "day-month-year"),
     ("distress_score", "11", "from 0 to 10"),
     ("distress_score", "-1", "from 0 to 10"),
     ("distress_score", "veel", "from 0 to 10"),
@@ -174,26 +180,58 @@ def test_each_invalid_value_is_refused_next_to_its_field(gp_client, world, field
     assert [r.status for r in referrals()] == [S.DRAFT]  # nothing sent, everything kept as a draft
 
 
-@pytest.mark.parametrize("born", ["1800-01-01", (date.today() + timedelta(days=1)).isoformat()])
-def test_an_implausible_date_of_birth_keeps_the_rest_of_the_form(gp_client, world, born):
-    page = _refused(gp_client.post("/verwijzer/verwijzingen/nieuw/zk",
-                                   data=valid_form(world, date_of_birth=born)), "date_of_birth")
-    for kept in ('value="Wim"', 'value="Jansen"', 'value="Kerkstraat 1"', "Hemicolectomie", f'value="{born}"'):
+TOMORROW = date.today() + timedelta(days=1)
+INVALID_BIRTH_DATES = [
+    (born(str(TOMORROW.day), str(TOMORROW.month), str(TOMORROW.year)), "A date of birth cannot be in the future"),
+    (born("1", "1", "1800"), "A date of birth cannot be before 1 January 1900"),
+    (born("31", "12", "1899"), "A date of birth cannot be before 1 January 1900"),
+    (born("31", "2", "1958"), "Enter a real date of birth"),
+    (born("14", "3", "19xx"), "The year must have 4 digits"),
+    (born("32", "3", "1958"), "The day must be a number from 1 to 31"),
+    (born("12", "13", "1958"), "The month must be a number from 1 to 12"),
+    (born("12", "", "1958"), "must include a day, a month and a year"),
+]
+
+
+@pytest.mark.parametrize(("parts", "message"), INVALID_BIRTH_DATES)
+def test_an_implausible_date_of_birth_keeps_the_rest_of_the_form(gp_client, world, parts, message):
+    page = _refused(gp_client.post("/verwijzer/verwijzingen/nieuw/zk", data=valid_form(world, **parts)),
+                    "date_of_birth", message)
+    for kept in ('value="Wim"', 'value="Jansen"', 'value="Kerkstraat 1"', "Hemicolectomie"):
         assert kept in page, kept
-    assert 'min="1900-01-01"' in page
+    for name, value in parts.items():  # each part as typed, to correct
+        assert input_value(page, name) == value, name
+    # The error summary links to the day (or the wrong part) and the fieldset announces the error.
+    assert re.search(r'<a href="#date_of_birth-(day|month|year)">Date of birth: ', page)
+    assert re.search(r'<fieldset class="date-parts" id="date_of_birth" role="group" '
+                     r'aria-describedby="date_of_birth-help date_of_birth-err">', page)
 
 
 def test_the_earliest_and_latest_dates_of_birth_are_accepted(gp_client, world):
-    for born in ("1900-01-01", date.today().isoformat()):
+    for value in ("1900-01-01", date.today().isoformat()):
         response = gp_client.post("/verwijzer/verwijzingen/nieuw/zk",
-                                  data=valid_form(world, date_of_birth=born, submission_key=born.replace("-", "") * 2))
-        assert response.status_code == 302, born
+                                  data=valid_form(world, **born_iso(value), submission_key=value.replace("-", "") * 2))
+        assert response.status_code == 302, value
+    assert [r.date_of_birth for r in referrals()] == [date(1900, 1, 1), date.today()]
+
+
+def test_the_date_of_birth_is_three_labelled_numeric_inputs_in_one_fieldset(gp_client, world):
+    page = html(gp_client.get("/verwijzer/verwijzingen/nieuw/zk"))
+    assert 'type="date"' not in page
+    fieldset = re.search(r'<fieldset class="date-parts" id="date_of_birth".*?</fieldset>', page, re.S).group(0)
+    assert "<legend>Date of birth</legend>" in fieldset
+    for part, label, width in (("day", "Day", 2), ("month", "Month", 2), ("year", "Year", 4)):
+        assert f'<label for="date_of_birth-{part}">{label}</label>' in fieldset
+        tag = re.search(rf'<input[^>]*id="date_of_birth-{part}"[^>]*>', fieldset).group(0)
+        assert 'inputmode="numeric"' in tag and f'name="date_of_birth-{part}"' in tag
+        assert f"input-width-{width}" in tag
 
 
 @pytest.mark.parametrize("field", REQUIRED)
 def test_each_required_field_is_required(gp_client, world, field):
-    response = gp_client.post("/verwijzer/verwijzingen/nieuw/zk", data=valid_form(world, **{field: ""}))
-    _refused(response, field)
+    blank = born("", "", "") if field == "date_of_birth" else {field: ""}
+    response = gp_client.post("/verwijzer/verwijzingen/nieuw/zk", data=valid_form(world, **blank))
+    _refused(response, field, "Enter the date of birth." if field == "date_of_birth" else None)
     assert [r.status for r in referrals()] == [S.DRAFT]
 
 
@@ -254,7 +292,8 @@ def test_too_many_letters_are_refused(gp_client, world):
 # --- drafts ---------------------------------------------------------------------------------------
 
 def test_a_draft_keeps_invalid_input_and_is_restored(gp_client, world):
-    data = valid_form(world, action="draft", postcode="12", bsn="123", family_name="", distress_score="12")
+    data = valid_form(world, action="draft", postcode="12", bsn="123", family_name="", distress_score="12",
+                      **born("31", "2", "19"))
     response = gp_client.post("/verwijzer/verwijzingen/nieuw/zk", data=data)
     assert response.status_code == 302
     [draft] = referrals()
@@ -268,6 +307,11 @@ def test_a_draft_keeps_invalid_input_and_is_restored(gp_client, world):
     assert input_value(page, "medications-0-name") == "Loperamide"
     assert re.search(r'value="fatigue"[^>]*checked|checked[^>]*value="fatigue"', page)
     assert input_value(page, "submission_key") == draft.submission_key
+    assert [input_value(page, f"date_of_birth-{part}") for part in ("day", "month", "year")] == ["31", "2", "19"]
+    # The optional parts holding input are shown open; the empty letters part stays folded.
+    assert '<details class="optional" id="more-patient" open>' in page
+    assert '<details class="optional" id="more-request" open>' in page
+    assert '<details class="optional" id="more-letters">' in page
 
     # Sending from the draft page, corrected, turns this very draft into the referral.
     fixed = valid_form(world, submission_key="ignored-" + "x" * 20)
@@ -277,6 +321,18 @@ def test_a_draft_keeps_invalid_input_and_is_restored(gp_client, world):
     assert referral.id == draft.id and referral.status is S.SUBMITTED and referral.draft_data is None
     assert gp_client.get(f"/verwijzer/verwijzingen/concept/{draft.id}").headers["Location"].endswith(
         f"/verwijzer/verwijzingen/{draft.id}")
+
+
+def test_a_draft_saved_before_the_three_date_inputs_still_shows_its_date_of_birth(gp_client, world):
+    gp_client.post("/verwijzer/verwijzingen/nieuw/zk", data=valid_form(world, action="draft"))
+    [draft] = referrals()
+    with in_network(draft):
+        draft = db.session.get(Referral, draft.id)
+        old = {key: value for key, value in draft.draft_data.items() if not key.startswith("date_of_birth")}
+        draft.draft_data = {**old, "date_of_birth": ["1958-03-12"]}  # as the browser's date input posted it
+        db.session.commit()
+    page = html(gp_client.get(f"/verwijzer/verwijzingen/concept/{draft.id}"))
+    assert [input_value(page, f"date_of_birth-{part}") for part in ("day", "month", "year")] == ["12", "3", "1958"]
 
 
 def test_a_draft_is_listed_and_can_be_discarded(gp_client, world):
@@ -504,7 +560,7 @@ def test_a_forwarded_referral_is_copied_to_the_other_network(gp_client, world):
 
     page = html(gp_client.get(link))
     assert input_value(page, "family_name") == "Jansen" and input_value(page, "postcode") == "2012 AB"
-    assert input_value(page, "date_of_birth") == "1971-03-14"
+    assert [input_value(page, f"date_of_birth-{part}") for part in ("day", "month", "year")] == ["14", "3", "1971"]
     assert input_value(page, "medications-0-name") == "Loperamide"
     assert re.search(r'value="bowel"[^>]*checked|checked[^>]*value="bowel"', page)
     assert "checked" not in re.search(r'<input[^>]*name="consent"[^>]*>', page).group(0)  # confirmed anew

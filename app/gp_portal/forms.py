@@ -12,7 +12,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DateField,
     EmailField,
     FieldList,
     Form,
@@ -36,7 +35,7 @@ from wtforms.validators import (
 )
 
 from app.auth.models import GPProfile, ReferrerKind
-from app.core.form_fields import MultiCheckboxField, ScoreField
+from app.core.form_fields import BIRTH_DATE_MESSAGES, DatePartsField, MultiCheckboxField, ScoreField
 from app.core.validators import BSN, AGBCode, DateOfBirth, Postcode
 from app.networks.models import Discipline
 from app.referrals import attachments
@@ -73,11 +72,11 @@ class RegistrationForm(FlaskForm):
                                (ReferrerKind.POH.value, _l("Practice nurse (POH), referring on behalf of a GP"))])
     agb_code = StringField(_l("Your AGB code"), validators=[DataRequired(), AGBCode()],
                            description=_l("Your personal AGB code: 8 digits."),
-                           render_kw={"inputmode": "numeric", "autocomplete": "off"})
+                           render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "input-width-10"})
     practice_name = StringField(_l("Practice name"), validators=[DataRequired(), Length(max=200)])
     city = StringField(_l("Practice town"), validators=[DataRequired(), Length(max=100)])
     practice_agb = StringField(_l("AGB code of the practice (optional)"), validators=[Optional(), AGBCode()],
-                               render_kw={"inputmode": "numeric", "autocomplete": "off"})
+                               render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "input-width-10"})
     phone = StringField(_l("Phone number (optional)"), validators=[Optional(), Length(max=30)],
                         render_kw={"autocomplete": "tel"})
     password = PasswordField(_l("Password"), validators=[DataRequired()],
@@ -88,7 +87,7 @@ class RegistrationForm(FlaskForm):
 
 class LinkRequestForm(FlaskForm):
     agb_code = StringField(_l("AGB code of the GP"), validators=[DataRequired(), AGBCode()],
-                           render_kw={"inputmode": "numeric", "autocomplete": "off"})
+                           render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "input-width-10"})
 
 
 # --- the referral form ---------------------------------------------------------------------------
@@ -133,26 +132,31 @@ class ReferralForm(FlaskForm):
     # Patient
     given_name = StringField(_l("Given name"), validators=[_required(_l("Enter the given name.")), Length(max=100)])
     family_name = StringField(_l("Family name"), validators=[_required(_l("Enter the family name.")), Length(max=100)])
-    date_of_birth = DateField(_l("Date of birth"), validators=[_required(_l(
-        "Enter the date of birth as day-month-year.")), DateOfBirth()])
+    date_of_birth = DatePartsField(_l("Date of birth"), validators=[_required(_l("Enter the date of birth.")),
+                                                                    DateOfBirth()],
+                                   messages=BIRTH_DATE_MESSAGES, description=_l("For example 12 3 1958."))
     sex = SelectField(_l("Sex"), choices=(_CHOOSE, *SEX_CHOICES),
                       validators=[_required(_l("Choose the sex (or unknown)."))])
     bsn = StringField(_l("BSN (optional)"), validators=[Optional(), Length(max=11), BSN()],
-                      description=_l("9 digits; checked with the 11-test."))
+                      description=_l("9 digits; checked with the 11-test."),
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "input-width-10"})
     address = StringField(_l("Address"), validators=[_required(_l("Enter the street and house number.")),
                                                      Length(max=200)])
     postcode = StringField(_l("Postcode"), validators=[_required(_l("Enter the postcode.")), Postcode()],
-                           description=_l("For example 1234 AB."))
+                           description=_l("For example 1234 AB."), render_kw={"class": "input-width-10"})
     city = StringField(_l("Town"), validators=[_required(_l("Enter the town.")), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[_required(_l("Enter the patient's phone number.")),
-                                                 Length(max=30), _PHONE])
+                                                 Length(max=30), _PHONE],
+                        render_kw={"type": "tel", "class": "input-width-20"})
     email = StringField(_l("Email (optional)"), validators=[Optional(), Length(max=254), Email(
-        message=_l("Enter an email address like name@example.nl."))])
+        message=_l("Enter an email address like name@example.nl."))], render_kw={"type": "email"})
     preferred_language = SelectField(_l("Preferred language"), choices=LANGUAGE_CHOICES, default="nl")
-    relative_name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
-    relative_relation = StringField(_l("Relation to the patient"), validators=[Optional(), Length(max=100)],
+    relative_name = StringField(_l("Name (optional)"), validators=[Optional(), Length(max=200)])
+    relative_relation = StringField(_l("Relation to the patient (optional)"),
+                                    validators=[Optional(), Length(max=100)],
                                     description=_l("For example partner, daughter, neighbour."))
-    relative_phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30), _PHONE])
+    relative_phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30), _PHONE],
+                                 render_kw={"type": "tel", "class": "input-width-20"})
 
     # Medical context
     tumour_type = SelectField(_l("Kind of cancer"), choices=(_CHOOSE, *TUMOUR_TYPES),
@@ -165,42 +169,46 @@ class ReferralForm(FlaskForm):
                                   validators=[_required(_l("Choose the treatment phase."))])
     treatment_goal = SelectField(_l("Main treatment goal"), choices=(_CHOOSE, *GOAL_CHOICES),
                                  validators=[_required(_l("Choose curative or palliative."))])
-    history = TextAreaField(_l("Relevant history"), validators=[Optional(), Length(max=_TEXT)])
+    history = TextAreaField(_l("Relevant history (optional)"), validators=[Optional(), Length(max=_TEXT)])
     medications = FieldList(FormField(MedicationForm), min_entries=MEDICATION_ROWS, max_entries=MAX_MEDICATION_ROWS)
     medication_list_attached = BooleanField(_l("The current medication overview is attached as a PDF"))
     resuscitation = _yes_no_unknown(_l("Has the patient chosen not to be resuscitated?"))
-    resuscitation_text = TextAreaField(_l("Explanation (resuscitation)"), validators=[Optional(), Length(max=2000)])
+    resuscitation_text = TextAreaField(_l("Explanation about resuscitation (optional)"),
+                                       validators=[Optional(), Length(max=2000)])
     euthanasia = _yes_no_unknown(_l("Has the patient asked for euthanasia?"))
-    euthanasia_text = TextAreaField(_l("Explanation (euthanasia)"), validators=[Optional(), Length(max=2000)])
+    euthanasia_text = TextAreaField(_l("Explanation about euthanasia (optional)"),
+                                    validators=[Optional(), Length(max=2000)])
     advance_directive = _yes_no_unknown(_l("Does the patient have an advance directive?"))
-    advance_directive_text = TextAreaField(_l("Explanation (advance directive, treatment wishes and limits)"),
+    advance_directive_text = TextAreaField(_l("Explanation about the advance directive, treatment wishes and limits "
+                                              "(optional)"),
                                            validators=[Optional(), Length(max=2000)])
 
     # The request
     question = TextAreaField(_l("Referral question"), validators=[_required(_l(
         "Write the referral question: what should the network help with?")), Length(max=_TEXT)])
     complaints_physical = _complaints(_l("Physical"))
-    complaints_physical_text = _complaints_text(_l("Physical: other complaints or explanation"))
+    complaints_physical_text = _complaints_text(_l("Physical: other complaints or explanation (optional)"))
     complaints_psychological = _complaints(_l("Psychological"))
-    complaints_psychological_text = _complaints_text(_l("Psychological: other complaints or explanation"))
+    complaints_psychological_text = _complaints_text(_l("Psychological: other complaints or explanation "
+                                                        "(optional)"))
     complaints_social = _complaints(_l("Social"))
-    complaints_social_text = _complaints_text(_l("Social: other complaints or explanation"))
+    complaints_social_text = _complaints_text(_l("Social: other complaints or explanation (optional)"))
     complaints_spiritual = _complaints(_l("Spiritual (meaning)"))
-    complaints_spiritual_text = _complaints_text(_l("Spiritual: other complaints or explanation"))
+    complaints_spiritual_text = _complaints_text(_l("Spiritual: other complaints or explanation (optional)"))
     distress_score = ScoreField(
         _l("Distress thermometer score (optional)"), validators=[Optional()],
         invalid_message=_l("The distress thermometer score is a whole number from 0 to 10."),
-        render_kw={"inputmode": "numeric", "autocomplete": "off"},
+        render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "input-width-3"},
         description=_l("From 0 (no distress) to 10 (extreme distress)."))
     disciplines = MultiCheckboxField(_l("Disciplines you think of (optional)"), coerce=int, validators=[Optional()])
     urgency = SelectField(_l("Urgency"), choices=URGENCY_CHOICES, default=Urgency.ROUTINE.value)
-    social_situation = TextAreaField(_l("Social situation and care problems"),
+    social_situation = TextAreaField(_l("Social situation and care problems (optional)"),
                                      validators=[Optional(), Length(max=_TEXT)])
 
     # Consent and letters
     consent = BooleanField(_l("I confirm that the patient agreed to this referral and to sharing this information "
                               "with the network's contact person"))
-    attachments = MultipleFileField(_l("Letters (PDF, optional)"), render_kw={"accept": "application/pdf,.pdf"},
+    attachments = MultipleFileField(_l("Letters as PDF (optional)"), render_kw={"accept": "application/pdf,.pdf"},
                                     description=_l(
         "For example the specialist's letter or the medication overview. PDF only, at most 10 MB each and "
         "10 files in all."))
@@ -218,6 +226,22 @@ class ReferralForm(FlaskForm):
             del self.on_behalf_of  # a GP refers for their own profile
         else:
             self.on_behalf_of.choices = [(gp.id, f"{gp.user.full_name} · {gp.practice_name}") for gp in gps]
+
+    def filled(self, *names: str) -> bool:
+        """Whether any of the fields *names* holds input or an error (its folded part is shown open)."""
+        for name in names:
+            if name not in self:
+                continue
+            field = self[name]
+            if field.errors:
+                return True
+            data = field.data
+            if isinstance(data, str):
+                if data.strip() and data != (field.default or ""):
+                    return True
+            elif data not in (None, [], (), False) and data != field.default:
+                return True
+        return False
 
     # --- uploads ---------------------------------------------------------------------------------
 
@@ -333,8 +357,7 @@ def form_data_from_referral(referral: Referral) -> dict[str, list[str]]:
         value = getattr(referral, name)
         if value:
             data[name] = [str(value)]
-    if referral.date_of_birth:
-        data["date_of_birth"] = [referral.date_of_birth.isoformat()]
+    data.update(DatePartsField.formdata("date_of_birth", referral.date_of_birth))
     if referral.distress_score is not None:
         data["distress_score"] = [str(referral.distress_score)]
     if referral.medication_list_attached:
@@ -358,6 +381,7 @@ def draft_data_from_request(form: ReferralForm, posted) -> dict[str, list[str]]:
     """What a draft keeps: the posted values of the form's own fields, as typed (even when invalid).
     Unknown keys (and the CSRF token) are dropped, so a draft cannot be stuffed with anything else."""
     names = {name for name in form._fields if name not in ("csrf_token", "attachments", "medications")}
+    names |= {part for field in form for part in getattr(field, "part_names", ())}  # a date's day, month, year
     kept = {}
     for key, values in posted.lists():
         match = _MEDICATION_KEY.match(key)

@@ -1,20 +1,25 @@
 """Patient identity form; every field validated at the boundary."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from app.core.form_fields import BIRTH_DATE_MESSAGES, DatePartsField
 from app.core.validators import BSN, DateOfBirth, Postcode
 
 
 class PatientForm(FlaskForm):
     given_name = StringField(_l("Given name"), validators=[DataRequired(), Length(max=100)])
     family_name = StringField(_l("Family name"), validators=[DataRequired(), Length(max=100)])
-    date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired(message=_l(
-        "Enter the date of birth as day-month-year.")), DateOfBirth()])
-    bsn = StringField(_l("BSN (optional)"), validators=[Optional(), Length(max=11), BSN()])
-    postcode = StringField(_l("Postcode"), validators=[DataRequired(), Postcode()])
-    phone = StringField(_l("Phone"), validators=[Optional(), Length(max=30)])
+    date_of_birth = DatePartsField(_l("Date of birth"), validators=[DataRequired(message=_l(
+        "Enter the date of birth.")), DateOfBirth()], messages=BIRTH_DATE_MESSAGES,
+        description=_l("For example 12 3 1958."))
+    bsn = StringField(_l("BSN (optional)"), validators=[Optional(), Length(max=11), BSN()],
+                      render_kw={"inputmode": "numeric", "autocomplete": "off", "class": "input-width-10"})
+    postcode = StringField(_l("Postcode"), validators=[DataRequired(), Postcode()],
+                           render_kw={"class": "input-width-10"})
+    phone = StringField(_l("Phone (optional)"), validators=[Optional(), Length(max=30)],
+                        render_kw={"type": "tel", "class": "input-width-20"})
 
 
 class PatientSearchForm(FlaskForm):

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from flask_babel import force_locale
 from flask_babel import gettext as babel_gettext
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
 from app.auth.models import User
 from app.core.db import utcnow
@@ -21,9 +21,10 @@ from tests.browser.conftest import ARTIFACTS, BROWSER_TIMEOUT_MS
 from tests.conftest import PASSWORD, current_totp, delivered_mails, make_network
 
 # The demo casus: Wim Jansen, 55, after surgery for colon cancer, with diarrhoea,
-# fatigue and sexual problems. The keys are the form's field names (= the ids of its inputs).
+# fatigue and sexual problems. The keys are the form's field names (= the ids of its inputs); the date of
+# birth is three inputs (day, month, year).
 WIM_JANSEN = {
-    "given_name": "Wim", "family_name": "Jansen", "date_of_birth": "1971-03-14", "sex": "male",
+    "given_name": "Wim", "family_name": "Jansen", "date_of_birth": ("14", "3", "1971"), "sex": "male",
     "bsn": "111222333", "address": "Kerkstraat 1", "postcode": "2012 AB", "city": "Haarlem",
     "phone": "023 123 4567", "email": "wim.jansen@example.nl",
     "relative_name": "Els Jansen", "relative_relation": "partner", "relative_phone": "06 1234 5678",
@@ -39,7 +40,8 @@ WIM_JANSEN = {
     "disciplines": ("Diëtist",),  # the checkbox labels: discipline names from the database, not the catalogue
     "social_situation": "Woont samen met zijn vrouw Els; werkt als buschauffeur, nu ziek thuis.",
 }
-TEXT_FIELDS = ("given_name", "family_name", "date_of_birth", "bsn", "address", "postcode", "city", "phone", "email",
+DATE_PARTS = ("day", "month", "year")
+TEXT_FIELDS = ("given_name", "family_name", "bsn", "address", "postcode", "city", "phone", "email",
                "relative_name", "relative_relation", "relative_phone", "hospital", "specialist", "history",
                "question", "complaints_physical_text", "distress_score", "social_situation")
 SELECT_FIELDS = ("sex", "tumour_type", "treatment_phase", "treatment_goal")
@@ -127,10 +129,27 @@ def find_network_and_open_form(page: Page, base: str, postcode: str, network_nam
     page.wait_for_url("**/verwijzer/verwijzingen/nieuw/*")
 
 
+def unfold(page: Page, target: str | Locator) -> None:
+    """Open the folded optional part (<details>) holding *target*, as a person does: its summary."""
+    element = page.locator(target) if isinstance(target, str) else target
+    folded = page.locator("details:not([open])", has=element)
+    if folded.count():
+        folded.locator("> summary").click()
+    expect(element).to_be_visible()
+
+
+def fill_date_of_birth(page: Page, parts: tuple[str, str, str]) -> None:
+    for part, value in zip(DATE_PARTS, parts, strict=True):
+        page.fill(f"#date_of_birth-{part}", value)
+
+
 def fill_referral(page: Page, data: dict) -> None:
-    """Fill every field of *data* the way a person does: type, choose, tick. Ticks the consent box."""
+    """Fill every field of *data* the way a person does: open the optional part it is in, type, choose,
+    tick. Ticks the consent box."""
+    fill_date_of_birth(page, data["date_of_birth"])
     for name in TEXT_FIELDS:
         if name in data:
+            unfold(page, f"#{name}")
             page.fill(f"#{name}", data[name])
     for name in SELECT_FIELDS:
         page.select_option(f"#{name}", data[name])
@@ -140,15 +159,23 @@ def fill_referral(page: Page, data: dict) -> None:
         page.check(f"input[name={name}][value={data[name]}]")
     for name in CHECKBOX_GROUPS:
         for code in data.get(name, ()):
+            unfold(page, f"input[name={name}][value={code}]")
             page.check(f"input[name={name}][value={code}]")
     for label in data.get("disciplines", ()):
+        unfold(page, page.locator("form.referral-form").get_by_label(label, exact=True))
         page.locator("form.referral-form").get_by_label(label, exact=True).check()
     page.check("#consent")
 
 
 def expect_referral_kept(page: Page, data: dict, *, except_field: str = "") -> None:
-    """After a refused send: everything typed, chosen and ticked is still there."""
+    """After a refused send: everything typed, chosen and ticked is still there (and shown: the optional
+    parts holding input are open)."""
+    if except_field != "date_of_birth":
+        for part, value in zip(DATE_PARTS, data["date_of_birth"], strict=True):
+            expect(page.locator(f"#date_of_birth-{part}")).to_have_value(value)
     for name in TEXT_FIELDS:
+        if name in data and name != except_field:
+            expect(page.locator(f"#{name}")).to_be_visible()
         if name in data and name != except_field:
             expect(page.locator(f"#{name}")).to_have_value(data[name])
     for name in SELECT_FIELDS:

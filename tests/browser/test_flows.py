@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.auth.models import User
@@ -47,16 +48,20 @@ def test_coordinator_registers_a_patient_correcting_a_mistake(page, live_server)
     page.goto(f"{live_server}/n/zk/patients/new")
     page.fill("#given_name", "Wim")
     page.fill("#family_name", "Jansen")
-    page.fill("#date_of_birth", "1971-03-14")
+    page.fill("#date_of_birth-day", "14")  # the date of birth as day, month and year
+    page.fill("#date_of_birth-month", "3")
+    page.fill("#date_of_birth-year", "1971")
     page.fill("#bsn", "123456789")  # fails the 11-test
     page.fill("#postcode", "2012ab")
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # the refused form comes back as a new page: wait for it
+        page.click("button[type=submit]")
     error = page.locator("#bsn-err")
-    assert error.is_visible()
+    expect(error).to_be_visible()
     assert "elfproef" in error.inner_text()  # Dutch is the default locale
     # Everything else the coordinator typed is still there.
     assert page.input_value("#family_name") == "Jansen"
     assert page.input_value("#postcode") == "2012 AB"  # kept, and already normalised
+    assert [page.input_value(f"#date_of_birth-{part}") for part in ("day", "month", "year")] == ["14", "3", "1971"]
     page.fill("#bsn", "111222333")
     page.click("button[type=submit]")
     page.wait_for_url("**/n/zk/patients/*")

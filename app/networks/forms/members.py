@@ -33,13 +33,14 @@ class MemberProfileForm(FlaskForm):
     is_oncology_specialised = BooleanField(
         _l("Specialised in oncology (for example oncologiefysiotherapeut)"))
     agb_code = StringField(_l("AGB code"), validators=[Optional(), AGBCode()],
-                           description=_l("8 digits."))
+                           description=_l("8 digits."), render_kw={"inputmode": "numeric", "class": "input-width-10"})
     big_number = StringField(_l("BIG number"), validators=[Optional(), BIGNumber()],
-                             description=_l("Optional: 11 digits."))
+                             description=_l("Optional: 11 digits."),
+                             render_kw={"inputmode": "numeric", "class": "input-width-20"})
     practice_name = StringField(_l("Practice"), validators=[Optional(), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
     postcode = StringField(_l("Postcode"), validators=[Optional(), Postcode()],
-                           description=_l("For example 1234 AB."))
+                           description=_l("For example 1234 AB."), render_kw={"class": "input-width-10"})
     city = StringField(_l("Town"), validators=[Optional(), Length(max=100)])
     phone = StringField(_l("Phone"), validators=[
         Optional(), Length(max=30), Regexp(PHONE_RE, message=_l("Enter a phone number, for example 023 123 4567."))])

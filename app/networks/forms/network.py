@@ -16,7 +16,8 @@ class InviteMemberForm(FlaskForm):
     disciplines = SelectMultipleField(_l("Disciplines"), coerce=int, validators=[Optional()])
     practice_name = StringField(_l("Practice"), validators=[Optional(), Length(max=200)])
     city = StringField(_l("Town"), validators=[Optional(), Length(max=100)])
-    agb_code = StringField(_l("AGB code"), validators=[Optional(), AGBCode()])
+    agb_code = StringField(_l("AGB code"), validators=[Optional(), AGBCode()],
+                           render_kw={"inputmode": "numeric", "class": "input-width-10"})
 
 
 class AuditFilterForm(FlaskForm):
