@@ -89,7 +89,8 @@ def user_operation(user_id: int, operation: str):
 @require_platform_admin
 def jobs():
     """Failed and waiting work: outbox rows and, with Redis, RQ's failed-job registry."""
-    failed_rows = paginate(select(Outbox).where(Outbox.status.not_in(("done", DROPPED, MERGED))).order_by(Outbox.id.desc()))
+    failed_rows = paginate(select(Outbox).where(Outbox.status.not_in(("done", DROPPED, MERGED)))
+                           .order_by(Outbox.id.desc()))
     rq_failed, redis_error = [], False
     if current_app.config.get("REDIS_URL"):
         try:
