@@ -65,6 +65,8 @@ class Config:
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR") or str(BASE_DIR / "instance" / "uploads")
     JOB_RETRY_INTERVALS = (10, 60, 300)  # seconds between RQ retries of a failed job
+    # A mail about a change waits this long for the recipient's next changes, then they go out as one mail.
+    MAIL_DIGEST_SECONDS = int(os.environ.get("MAIL_DIGEST_SECONDS", "180"))
     # Run the periodic jobs (app/schedule.py) in a thread of `flask run` instead of `flask scheduler`.
     IN_PROCESS_SCHEDULER = _flag("IN_PROCESS_SCHEDULER", False)
 
@@ -113,6 +115,7 @@ class TestingConfig(Config):
     MAIL_URL = os.environ.get("TEST_MAIL_URL", "")
     HSTS = False
     JOB_QUEUE_NAME = "netwerkzorg-test"
+    MAIL_DIGEST_SECONDS = 0  # mail at once; tests of the digest switch it on (tests/test_mail_digest.py)
     IN_PROCESS_SCHEDULER = False  # a test starts one itself when it needs it
 
 

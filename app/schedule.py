@@ -44,6 +44,8 @@ class PeriodicJob:
 SCHEDULE: tuple[PeriodicJob, ...] = (
     # Offer outbox rows again that were not handed to RQ (Redis was down) or not run (a crash).
     PeriodicJob("outbox-relay", "app.core.jobs:relay_pending", timedelta(minutes=1)),
+    # Held mails about changes, combined per recipient into one mail once the first waited a few minutes.
+    PeriodicJob("mail-digest", "app.core.mail:flush_digests", timedelta(minutes=1)),
     # Referrals nearly or already past the acknowledgement norm.
     PeriodicJob("referral-norm-reminder", "app.referrals.jobs:remind_referral_norms", timedelta(hours=1)),
     # The norms between the care lines past their due moment (app.norms).

@@ -22,7 +22,7 @@ from app.schedule import JOBS, SCHEDULE, InProcessScheduler, build_cron_schedule
 from tests.conftest import make_member, make_network
 from tests.test_jobs import ROOT, TEST_REDIS_URL, needs_redis
 
-NAMES = ["outbox-relay", "referral-norm-reminder", "norm-overdue-reminder", "self-check-reminder", "prom-reminder",
+NAMES = ["outbox-relay", "mail-digest", "referral-norm-reminder", "norm-overdue-reminder", "self-check-reminder", "prom-reminder",
          "audit-verify", "audit-retention"]
 
 
@@ -57,7 +57,7 @@ def test_the_schedule_keeps_the_old_cron_intervals():
     assert {job.name: job.every for job in SCHEDULE} == {
         "outbox-relay": timedelta(minutes=1), "referral-norm-reminder": timedelta(hours=1),
         "norm-overdue-reminder": timedelta(hours=1), "self-check-reminder": timedelta(days=1), "prom-reminder": timedelta(days=1),
-        "audit-verify": timedelta(days=1), "audit-retention": timedelta(days=1)}
+        "mail-digest": timedelta(minutes=1), "audit-verify": timedelta(days=1), "audit-retention": timedelta(days=1)}
     for job in SCHEDULE:
         assert callable(job.resolve()), job.func
 
@@ -68,9 +68,9 @@ def test_the_in_process_schedule_runs_each_due_job_once_per_period(app):
     assert scheduler.run_due(start) == NAMES  # everything once at start
     assert scheduler.run_due(start + timedelta(seconds=30)) == []
     assert scheduler.run_due(start + timedelta(seconds=59)) == []
-    assert scheduler.run_due(start + timedelta(minutes=1)) == ["outbox-relay"]
+    assert scheduler.run_due(start + timedelta(minutes=1)) == ["outbox-relay", "mail-digest"]
     assert scheduler.run_due(start + timedelta(minutes=1, seconds=30)) == []
-    assert scheduler.run_due(start + timedelta(hours=1)) == ["outbox-relay", "referral-norm-reminder",
+    assert scheduler.run_due(start + timedelta(hours=1)) == ["outbox-relay", "mail-digest", "referral-norm-reminder",
                                                              "norm-overdue-reminder"]
     assert scheduler.run_due(start + timedelta(hours=1)) == []
     assert scheduler.run_due(start + timedelta(days=1)) == NAMES

@@ -14,6 +14,12 @@ Two hooks keep what the outbox holds harmless and what is sent still allowed:
 Core imports no feature: features register their minter and checkers (see app/auth/services.py,
 app/cases/jobs.py, app/networks/services/memberships.py).
 
+A digest: a mail queued with digest=DigestLine(...) (what changed, in one line, and its link) is held for
+MAIL_DIGEST_SECONDS (outbox status "held", not handed to the queue). The periodic "mail-digest" job
+(flush_digests) sends a recipient's held mails once the oldest of them waited that long: one held mail as it
+is, several as one mail listing every line (email/digest.txt). Held mails are grouped per recipient and
+network, so a digest never mixes networks. With MAIL_DIGEST_SECONDS 0 the mail is sent at once.
+
 Importing this module registers the "mail" job handler (create_app imports it in register_request_hooks).
 """
 from __future__ import annotations
@@ -22,14 +28,19 @@ import logging
 import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
 from urllib.parse import urlparse
 
 from flask import current_app, has_request_context, render_template, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
+from sqlalchemy import select
 
-from app.core.jobs import DROPPED, enqueue, job_handler
+from app.core.db import utcnow
+from app.core.jobs import DROPPED, Outbox, enqueue, job_handler, run_inline_pending
+from app.core.tenancy import network_context
+from app.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +60,18 @@ class OneTimeLink:
     user_id: int
     purpose: str
     endpoint: str
+
+
+@dataclass(frozen=True)
+class DigestLine:
+    """What changed, as one line of a digest (no patient data: a number at most), and where to read it."""
+
+    line: Any  # a lazy string, rendered in the recipient's locale
+    link: str
+
+
+HELD = "held"  # an outbox status: a mail waiting to be combined with the recipient's next ones
+MERGED = "merged"  # an outbox status: a held mail that went out as part of a digest
 
 
 def link_minter(func: Callable[[int, str], str | None]) -> Callable[[int, str], str | None]:
@@ -78,11 +101,13 @@ def absolute_url(endpoint: str, **values: Any) -> str:
 
 def queue_mail(*, to: str, template: str, subject: Any, locale: str = "nl",
                network_id: int | None = None, one_time_link: OneTimeLink | None = None,
-               recheck: tuple[str, dict[str, Any]] | None = None, **context: Any) -> None:
+               recheck: tuple[str, dict[str, Any]] | None = None, digest: DigestLine | None = None,
+               **context: Any) -> None:
     """Render email/<template>.txt and the (lazy) subject in the recipient's *locale*; sent after commit.
 
     *one_time_link*: the template's {{ link }} gets a token minted at send time (none is stored).
-    *recheck*: (kind, ids) for a registered checker that decides right before SMTP whether to send."""
+    *recheck*: (kind, ids) for a registered checker that decides right before SMTP whether to send.
+    *digest*: hold the mail so that the recipient's changes of the next minutes go out as one mail."""
     if recheck is not None and recheck[0] not in _rechecks:
         raise KeyError(f"no mail re-check for {recheck[0]!r}")
     if one_time_link is not None:
@@ -96,7 +121,77 @@ def queue_mail(*, to: str, template: str, subject: Any, locale: str = "nl",
                                     "endpoint": one_time_link.endpoint}
     if recheck is not None:
         payload["recheck"] = {"kind": recheck[0], "ids": recheck[1]}
+    delay = int(current_app.config.get("MAIL_DIGEST_SECONDS") or 0)
+    if digest is not None and one_time_link is None and delay > 0:
+        with force_locale(locale):
+            payload["digest"] = {"line": str(digest.line), "link": digest.link, "locale": locale,
+                                 "name": str(context["user"].full_name) if context.get("user") else ""}
+        # Held: not handed to the queue now (enqueue would); flush_digests sends it.
+        db.session.add(Outbox(kind="mail", payload=payload, network_id=network_id, status=HELD))
+        db.session.flush()
+        return
     enqueue("mail", payload, network_id=network_id)
+
+
+def flush_digests(now: datetime | None = None) -> int:
+    """Send the held mails of every recipient whose oldest held mail waited MAIL_DIGEST_SECONDS by *now*.
+
+    One held mail goes out as it was queued; several for the same recipient and network as one digest.
+    Returns how many mails were sent (queued). The periodic job "mail-digest" runs this every minute."""
+    now = now or utcnow()
+    delay = timedelta(seconds=int(current_app.config.get("MAIL_DIGEST_SECONDS") or 0))
+    held = db.session.scalars(select(Outbox).where(Outbox.kind == "mail", Outbox.status == HELD)
+                              .order_by(Outbox.id).with_for_update()).all()
+    groups: dict[tuple[str, int | None], list[Outbox]] = {}
+    for row in held:
+        groups.setdefault((row.payload["to"].lower(), row.network_id), []).append(row)
+    sent = 0
+    for (_to, network_id), rows in groups.items():
+        if min(_naive(row.created_at) for row in rows) > _naive(now) - delay:
+            continue  # the first change is too recent: wait for more
+        sent += _send_group(rows, network_id)
+    db.session.commit()
+    run_inline_pending()
+    return sent
+
+
+def _naive(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=None) if moment.tzinfo else moment
+
+
+def _send_group(rows: list[Outbox], network_id: int | None) -> int:
+    if len(rows) == 1:
+        rows[0].status = "pending"
+        db.session.info.setdefault("outbox_new", []).append(rows[0].id)
+        return 1
+    # Each line keeps its own re-check: a line whose recipient may no longer be told is left out.
+    kept = []
+    for row in rows:
+        if network_id is not None:
+            with network_context(network_id):
+                allowed = _still_allowed(row.payload)
+        else:
+            allowed = _still_allowed(row.payload)
+        row.status = MERGED if allowed else DROPPED
+        row.delivered_at = utcnow()
+        if allowed:
+            kept.append(row)
+    if not kept:
+        return 0
+    if len(kept) == 1:
+        kept[0].status = "pending"
+        kept[0].delivered_at = None
+        db.session.info.setdefault("outbox_new", []).append(kept[0].id)
+        return 1
+    first = kept[0].payload
+    locale = first["digest"]["locale"]
+    lines = [row.payload["digest"] for row in kept]
+    with force_locale(locale):
+        subject = ngettext("%(num)d update in Netwerkzorg", "%(num)d updates in Netwerkzorg", len(lines))
+        body = render_template("email/digest.txt", name=first["digest"]["name"], lines=lines)
+    enqueue("mail", {"to": first["to"], "subject": subject, "body": body, "template": "digest"},
+            network_id=network_id)
+    return 1
 
 
 def _still_allowed(payload: dict[str, Any]) -> bool:

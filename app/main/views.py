@@ -6,6 +6,7 @@ from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.models import ReferrerKind
+from app.cases.attention import admin_figures, referrer_figures
 from app.cases.start_page import open_proposals_for_user, overdue_actions_for_user
 from app.core.audit_integrity import chain_alarm
 from app.core.jobs import Outbox
@@ -30,7 +31,8 @@ def index():
     return render_template("main/index.html", memberships=memberships, referrer=referrer,
                            overdue_actions=overdue_actions_for_user(current_user),
                            open_proposals=open_proposals_for_user(current_user),
-                           follow_ups=palliative_services.follow_ups_for_user(current_user.id))
+                           follow_ups=palliative_services.follow_ups_for_user(current_user.id),
+                           admin=admin_figures() if current_user.is_platform_admin else None)
 
 
 def _referrer_context(profile) -> dict | None:
@@ -38,7 +40,7 @@ def _referrer_context(profile) -> dict | None:
     if profile is None:
         return None
     questions, questions_total = referral_services.questions_waiting_for(current_user)
-    waiting = {"questions": questions, "questions_total": questions_total}
+    waiting = {"questions": questions, "questions_total": questions_total, **referrer_figures(current_user)}
     if profile.kind is ReferrerKind.POH:
         return {"gps": referral_services.gps_for_referrer(current_user), "pending": [], "nurses": [], **waiting}
     return {"gps": [], "pending": practice_links.links_of_gp(profile, confirmed=False),

@@ -80,3 +80,22 @@ def norm_state(referral: Referral, now: datetime | None = None) -> NormState:
         return NormState(due, False, _("within the norm"), False)
     late = referral.acknowledged_at - due
     return NormState(due, True, _("%(span)s after the due time", span=span_in_words(late)), False)
+
+
+# The one next step the detail page puts first, per status (the others stay secondary, folded away).
+# Accepted: plan the intake (a date for the GP and the patient); planned: hold it (start the intake).
+MAIN_STEPS = {
+    ReferralStatus.SUBMITTED: "acknowledge",
+    ReferralStatus.ACKNOWLEDGED: "accept",
+    ReferralStatus.ACCEPTED: "plan_intake",
+    ReferralStatus.INTAKE_PLANNED: "start_intake",
+}
+
+
+def main_step(referral: Referral, open_actions, *, intake_possible: bool) -> str | None:
+    """The main next step on the coordinator's detail page: an open action's value, "start_intake" (a link to
+    the intake, when no possible match waits for a decision), or None (waiting for the GP, or nothing left)."""
+    step = MAIN_STEPS.get(referral.status)
+    if step == "start_intake":
+        return step if intake_possible else None
+    return step if step in {action.value for action in open_actions} else None

@@ -28,7 +28,7 @@ from app.auth.models import GPProfile, ReferrerKind, User
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
-from app.core.mail import absolute_url, queue_mail
+from app.core.mail import DigestLine, absolute_url, queue_mail
 from app.core.tenancy import all_networks, current_network_id, network_context
 from app.core.workdays import add_working_days
 from app.extensions import db
@@ -429,7 +429,7 @@ def transition(referral: Referral, action: Action, *, actor: User, side: Side, t
         _notify_referrer(referral, network, action)
     else:
         _notify_coordinators(referral, network, "referral_update_for_network",
-                             _l("Update from the GP on referral %(number)s", number=referral.number))
+                             network_update_subject(referral, action), digest=True)
     return event
 
 
@@ -441,13 +441,29 @@ def coordinators_of(network_id: int) -> list[User]:
         User.active.is_(True)).order_by(User.id)))
 
 
-def _notify_coordinators(referral: Referral, network: Network, template: str, subject) -> None:
+def _notify_coordinators(referral: Referral, network: Network, template: str, subject, *,
+                         digest: bool = False) -> None:
+    """*digest*: the mail may be combined with the coordinator's other changes of the next minutes."""
     link = absolute_url("referrals.detail", network_slug=network.slug, referral_id=referral.id)
     for coordinator in coordinators_of(network.id):
         locale = coordinator.locale or network.default_locale or "nl"
-        queue_mail(to=coordinator.email, template=template, subject=subject,
+        queue_mail(to=coordinator.email, template=template, subject=subject, headline=subject,
                    locale=locale, network_id=network.id, user=coordinator, number=referral.number,
-                   network=network, link=link)
+                   network=network, link=link, digest=DigestLine(subject, link) if digest else None)
+
+
+# What the GP changed, as the coordinator reads it (the number only, no patient data).
+NETWORK_UPDATE_SUBJECTS = {
+    Action.ANSWER: lambda number: _l("The GP answered your question about referral %(number)s", number=number),
+    Action.WITHDRAW: lambda number: _l("The GP withdrew referral %(number)s", number=number),
+}
+
+
+def network_update_subject(referral: Referral, action: Action | None):
+    subject = NETWORK_UPDATE_SUBJECTS.get(action) if action is not None else None
+    if subject is None:
+        return _l("Update from the GP on referral %(number)s", number=referral.number)
+    return subject(referral.number)
 
 
 # What changed, as the GP reads it in the subject and the first line of the mail (the number only, no patient data).
@@ -487,7 +503,7 @@ def _notify_referrer(referral: Referral, network: Network, action: Action | None
         locale = user.locale or "nl"
         queue_mail(to=user.email, template="referral_update", subject=headline, headline=headline,
                    locale=locale, network_id=network.id, user=user, number=referral.number, network=network,
-                   link=link)
+                   link=link, digest=DigestLine(headline, link))
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -611,3 +627,19 @@ def forward_targets(network_id: int) -> list[Network]:
 def in_network(referral: Referral):
     """Run a block inside the referral's network (a GP's request has no network of its own)."""
     return network_context(referral.network_id)
+
+
+def referrer_filter(user: User):
+    """The referrer's access rule in SQL (see _referrer_filter), for other features' counts."""
+    return _referrer_filter(user)
+
+
+def referrer_status_counts(user: User) -> list[tuple[ReferralStatus, int]]:
+    """How many of the referrer's submitted referrals are in each status (drafts too), across networks:
+    one GROUP BY query, statuses in the enum's order."""
+    if user.gp_profile is None:
+        return []
+    rows = dict(db.session.execute(all_networks(
+        select(Referral.status, func.count(Referral.id)).where(_referrer_filter(user))
+        .group_by(Referral.status))).all())
+    return [(status, rows[status]) for status in S if rows.get(status)]

@@ -110,6 +110,7 @@ def _show(referral: Referral, *, posted: tuple[Action, FlaskForm] | None = None,
                            norm=display.norm_state(referral), label=display.label,
                            complaints=display.complaint_rows(referral), consent_by=consent_by,
                            locale=current_locale(), matches=matches,
+                           main_step=display.main_step(referral, forms, intake_possible=not matches),
                            link_forms={p.id: MatchLinkForm(formdata=None, patient_id=p.id) for p in matches},
                            dismiss_form=MatchDismissForm(formdata=None), match_decider=_match_decider(referral))
     db.session.commit()

@@ -15,6 +15,7 @@ from app.auth.services import deactivate_user, reset_mfa
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.jobs import DROPPED, Outbox
+from app.core.mail import MERGED
 from app.core.pagination import paginate
 from app.core.security import require_platform_admin
 from app.directory.services import pending_applications
@@ -88,7 +89,8 @@ def user_operation(user_id: int, operation: str):
 @require_platform_admin
 def jobs():
     """Failed and waiting work: outbox rows and, with Redis, RQ's failed-job registry."""
-    failed_rows = paginate(select(Outbox).where(Outbox.status.not_in(("done", DROPPED))).order_by(Outbox.id.desc()))
+    failed_rows = paginate(select(Outbox).where(Outbox.status.not_in(("done", DROPPED, MERGED)))
+                           .order_by(Outbox.id.desc()))
     rq_failed, redis_error = [], False
     if current_app.config.get("REDIS_URL"):
         try:

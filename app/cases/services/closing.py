@@ -24,7 +24,7 @@ from app.cases.services.letters import draft_letter
 from app.cases.services.team import active_team_member, team
 from app.core.audit import AuditAction
 from app.core.db import utcnow
-from app.core.mail import absolute_url, queue_mail
+from app.core.mail import DigestLine, absolute_url, queue_mail
 from app.extensions import db
 from app.networks.models import Membership, Network
 from app.referrals import services as referral_services
@@ -117,10 +117,11 @@ def add_case_message(case: Case, actor: User, body: str, *, from_gp: bool) -> Ca
         referral = db.session.scalar(select(Referral).where(Referral.id == case.referral_id))
         gp = referral.gp_profile.user
         if gp.active:
+            link = absolute_url("gp_portal.detail", referral_id=referral.id)
             headline = _l("The network wrote to you about referral %(number)s", number=referral.number)
             queue_mail(to=gp.email, template="referral_update", subject=headline, headline=headline,
                        locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
-                       network=network, link=absolute_url("gp_portal.detail", referral_id=referral.id))
+                       network=network, link=link, digest=DigestLine(headline, link))
     return row
 
 

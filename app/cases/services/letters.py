@@ -21,7 +21,7 @@ from app.core import audit
 from app.core.audit import AuditAction
 from app.core.db import utcnow
 from app.core.jobs import enqueue, job_handler
-from app.core.mail import absolute_url, queue_mail
+from app.core.mail import DigestLine, absolute_url, queue_mail
 from app.core.pdf import html_to_pdf
 from app.extensions import db
 from app.networks.models import Network
@@ -154,10 +154,11 @@ def send_letter(letter: Letter, actor: User) -> None:
     network = db.session.get(Network, case.network_id)
     gp = referral.gp_profile.user
     if gp.active:
+        link = absolute_url("gp_portal.detail", referral_id=referral.id)
         headline = _l("A letter about referral %(number)s is ready", number=referral.number)
         queue_mail(to=gp.email, template="referral_update", subject=headline, headline=headline,
                    locale=gp.locale or "nl", network_id=network.id, user=gp, number=referral.number,
-                   network=network, link=absolute_url("gp_portal.detail", referral_id=referral.id))
+                   network=network, link=link, digest=DigestLine(headline, link))
 
 
 def letter_html(letter: Letter) -> str:

@@ -30,7 +30,7 @@ from app.cases.services._base import (
 from app.core.audit import AuditAction
 from app.core.dates import local_today
 from app.core.db import utcnow
-from app.core.mail import absolute_url, queue_mail
+from app.core.mail import DigestLine, absolute_url, queue_mail
 from app.extensions import db
 from app.networks.models import Membership, Network, Role
 from app.patients.models import PortalAccount, PortalRole
@@ -169,9 +169,11 @@ def ask_proposed_member(case: Case, row: CareTeamMember) -> None:
     """Mail the proposed member that they are asked to join (once a consent covers them)."""
     network = db.session.get(Network, case.network_id)
     user = row.membership.user
-    queue_mail(to=user.email, template="case_proposal", subject=_l("You are asked to join a care team"),
+    link = absolute_url("cases.proposal", network_slug=network.slug, case_id=case.id)
+    subject = _l("You are asked to join a care team")
+    queue_mail(to=user.email, template="case_proposal", subject=subject,
                locale=user.locale or network.default_locale or "nl", network_id=network.id, user=user,
-               network=network, link=absolute_url("cases.proposal", network_slug=network.slug, case_id=case.id))
+               network=network, link=link, digest=DigestLine(subject, link))
 
 
 def respond_to_proposal(row: CareTeamMember, actor: User, *, accept: bool) -> None:

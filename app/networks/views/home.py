@@ -35,9 +35,14 @@ def _get_membership_or_404(membership_id: int) -> Membership:
 @login_required
 @require_membership()
 def home():
+    # The cases feature builds on this one: imported here, when the page is asked for, not at start-up.
+    from app.cases import attention
+
     active_members = db.session.scalar(select(func.count()).select_from(Membership).where(
         Membership.is_active.is_(True)))
-    return render_template("networks/home.html", active_members=active_members)
+    figures = (attention.coordinator_figures() if g.membership.role is Role.COORDINATOR
+               else attention.member_figures(g.membership))
+    return render_template("networks/home.html", active_members=active_members, figures=figures)
 
 
 @bp.route("/members")
