@@ -20,6 +20,7 @@ ROLES = ("coordinator", "member", "gp", "patient", "admin")
 LOCALES = ("nl", "en")
 IMAGE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.png")
 _ANCHOR = re.compile(r'^<a id="([a-z0-9-]+)"></a>\s*$')
+_ANCHORED_HEADING = re.compile(r'^<a id="([a-z0-9-]+)"></a>\s*\n## (.+)$', re.MULTILINE)
 _IMAGE_LINK = re.compile(r"\]\(\.\./img/([^)\s]+)\)")
 
 # Which section of the role's guide a page opens (endpoint, or "blueprint.*" for the rest of a blueprint).
@@ -96,7 +97,8 @@ def sections(role: str, locale: str) -> list[Section]:
             continue
         if line.startswith("## "):
             parts.append(Section(anchor, title, "\n".join(body)))
-            anchor, title, body = pending, line[3:].strip(), [line]
+            anchor, title = pending, line[3:].strip()
+            body = [f'<a id="{pending}"></a>', line] if pending else [line]
             pending = ""
             continue
         if line.startswith("# ") and not title:
@@ -116,6 +118,8 @@ def section_for(role: str, endpoint: str) -> str:
 
 def app_markdown(text: str, image_url, section_url) -> str:
     """Guide Markdown made ready for the app: image links to the image route, in-guide links to the section
-    pages. *image_url(name)* and *section_url(anchor)* build the URLs."""
+    pages, and each anchor line made the id of its heading. *image_url(name)* and *section_url(anchor)* build
+    the URLs."""
+    text = _ANCHORED_HEADING.sub(lambda m: f"## {m.group(2)} {{: #{m.group(1)} }}", text)  # for attr_list
     text = _IMAGE_LINK.sub(lambda m: f"]({image_url(m.group(1))})", text)
     return re.sub(r"\]\(#([a-z0-9-]+)\)", lambda m: f"]({section_url(m.group(1))})", text)

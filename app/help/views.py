@@ -15,9 +15,9 @@ from app.help.guides import IMAGE_DIR, IMAGE_NAME, LOCALES, ROLES, Section, app_
 def _render(text: str, role: str) -> Markup:
     import markdown  # imported here: only the help pages need it
 
-    html = markdown.markdown(app_markdown(
-        text, image_url=lambda name: url_for("help.image", name=name),
-        section_url=lambda anchor: url_for("help.section", role=role, section=anchor)), extensions=["tables"])
+    text = app_markdown(text, image_url=lambda name: url_for("help.image", name=name),
+                        section_url=lambda anchor: url_for("help.section", role=role, section=anchor))
+    html = markdown.markdown(text, extensions=["tables", "attr_list"])
     return Markup(html)  # noqa: S704 - the guides are files of this repository, not user input
 
 

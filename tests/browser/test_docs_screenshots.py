@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app import demo
 from app.auth.models import User
-from app.cases.models import Case, CareTeamMember, TeamStatus
+from app.cases.models import CareTeamMember, Case, TeamStatus
 from app.core.db import utcnow
 from app.core.tenancy import all_networks
 from app.extensions import db
