@@ -28,10 +28,10 @@ def help_href(html: str) -> str | None:
 def test_a_section_renders_in_dutch_and_in_english(client):
     dutch = client.get("/hulp/coordinator/referral-inbox", headers={"Accept-Language": "nl"})
     assert dutch.status_code == 200
-    assert '<h2 id="referral-inbox">Er kwam een verwijzing binnen: wat nu</h2>' in body(dutch)
+    assert '<h1 id="referral-inbox">Er kwam een verwijzing binnen: wat nu</h1>' in body(dutch)
     assert "A referral came in" not in body(dutch)
     english = client.get("/hulp/coordinator/referral-inbox", headers={"Accept-Language": "en"})
-    assert '<h2 id="referral-inbox">A referral came in: what now</h2>' in body(english)
+    assert '<h1 id="referral-inbox">A referral came in: what now</h1>' in body(english)
     assert "Er kwam een verwijzing binnen" not in body(english)
     # Only that section, with the contents of the whole guide to go on.
     assert "Holding the intake</h2>" not in body(english)
@@ -53,7 +53,7 @@ def test_the_whole_guide_and_the_links_between_sections(client):
 def test_the_language_follows_the_users_choice(client):
     client.post("/locale", data={"locale": "en", "next": "/"}, headers={"Accept-Language": "nl"})
     page = body(client.get("/hulp/member/notes", headers={"Accept-Language": "nl"}))
-    assert '<h2 id="notes">Notes</h2>' in page and "Notities</h2>" not in page
+    assert '<h1 id="notes">Notes</h1>' in page and "Notities</h1>" not in page
 
 
 @pytest.mark.parametrize("path", [

@@ -20,7 +20,7 @@ ROLES = ("coordinator", "member", "gp", "patient", "admin")
 LOCALES = ("nl", "en")
 IMAGE_NAME = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\.png")
 _ANCHOR = re.compile(r'^<a id="([a-z0-9-]+)"></a>\s*$')
-_ANCHORED_HEADING = re.compile(r'^<a id="([a-z0-9-]+)"></a>\s*\n## (.+)$', re.MULTILINE)
+_ANCHORED_HEADING = re.compile(r'^<a id="([a-z0-9-]+)"></a>\s*\n(#{1,2}) (.+)$', re.MULTILINE)
 _IMAGE_LINK = re.compile(r"\]\(\.\./img/([^)\s]+)\)")
 
 # Which section of the role's guide a page opens (endpoint, or "blueprint.*" for the rest of a blueprint).
@@ -120,6 +120,6 @@ def app_markdown(text: str, image_url, section_url) -> str:
     """Guide Markdown made ready for the app: image links to the image route, in-guide links to the section
     pages, and each anchor line made the id of its heading. *image_url(name)* and *section_url(anchor)* build
     the URLs."""
-    text = _ANCHORED_HEADING.sub(lambda m: f"## {m.group(2)} {{: #{m.group(1)} }}", text)  # for attr_list
+    text = _ANCHORED_HEADING.sub(lambda m: f"{m.group(2)} {m.group(3)} {{: #{m.group(1)} }}", text)  # attr_list
     text = _IMAGE_LINK.sub(lambda m: f"]({image_url(m.group(1))})", text)
     return re.sub(r"\]\(#([a-z0-9-]+)\)", lambda m: f"]({section_url(m.group(1))})", text)

@@ -3,9 +3,12 @@
 The guides hold no patient data, so the pages are public; only known roles, sections and images answer."""
 from __future__ import annotations
 
-from flask import Flask, abort, g, render_template, request, send_from_directory, url_for
+import os
+
+from flask import Flask, Response, abort, g, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.security import safe_join
 
 from app.core.i18n import current_locale
 from app.help import bp
@@ -44,15 +47,19 @@ def section(role: str, section: str):
     if found is None:
         abort(404)
     return render_template("help/guide.html", role=role, title=parts[0].title, parts=parts, section=found,
-                           html=_render(found.markdown, role))
+                           html=_render(found.markdown.replace("\n## ", "\n# ", 1), role))  # the page's h1
 
 
 @bp.route("/hulp/img/<name>")
 def image(name: str):
     """A screenshot of the guides: a plain file name (no directories), one that exists."""
-    if not IMAGE_NAME.fullmatch(name):
+    path = safe_join(str(IMAGE_DIR), name) if IMAGE_NAME.fullmatch(name) else None
+    if path is None or not os.path.isfile(path):
         abort(404)
-    return send_from_directory(IMAGE_DIR, name, mimetype="image/png", max_age=3600)
+    with open(path, "rb") as image:  # read whole (a screenshot is ~100 kB): no file stays open after the response
+        response = Response(image.read(), mimetype="image/png")
+    response.cache_control.max_age = 3600
+    return response
 
 
 def help_role() -> str | None:
