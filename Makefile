@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi.py
 
-.PHONY: run prod test bench install install-prod install-test system-deps pdf-deps translations lint clean
+.PHONY: run prod test bench docs install install-prod install-test system-deps pdf-deps translations lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,16 @@ bench: pdf-deps install translations
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; }
 	$(BIN)/python -m scripts.bench.run $(if $(BENCH_SCALE),--scale $(BENCH_SCALE)) $(if $(BENCH_DURATION),--duration $(BENCH_DURATION))
+
+# The role guides' screenshots (docs/guides, README "Documentation"): the demo data in a throwaway SQLite database,
+# each role signed in through Chromium, each page saved as docs/guides/img/<role>-<page>.png with the templates it
+# shows in docs/guides/img/manifest.json. Run it after changing a template a guide shows (tests/test_docs_guides.py
+# fails until then) and commit the images.
+docs: pdf-deps install-test translations
+	@[ -x /usr/bin/chromium ] || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	dir=$$(mktemp -d) && trap 'rm -rf "$$dir"' EXIT && \
+	  TEST_DATABASE_URL="sqlite:///$$dir/docs.db" $(BIN)/pytest -q -p no:cacheprovider -m docs tests/browser/test_docs_screenshots.py
 
 lint: install-test
 	$(BIN)/ruff check app tests scripts config.py

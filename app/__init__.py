@@ -77,6 +77,8 @@ def register_blueprints(app: Flask) -> None:
     from app.fhir.oauth import register_oauth
     from app.fhir.systems_views import bp as systems_bp
     from app.gp_portal import bp as gp_portal_bp
+    from app.help import bp as help_bp
+    from app.help.views import register_help
     from app.main import bp as main_bp
     from app.meetings import bp as meetings_bp
     from app.networks import bp as networks_bp
@@ -91,6 +93,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(directory_bp)
+    app.register_blueprint(help_bp)
+    register_help(app)  # the help link of the page header
     app.register_blueprint(fhir_bp, url_prefix="/fhir/R4")
     register_oauth(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")

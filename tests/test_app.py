@@ -132,6 +132,7 @@ def world():
                    "service_id": hsds_org(network.id), "subscription_id": 1,
                    "api_client_id": api_client_id,
                    "filename": "css/app.css", "link_id": link.id,
+                   "role": "coordinator", "section": "consent", "name": "coordinator-home.png",
                    **{f"{kind}_id": referrals[kind].id for kind in ("referral", "attachment", "case", "consent",
                                                                     "note", "action", "letter")},
                    "member_id": referrals["team_member"].id, "version": 1, "key": "story",

@@ -430,6 +430,7 @@ def walk_world():
                      "evidence_id": evidence.id, "snapshot_id": snapshot.id, "contact_id": contact.id,
                      "network_id": network.id, "slug": network.slug, "organization_id": hsds_org(network.id), "service_id": hsds_org(network.id), "token": verify_token,
                      "link_id": link.id, "key": "story",
+                     "role": "coordinator", "section": "consent", "name": "coordinator-home.png",
                      # Referral and case routes: any id will do, the walk must be refused before any lookup.
                      **dict.fromkeys(("referral_id", "attachment_id", "case_id", "member_id", "version", "consent_id",
                                       "note_id", "action_id", "letter_id", "duplicate_id", "account_id", "relative_id",

@@ -55,7 +55,8 @@ DISTRESS_PROBLEM_LABEL = "Tintelingen in handen of voeten"
 # URL arguments of routes that show no patient data at all (member profiles, meetings, quality evidence,
 # administration, sign-in tokens, static files). A route with any other unknown argument fails the walk.
 NO_PATIENT_DATA_ARGUMENTS = {"token", "filename", "operation", "meeting_id", "training_id", "evidence_id",
-                             "snapshot_id", "contact_id", "link_id", "user_id", "membership_id", "network_id"}
+                             "snapshot_id", "contact_id", "link_id", "user_id", "membership_id", "network_id",
+                             "name"}  # help.image: the guides' screenshots of the made-up demo data
 
 
 def section_canary(key: SectionKey) -> str:
@@ -143,7 +144,8 @@ def leak_world():
                   # The open directory feed (public data only): the network as organization and as service.
                   "organization_id": organization_uuid(network.id), "service_id": organization_uuid(network.id),
                   "subscription_id": 1,  # FHIR: bearer-token routes, refused here (no token)
-                  "api_client_id": 1}  # connected systems: no patient data
+                  "api_client_id": 1,  # connected systems: no patient data
+                  "role": "coordinator", "section": "consent"}  # the role guides (/hulp): public
         # The patient's own portal account, a relative granted the care plan only, and one whose access ended.
         patient_user = make_user("patient@leak.example", name="Patiënt")
         relative_user = make_user("naaste@leak.example", name="Naaste")

@@ -157,6 +157,8 @@ GP_ENDPOINTS: dict[str, dict[str, str]] = {
 ADMIN_ENDPOINTS |= {"admin.jobs"}
 # The public directory (no sign-in; applying needs one) and approving applications.
 GLOBAL_ENDPOINTS |= {"directory.index", "directory.network", "directory.apply"}
+# The role guides (/hulp): public, no network, no patient data; only known roles, sections and images answer.
+GLOBAL_ENDPOINTS |= {"help.guide", "help.section", "help.image"}
 # The open HSDS feed: public networks only (tests/test_hsds_feed.py shows a hidden network's id is a 404).
 GLOBAL_ENDPOINTS |= {"directory.hsds_root", "directory.hsds_organizations", "directory.hsds_organization",
                      "directory.hsds_services", "directory.hsds_service"}
