@@ -72,6 +72,7 @@ def anchors(path: Path) -> frozenset[str]:
     seen: dict[str, int] = {}
     found = set()
     for _, line in _prose_lines(path):
+        found.update(re.findall(r'<a id="([\w-]+)"></a>', line))  # an explicit anchor (the role guides' sections)
         match = re.match(r"#{1,6}\s+(.*?)\s*#*\s*$", line)
         if not match:
             continue
@@ -96,6 +97,7 @@ def test_the_checks_see_what_they_look_for():
     assert _slug("Tenancy (T1)") == "tenancy-t1"
     assert _slug("The open directory feed (HSDS 3.0)") == "the-open-directory-feed-hsds-30"
     assert "backup-and-restore" in anchors(ROOT / "docs" / "operations.md")
+    assert "consent" in anchors(ROOT / "docs" / "guides" / "en" / "patient.md")  # <a id="consent"></a>
     assert [m.group(1) for m in MD_LINK.finditer("[a](b.md#c) and ![i](img.png)")] == ["b.md#c", "img.png"]
 
 
