@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 from app.cases import services as case_services
-from app.cases.models import Case
+from app.cases.models import Case, CaseEventKind
 from app.cases.services import letters as letter_services
 from app.core.dates import local_today
 from app.core.db import utcnow
@@ -169,7 +169,15 @@ def test_the_members_start_page_counts_their_proposals_steps_and_measurements_du
         "proposals": "1 care-team proposal to answer",
         "overdue_actions": "1 of your next steps is past its due date",
         "proms_due": "1 distress thermometer due",
+        "news": "1 of your cases has news since your last visit",  # "mine": the coordinator's step, never opened
     }
+    assert client.get(f"/n/noord/cases/{mine.id}").status_code == 200  # the visit
+    assert "news" not in _figures(client.get("/n/noord/").get_data(as_text=True))
+    with network_context(noord.id):  # someone else adds to the timeline after the visit: news again
+        case_services.add_event(db.session.get(Case, mine.id), boss.user, CaseEventKind.CENTRAL_CHANGED)
+        db.session.commit()
+    assert _figures(client.get("/n/noord/").get_data(as_text=True))["news"] == (
+        "1 of your cases has news since your last visit")
     login_as(client, colleague.user)
     assert _figures(client.get("/n/noord/").get_data(as_text=True)) == {"proposals": "1 care-team proposal to answer"}
     quiet = make_member(noord, "stil@noord.example", locale="en")

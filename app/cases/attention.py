@@ -13,11 +13,12 @@ from datetime import date, datetime, timedelta
 
 from flask import url_for
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.auth.models import User
-from app.cases.access import covered_now
-from app.cases.models import CareTeamMember, Case, CaseAction, CaseStatus, Letter, TeamStatus
+from app.cases.access import covered_now, member_cases_query
+from app.cases.models import CareTeamMember, Case, CaseAction, CaseEvent, CaseStatus, Letter, TeamStatus
+from app.core.audit import AuditEvent
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.tenancy import all_networks, current_network_id
@@ -90,9 +91,9 @@ def coordinator_figures(*, today: date | None = None, now: datetime | None = Non
 
 
 def member_figures(membership: Membership, *, today: date | None = None) -> list[Figure]:
-    """The member's open proposals they may answer, their own overdue next steps and the distress
-    measurements due in the cases where they are the central care provider; only cases the door lets
-    them reach now (a live consent names them: covered_now)."""
+    """The member's open proposals they may answer, their own overdue next steps, the distress measurements due
+    in the cases where they are the central care provider and their cases with news since their last visit;
+    only cases the door lets them reach now (a live consent names them: covered_now)."""
     today = today or local_today()
     network_id = current_network_id()
     active_case = (Case.status == CaseStatus.ACTIVE)
@@ -108,8 +109,10 @@ def member_figures(membership: Membership, *, today: date | None = None) -> list
         _count(select(Case.id).where(Case.network_id == network_id, active_case,
                                      Case.central_membership_id == membership.id, Case.next_prom_due_on <= today,
                                      covered_now(membership.id, Case.id))),
+        _count(member_cases_query(membership).with_only_columns(Case.id)
+               .where(Case.network_id == network_id, active_case, _news_since_last_visit(membership.user_id))),
     )).one()
-    proposals, late_steps, proms = (int(value or 0) for value in row)
+    proposals, late_steps, proms, news = (int(value or 0) for value in row)
     case_list = url_for("cases.index")
     return [
         Figure("proposals", proposals, ngettext("%(num)d care-team proposal to answer",
@@ -119,7 +122,24 @@ def member_figures(membership: Membership, *, today: date | None = None) -> list
                                                        late_steps), case_list, urgent=True),
         Figure("proms_due", proms, ngettext("%(num)d distress thermometer due",
                                             "%(num)d distress thermometers due", proms), case_list),
+        Figure("news", news, ngettext("%(num)d of your cases has news since your last visit",
+                                      "%(num)d of your cases have news since your last visit", news), case_list),
     ]
+
+
+def _news_since_last_visit(user_id: int):
+    """SQL condition on a case row: someone else added to its timeline after this user last opened the case page
+    (the NEN 7513 row that page writes), or ever, if they never opened it."""
+    last_visit = (select(func.max(AuditEvent.occurred_at))
+                  .where(AuditEvent.network_id == Case.network_id, AuditEvent.patient_id == Case.patient_id,
+                         AuditEvent.user_id == user_id, AuditEvent.event == "case.detail_viewed",
+                         AuditEvent.object_id == Case.id)
+                  .correlate(Case).scalar_subquery())
+    return (select(CaseEvent.id)
+            .where(CaseEvent.network_id == Case.network_id, CaseEvent.case_id == Case.id,
+                   CaseEvent.actor_id != user_id,
+                   or_(last_visit.is_(None), CaseEvent.occurred_at > last_visit))
+            .correlate(Case).exists())
 
 
 def referrer_figures(user: User, *, now: datetime | None = None) -> dict:
