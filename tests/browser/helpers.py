@@ -192,7 +192,7 @@ def click_nav(page: Page, href: str) -> None:
     group it sits in (e.g. "Work") when they are closed, then click it and wait for the page."""
     link = page.locator(f"header nav a[href='{href}']")
     link.wait_for(state="attached")
-    for disclosure in page.locator("header nav details").filter(has=link).all():
+    for disclosure in page.locator("header nav details").filter(has=page.locator(f"a[href='{href}']")).all():
         if disclosure.get_attribute("open") is None:
             disclosure.locator("> summary").click()
     with page.expect_navigation():
