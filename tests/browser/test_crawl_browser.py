@@ -37,6 +37,7 @@ SKIP = re.compile(r"/logout|/static/|/favicon|\.(pdf|csv|json|ics|zip|png|svg)(\
 AXE = Axe()
 IMPACTS = ("moderate", "serious", "critical")
 SHOTS = ARTIFACTS / "crawl"
+LONG_NAME = "Alexandra Wilhelmina van der Heijden-Oudshoorn"
 LONG_EMAIL = "a.very.long.email.address.for.a.physiotherapist@fysiotherapie-zuid-kennemerland.example.nl"
 
 # In the page: text blocks squeezed below 120 px at 390 px, tables without a header row or, on a phone, with an
@@ -81,6 +82,8 @@ PROBE = """(width) => {
   }
   for (const table of document.querySelectorAll('table')) {
     if (!table.tHead || !table.tHead.querySelector('th')) { out.headless.push(describe(table)); continue; }
+    const head = getComputedStyle(table.tHead.querySelector('th'));  // out of sight on a phone, never out of reach
+    if (head.display === 'none' || head.visibility === 'hidden') out.headless.push(describe(table) + ' (header hidden)');
     if (width < 600) {
       for (const cell of table.querySelectorAll('tbody td')) {
         if (!(cell.getAttribute('data-label') || '').trim() && cell.textContent.trim()) out.unlabelled.push(describe(cell));
@@ -112,9 +115,9 @@ def resize(page: Page, width: int) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
 
 
-def crawl(page: Page, base: str, start: str, role: str, problems: list[str], seen_kinds: set[str]) -> int:
-    """Visit what *start* leads to, breadth first; check every page at both widths. Returns the pages seen."""
-    queue, visited, per_kind = deque([base + start]), set(), {}
+def crawl(page: Page, base: str, starts: list[str], role: str, problems: list[str], seen_kinds: set[str]) -> int:
+    """Visit what *starts* lead to, breadth first; check every page at both widths. Returns the pages seen."""
+    queue, visited, per_kind = deque(base + start for start in starts), set(), {}
     while queue and len(visited) < MAX_PAGES:
         url = queue.popleft()
         kind = _kind(url)
@@ -166,6 +169,31 @@ def screenshots(page: Page, base: str, name: str, path: str) -> None:
         page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
 
 
+FOCUS_STYLE = "(() => { const s = getComputedStyle(document.activeElement); return [s.outlineStyle, s.outlineColor, s.boxShadow]; })()"
+
+
+def focus_ring_holds(page: Page, base: str, problems: list[str]) -> None:
+    """By keyboard: a menu group of the teal bar opens with Enter and Tab reaches its first link; the focus ring
+    on the group's button and on that link (on the darker teal of the open group) is a dark ring inside a
+    yellow one, so one of the two has 3:1 against any background (app.css: 3.2 and 3.7 on the teal bar, 5.7 for
+    the yellow on the darker teal, 19 for the dark ring on white)."""
+    page.goto(f"{base}/n/zuid-kennemerland/")
+    resize(page, WIDTHS[0])
+    group = page.locator("header nav .navgroup > details").first
+    group.locator("> summary").focus()
+    rings = [("group button", page.evaluate(FOCUS_STYLE))]
+    page.keyboard.press("Enter")
+    if group.get_attribute("open") is None:
+        problems.append("keyboard: Enter does not open a menu group")
+    page.keyboard.press("Tab")
+    if not page.evaluate("document.activeElement.matches('header nav .navgroup details[open] a')"):
+        problems.append("keyboard: Tab from a group's button does not reach its first link")
+    rings.append(("link in an open group", page.evaluate(FOCUS_STYLE)))
+    for what, (outline, colour, shadow) in rings:
+        if not (outline == "solid" and colour == "rgb(11, 12, 12)" and "rgb(255, 191, 71)" in shadow):
+            problems.append(f"focus ring: {what}: {outline} {colour} {shadow}")
+
+
 @pytest.fixture
 def demo_world(monkeypatch):
     """The demo of `make run` (two networks, referrals in every state, a case, the patient and his wife in
@@ -179,10 +207,11 @@ def demo_world(monkeypatch):
         user.mfa_enabled_at = utcnow()
     db.session.commit()
     network = db.session.scalar(select(Network).where(Network.slug == "zuid-kennemerland"))
-    make_member(network, LONG_EMAIL, disciplines=("fysiotherapeut",), password=None)  # a long address in a heading
+    long = make_member(network, LONG_EMAIL, disciplines=("fysiotherapeut",), password=None, name=LONG_NAME)
 
     def user(login: str) -> User:
         return db.session.scalar(select(User).where(User.email == f"{login}@{demo.DOMAIN}"))
+    user.long_profile = f"/n/zuid-kennemerland/members/{long.id}"  # a long name as the heading, a long address
     return user
 
 
@@ -212,7 +241,10 @@ def test_every_reachable_page_holds_on_a_phone_and_at_a_desk(chromium, live_serv
                          if re.search(r"/cases/[0-9]+$", h)]
                 assert hrefs, "the demo has a case"
                 screenshots(page, live_server, "case", hrefs[0])
-            counts[role] = crawl(page, live_server, start, role, problems, seen_kinds)
+            extra = [demo_world.long_profile] if role == "coordinator" else []
+            counts[role] = crawl(page, live_server, [start, *extra], role, problems, seen_kinds)
+            if role == "coordinator":
+                focus_ring_holds(page, live_server, problems)
         finally:
             context.close()
     print("pages per role:", counts)
