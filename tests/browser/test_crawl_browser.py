@@ -180,7 +180,10 @@ def focus_ring_holds(page: Page, base: str, problems: list[str]) -> None:
     page.goto(f"{base}/n/zuid-kennemerland/")
     resize(page, WIDTHS[0])
     group = page.locator("header nav .navgroup > details").first
-    group.locator("> summary").focus()
+    for _step in range(10):  # Tab from the top of the page: the skip link, the brand, then the first group
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.matches('header nav .navgroup > details > summary')"):
+            break
     rings = [("group button", page.evaluate(FOCUS_STYLE))]
     page.keyboard.press("Enter")
     if group.get_attribute("open") is None:
@@ -192,6 +195,20 @@ def focus_ring_holds(page: Page, base: str, problems: list[str]) -> None:
     for what, (outline, colour, shadow) in rings:
         if not (outline == "solid" and colour == "rgb(11, 12, 12)" and "rgb(255, 191, 71)" in shadow):
             problems.append(f"focus ring: {what}: {outline} {colour} {shadow}")
+
+
+def phone_menu_opens(page: Page, base: str, problems: list[str]) -> None:
+    """At 390 px the bar is one "Menu" button; it opens the list, and a group in it opens in place."""
+    page.goto(f"{base}/n/zuid-kennemerland/referrals/")
+    resize(page, 390)
+    page.locator("#main-menu > summary").click()
+    group = page.locator("header nav .navgroup", has=page.locator("a[aria-current=page]"))
+    group.locator("summary").click()
+    link = group.locator("a[aria-current=page]")
+    if not link.is_visible() or link.bounding_box()["x"] + link.bounding_box()["width"] > 390:
+        problems.append("phone menu: the current place is not in sight after opening Menu and its group")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "coordinator-menu-open-390.png"), full_page=True)
 
 
 @pytest.fixture
@@ -233,6 +250,7 @@ def test_every_reachable_page_holds_on_a_phone_and_at_a_desk(chromium, live_serv
             start = urlsplit(page.url).path  # where signing in leads: the role's start page
             screenshots(page, live_server, f"{role}-start", start)
             if role == "coordinator":
+                screenshots(page, live_server, "network-home", "/n/zuid-kennemerland/")
                 screenshots(page, live_server, "referral-inbox", "/n/zuid-kennemerland/referrals/")
                 screenshots(page, live_server, "audit-log", "/n/zuid-kennemerland/audit")
                 page.goto(f"{live_server}/n/zuid-kennemerland/cases/")
@@ -245,6 +263,7 @@ def test_every_reachable_page_holds_on_a_phone_and_at_a_desk(chromium, live_serv
             counts[role] = crawl(page, live_server, [start, *extra], role, problems, seen_kinds)
             if role == "coordinator":
                 focus_ring_holds(page, live_server, problems)
+                phone_menu_opens(page, live_server, problems)
         finally:
             context.close()
     print("pages per role:", counts)
