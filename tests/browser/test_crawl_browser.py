@@ -3,7 +3,10 @@ dietician, GP, platform admin, the patient in his portal) a crawl from the role'
 same-origin GET link (bounded), at 390 and at 1280 px. A page fails when it is wider than the window, when a
 text block is squeezed into a column narrower than 120 px at 390 px (it wraps there: one short word in a
 chip is not squeezed), when a table has no header row or, on a phone, a data cell has no data-label (the
-card's label), or when axe-core finds anything of impact moderate or worse (once per kind of page).
+card's label) or its header is gone for screen readers, when axe-core finds anything of impact moderate or
+worse (once per kind of page and width), or when the main navigation takes more than one line at 1280 px or
+is not folded behind its "Menu" button at 390 px. The coordinator's menu groups also open by keyboard with a
+focus ring of 3:1 on the teal bar, and open on a phone.
 Full-page screenshots of the start pages, the referral inbox, a case and the audit log go to
 test-artifacts/crawl/.
 """
@@ -115,7 +118,8 @@ def resize(page: Page, width: int) -> None:
     page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
 
 
-def crawl(page: Page, base: str, starts: list[str], role: str, problems: list[str], seen_kinds: set[str]) -> int:
+def crawl(page: Page, base: str, starts: list[str], role: str, problems: list[str],
+          seen_kinds: set[tuple[str, int]]) -> int:
     """Visit what *starts* lead to, breadth first; check every page at both widths. Returns the pages seen."""
     queue, visited, per_kind = deque(base + start for start in starts), set(), {}
     while queue and len(visited) < MAX_PAGES:
@@ -146,7 +150,8 @@ def crawl(page: Page, base: str, starts: list[str], role: str, problems: list[st
             if found["navOpen"]:
                 problems.append(f"nav: {where} at {width} px: the main navigation is not folded into a menu")
             problems.extend(f"narrow: {where} at {width} px: {text}" for text in found["narrow"])
-            problems.extend(f"table header: {where}: {text}" for text in found["headless"] if width == WIDTHS[0])
+            problems.extend(f"table header: {where}: {text}" for text in found["headless"]
+                            if width == WIDTHS[0] or text.endswith("(header hidden)"))
             problems.extend(f"data-label: {where} at {width} px: {text}" for text in found["unlabelled"][:3])
             if (kind, width) not in seen_kinds:
                 seen_kinds.add((kind, width))
@@ -238,7 +243,7 @@ ROLES = [("coordinator", "marieke.devries"), ("dietician", "sanne.bakker"), ("gp
 
 def test_every_reachable_page_holds_on_a_phone_and_at_a_desk(chromium, live_server, demo_world):
     problems: list[str] = []
-    seen_kinds: set = set()
+    seen_kinds: set[tuple[str, int]] = set()
     counts = {}
     for role, login in ROLES:
         context = chromium.new_context(locale="nl-NL", viewport={"width": WIDTHS[0], "height": 900})
