@@ -214,11 +214,24 @@ def dutch_pattern(msgid: str) -> re.Pattern:
 
 # --- the network's side ----------------------------------------------------------------------------------
 
+def click_nav(page: Page, href: str) -> None:
+    """Follow the main navigation's link to *href* as a person does: open the menu ("Menu" on a phone) and the
+    group it sits in (e.g. "Work") when they are closed, then click it and wait for the page."""
+    link = page.locator(f"header nav a[href='{href}']")
+    link.wait_for(state="attached")
+    for disclosure in page.locator("header nav details").filter(has=page.locator(f"a[href='{href}']")).all():
+        if disclosure.get_attribute("open") is None:
+            disclosure.locator("> summary").click()
+    with page.expect_navigation():
+        link.click()
+
+
 def open_referral_from_inbox(page: Page, slug: str, number: str):
-    """From the coordinator's start page: the network, then "Referrals" in the menu. Returns the inbox
-    row of *number* (a test checks it, then clicks the number to open the referral)."""
-    page.click(f"main a[href='/n/{slug}/']")
-    page.click(f"header nav a[href='/n/{slug}/referrals/']")
+    """From the coordinator's start page: the network, then "Referrals" in the menu (the "Work" group).
+    Returns the inbox row of *number* (a test checks it, then clicks the number to open the referral)."""
+    with page.expect_navigation():
+        page.click(f"main a[href='/n/{slug}/']")
+    click_nav(page, f"/n/{slug}/referrals/")
     page.wait_for_url(f"**/n/{slug}/referrals/")
     row = page.locator(f"table.inbox tr[data-number='{number}']")
     expect(row).to_be_visible()

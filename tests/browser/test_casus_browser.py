@@ -25,6 +25,7 @@ from tests.browser.helpers import (
     WIM_JANSEN,
     accept_proposal_from_mail,
     acknowledge_and_accept,
+    click_nav,
     dutch,
     fill_referral,
     find_network_and_open_form,
@@ -185,7 +186,7 @@ def test_the_casus_of_wim_jansen(page, live_server, chromium, request):
             expect(sexologist_page.locator("main")).not_to_contain_text(STORY)
 
         # The coordinator's audit log shows the refusals and the consents.
-        office.click("header nav a[href='/n/zk/audit']")
+        click_nav(office, "/n/zk/audit")  # "Audit log" in the "Administration" group
         office.wait_for_url("**/n/zk/audit")
         rows = audit_rows(office, user=physio.user.email)
         denied = rows.filter(has=office.locator("code", has_text="case.access_denied"))
