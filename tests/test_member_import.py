@@ -84,7 +84,7 @@ def preview_rows(response) -> dict[str, str]:
     """{email cell: check cell} of the preview table."""
     html = response.get_data(as_text=True)
     rows = re.findall(r"<tr class=\"row-(?:ok|error)\">(.*?)</tr>", html, re.S)
-    cells = [re.findall(r"<td>(.*?)</td>", row, re.S) for row in rows]
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in rows]
     return {c[2]: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", c[5])).strip() for c in cells}
 
 

@@ -602,6 +602,7 @@ def test_the_list_needs_the_same_queries_for_2_and_12_referrals(gp_client, world
     poh = make_gp("poh@example.nl", "22223333", kind="poh", email_verified_at=utcnow(), locale="en")
     make_practice_link(world["gp"], poh, confirmed=True)
     login_as(gp_client, poh)
+    gp_client.get("/verwijzer/verwijzingen/")  # the audit chain's first row looks for a checkpoint once
     counts = []
     for total in (2, 12):
         while len(referrals()) < total:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask import url_for
+from flask import g, url_for
 from flask_babel import ngettext
 from sqlalchemy import func, or_, select
 
@@ -68,6 +68,7 @@ def coordinator_figures(*, today: date | None = None, now: datetime | None = Non
                       Case.status == CaseStatus.ACTIVE)),
     )).one()
     new, overdue, intakes, proposals, no_central, late_steps = (int(value or 0) for value in row)
+    g.new_referral_count = new  # the same figure as the nav badge (app.referrals.views): counted once per page
     inbox = url_for("referrals.index", status="submitted")
     case_list = url_for("cases.index")
     return [
