@@ -220,3 +220,30 @@ def test_the_platform_admin_sees_the_networks_and_those_awaiting_approval(client
     html = client.get("/").get_data(as_text=True)
     card = html.split('id="platform-admin"')[1].split("</section>")[0]
     assert "3 networks" in card and "1 network awaits your approval" in card and 'href="/admin/' in card
+
+
+def _waiting_on_home(html: str) -> dict[str, list[str]]:
+    """The figures under each network on "/": network slug -> texts."""
+    return {slug: [re.sub(r"<[^>]+>", "", text).strip() for text in re.findall(r"<li>(.*?)</li>", block, re.S)]
+            for slug, block in re.findall(r'<ul class="waiting" data-network="([a-z]+)">(.*?)</ul>', html, re.S)}
+
+
+def test_the_start_page_shows_what_needs_you_in_each_of_your_networks_and_only_there(client):
+    noord, zuid, _bosses, gp, _other = _world()
+    boss = make_member(noord, "chef@noord.example", role=Role.COORDINATOR, locale="en")
+    _busy_network(noord, boss, gp)
+    zuid_boss = make_member(zuid, "chef@zuid.example", role=Role.COORDINATOR, locale="en")
+    _busy_network(zuid, zuid_boss, gp)
+    _busy_network(zuid, zuid_boss, gp, nurse=make_member(zuid, "n2@zuid.example", locale="en"))
+    same_person_in_zuid = make_member(zuid, "chef@noord.example")  # a plain member there: nothing waits for them
+    login_as(client, boss.user)
+    with counted_statements() as statements:
+        html = client.get("/").get_data(as_text=True)
+    waiting = _waiting_on_home(html)
+    assert waiting == {"noord": ["2 new referrals to acknowledge", "1 referral past the acknowledgement norm",
+                                 "1 intake to hold", "1 care-team proposal waiting for an answer",
+                                 "1 case without a central care provider", "1 next step past its due date"]}
+    assert 'href="/n/noord/referrals/?status=submitted"' in html and "/n/zuid/referrals" not in html
+    assert same_person_in_zuid.network_id == zuid.id and "Netwerk Zuid" in html  # listed, with nothing waiting
+    # one query per network for its figures, whatever the rows: the other network's six extra rows add none
+    assert sum("count(" in s.lower() and "referrals" in s for s in statements) == 1

@@ -1,19 +1,21 @@
 """Start page, language switch, /healthz and the development-only mail outbox."""
 from __future__ import annotations
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import func, select, text
 
 from app.auth.models import ReferrerKind
-from app.cases.attention import admin_figures, referrer_figures
+from app.cases.attention import admin_figures, coordinator_figures, member_figures, referrer_figures
 from app.cases.start_page import open_proposals_for_user, overdue_actions_for_user
 from app.core.audit_integrity import chain_alarm
 from app.core.jobs import Outbox
 from app.core.pagination import paginate
+from app.core.tenancy import network_context
 from app.extensions import db
 from app.gp_portal.services import practice as practice_links
 from app.main import bp
+from app.networks.models import Role
 from app.networks.services import memberships as network_services
 from app.palliative import services as palliative_services
 from app.patient_portal import services as portal_services
@@ -29,10 +31,31 @@ def index():
         return redirect(url_for("patient_portal.index"))  # a patient (or relative): their own record
     referrer = _referrer_context(current_user.gp_profile)
     return render_template("main/index.html", memberships=memberships, referrer=referrer,
+                           waiting=_waiting_per_network(memberships),
                            overdue_actions=overdue_actions_for_user(current_user),
                            open_proposals=open_proposals_for_user(current_user),
                            follow_ups=palliative_services.follow_ups_for_user(current_user.id),
                            admin=admin_figures() if current_user.is_platform_admin else None)
+
+
+MAX_NETWORKS_WITH_FIGURES = 5  # one query per network: a person in many networks sees the first five's figures
+
+
+def _waiting_per_network(memberships) -> dict[int, list]:
+    """Per membership, what needs the user now in that network (the network home's figures, the non-zero ones),
+    read inside that network's scope so the start page answers without opening each network."""
+    waiting = {}
+    for membership in memberships[:MAX_NETWORKS_WITH_FIGURES]:
+        previous = g.get("network")
+        g.network = membership.network  # the figures' links are built for this network (url_defaults)
+        try:
+            with network_context(membership.network_id):
+                figures = (coordinator_figures() if membership.role is Role.COORDINATOR
+                           else member_figures(membership))
+        finally:
+            g.network = previous
+        waiting[membership.id] = [figure for figure in figures if figure.count]
+    return waiting
 
 
 def _referrer_context(profile) -> dict | None:
