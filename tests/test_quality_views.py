@@ -417,7 +417,8 @@ def test_the_snapshot_page_shows_progress_while_the_pdf_is_made(coo, noord, stat
     assert '<meta http-equiv="refresh" content="2">' in head
     assert f'<progress max="100" value="{progress}">' in page and text in page
     assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/js/tables.js" defer>',
-                                                        '<script src="/static/js/forms.js" defer>']  # no page script
+                                                        '<script src="/static/js/forms.js" defer>',
+                                                        '<script src="/static/js/nav.js" defer>']  # no page script
     assert coo.get(f"/n/noord/quality/snapshots/{snapshot.id}/pdf/download").status_code == 404
 
 

@@ -143,7 +143,8 @@ def test_dashboard_page_shows_the_figures_and_the_chart(client, known):
     assert "Jul 2025 1, Aug 2025 0" in svg and "May 2026 3, Jun 2026 3" in svg  # the <desc>
     assert "style=" not in svg and "<script" not in svg
     assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/tables.js" defer>',
-                                                        '<script src="/static/js/forms.js" defer>']  # no page script
+                                                        '<script src="/static/js/forms.js" defer>',
+                                                        '<script src="/static/js/nav.js" defer>']  # no page script
     assert len(re.findall(r"<rect ", svg)) == 12
     assert "<title>Jun 2026: 3</title>" in svg
     assert "Wim" not in html and "Jansen" not in html  # figures only, no patient data
