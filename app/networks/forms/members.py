@@ -35,7 +35,7 @@ class MemberProfileForm(FlaskForm):
     agb_code = StringField(_l("AGB code"), validators=[Optional(), AGBCode()],
                            description=_l("8 digits."), render_kw={"inputmode": "numeric", "class": "input-width-10"})
     big_number = StringField(_l("BIG number"), validators=[Optional(), BIGNumber()],
-                             description=_l("Optional: 11 digits."),
+                             description=_l("11 digits."),
                              render_kw={"inputmode": "numeric", "class": "input-width-20"})
     practice_name = StringField(_l("Practice"), validators=[Optional(), Length(max=200)])
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200)])
@@ -71,7 +71,7 @@ class TrainingRecordForm(FlaskForm):
         NumberRange(min=1, max=1000, message=_l("Enter the number of hours (1 to 1000)."))])
     completed_on = DateField(_l("Completed on"), validators=[DataRequired(), NotInFuture()])
     valid_until = DateField(_l("Valid until"), validators=[Optional()],
-                            description=_l("Optional, for a registration that must be renewed."))
+                            description=_l("For a registration that must be renewed."))
 
     def validate_valid_until(self, field):
         completed: date | None = self.completed_on.data
