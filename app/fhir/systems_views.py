@@ -21,6 +21,18 @@ def render_systems(form, rows, *, revoke_endpoint: str, created=None, status: in
                            revoke_endpoint=revoke_endpoint), status
 
 
+def revoke_page(client, *, back_endpoint: str):
+    """Disconnect *client* after a confirmation (its tokens stop on the next request), then back to the list."""
+    form = RevokeSystemForm()
+    if form.validate_on_submit():
+        clients.revoke_client(client, by=current_user)
+        db.session.commit()
+        flash(_("The system is disconnected; its tokens no longer work."), "success")
+        return redirect(url_for(back_endpoint))
+    return render_template("fhir/system_revoke.html", client=client, form=form, back=url_for(back_endpoint)), (
+        400 if form.errors else 200)
+
+
 def register_from_form(form, **where):
     """Register the posted system; (client, secret) or None with the refusal flashed."""
     try:
@@ -54,11 +66,4 @@ def index():
 @require_membership(Role.COORDINATOR)
 def revoke(api_client_id: int):
     client = clients.network_client(g.network.id, api_client_id) or abort(404)
-    form = RevokeSystemForm()
-    if form.validate_on_submit():
-        clients.revoke_client(client, by=current_user)
-        db.session.commit()
-        flash(_("The system is disconnected; its tokens no longer work."), "success")
-        return redirect(url_for("systems.index"))
-    return render_template("fhir/system_revoke.html", client=client, form=form, back=url_for("systems.index")), (
-        400 if form.errors else 200)
+    return revoke_page(client, back_endpoint="systems.index")

@@ -180,6 +180,22 @@ def _gp_system(client: ApiClient) -> None:
         raise FhirError(403, [("forbidden", "The letters are the GP's: only the GP's own system reads them.", None)])
 
 
+def _gp_letter_client():
+    """The letters are the GP's: a token with the letter scope, of a GP's own system."""
+    client = authenticate(clients.SCOPE_LETTER_READ).client
+    _gp_system(client)
+    return client
+
+
+def _letters_searchset(client, as_resource):
+    """The sent letters of the case the `task` parameter names, each as *as_resource(letter, referral)*."""
+    with _reached_case(client, _task_parameter()) as (referral, case):
+        found = case_reads.letters_of(case)
+        _audit_read("letter.listed", referral, "case", case.id)
+        return resource_response(case_reads.searchset([as_resource(letter, referral) for letter in found],
+                                                      request.url))
+
+
 def _audit_read(event: str, referral: Referral, object_type: str, object_id: int, action=AuditAction.READ) -> None:
     audit.record(event, action, patient_id=referral.patient_id, object_type=object_type, object_id=object_id,
                  basis="api client", network_id=referral.network_id)
@@ -189,13 +205,7 @@ def _audit_read(event: str, referral: Referral, object_type: str, object_id: int
 @patient_data
 def search_letters():
     """The letters sent to the GP about one referral: a searchset of DocumentReference."""
-    client = authenticate(clients.SCOPE_LETTER_READ).client
-    _gp_system(client)
-    with _reached_case(client, _task_parameter()) as (referral, case):
-        found = case_reads.letters_of(case)
-        _audit_read("letter.listed", referral, "case", case.id)
-        return resource_response(case_reads.searchset(
-            [case_reads.document_reference(letter, referral) for letter in found], request.url))
+    return _letters_searchset(_gp_letter_client(), case_reads.document_reference)
 
 
 def _letter_referral(letter_id: int) -> int:
@@ -212,8 +222,7 @@ def _letter_referral(letter_id: int) -> int:
 @bp.route("/DocumentReference/<int:letter_id>")
 @patient_data
 def read_letter(letter_id: int):
-    client = authenticate(clients.SCOPE_LETTER_READ).client
-    _gp_system(client)
+    client = _gp_letter_client()
     with _reached_case(client, _letter_referral(letter_id)) as (referral, case):
         letter = gp_case.sent_letter(case, letter_id)
         _audit_read("letter.viewed", referral, "letter", letter.id)
@@ -224,8 +233,7 @@ def read_letter(letter_id: int):
 @patient_data
 def read_binary(letter_id: int):
     """The stored PDF of a sent letter (404 while the job makes it: the DocumentReference has no url until then)."""
-    client = authenticate(clients.SCOPE_LETTER_READ).client
-    _gp_system(client)
+    client = _gp_letter_client()
     with _reached_case(client, _letter_referral(letter_id)) as (referral, case):
         letter = gp_case.sent_letter(case, letter_id)
         path = letter.stored_file_path() if letter.pdf_storage else None
@@ -242,13 +250,7 @@ def read_binary(letter_id: int):
 @patient_data
 def search_communications():
     """That each letter was sent to the GP (sent, recipient by AGB, payload: the DocumentReference)."""
-    client = authenticate(clients.SCOPE_LETTER_READ).client
-    _gp_system(client)
-    with _reached_case(client, _task_parameter()) as (referral, case):
-        found = case_reads.letters_of(case)
-        _audit_read("letter.listed", referral, "case", case.id)
-        return resource_response(case_reads.searchset(
-            [case_reads.communication(letter, referral) for letter in found], request.url))
+    return _letters_searchset(_gp_letter_client(), case_reads.communication)
 
 
 @bp.route("/CareTeam")

@@ -460,10 +460,11 @@ NETWORK_UPDATE_SUBJECTS = {
 
 
 def network_update_subject(referral: Referral, action: Action | None):
-    subject = NETWORK_UPDATE_SUBJECTS.get(action) if action is not None else None
-    if subject is None:
-        return _l("Update from the GP on referral %(number)s", number=referral.number)
-    return subject(referral.number)
+    return NETWORK_UPDATE_SUBJECTS.get(action, _network_update_fallback)(referral.number)
+
+
+def _network_update_fallback(number: str):
+    return _l("Update from the GP on referral %(number)s", number=number)
 
 
 # What changed, as the GP reads it in the subject and the first line of the mail (the number only, no patient data).
@@ -482,10 +483,11 @@ GP_UPDATE_SUBJECTS = {
 
 def gp_update_subject(referral: Referral, action: Action | None):
     """The subject of the GP's mail about *referral*: what changed, or that something did."""
-    subject = GP_UPDATE_SUBJECTS.get(action) if action is not None else None
-    if subject is None:
-        return _l("There is an update on referral %(number)s", number=referral.number)
-    return subject(referral.number)
+    return GP_UPDATE_SUBJECTS.get(action, _gp_update_fallback)(referral.number)
+
+
+def _gp_update_fallback(number: str):
+    return _l("There is an update on referral %(number)s", number=number)
 
 
 def _notify_referrer(referral: Referral, network: Network, action: Action | None = None) -> None:

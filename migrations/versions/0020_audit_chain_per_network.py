@@ -8,9 +8,8 @@ Revises: 0019_fhir_subscriptions
 Create Date: 2026-12-07 11:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 revision = '0020_audit_chain_per_network'
 down_revision = '0019_fhir_subscriptions'

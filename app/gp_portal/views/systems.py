@@ -2,15 +2,13 @@
 their status and letters over the FHIR API; register it (the secret is shown once), disconnect it."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
-from flask_babel import gettext as _
+from flask import abort
 from flask_login import current_user, login_required
 
 from app.auth.models import ReferrerKind
-from app.extensions import db
 from app.fhir import clients
-from app.fhir.forms import RevokeSystemForm, SystemForm
-from app.fhir.systems_views import register_from_form, render_systems
+from app.fhir.forms import SystemForm
+from app.fhir.systems_views import register_from_form, render_systems, revoke_page
 from app.gp_portal import bp
 from app.referrals.services import is_verified_referrer
 
@@ -42,11 +40,4 @@ def systems():
 def system_revoke(api_client_id: int):
     _verified_gp()
     client = clients.owned_client(current_user, api_client_id) or abort(404)
-    form = RevokeSystemForm()
-    if form.validate_on_submit():
-        clients.revoke_client(client, by=current_user)
-        db.session.commit()
-        flash(_("The system is disconnected; its tokens no longer work."), "success")
-        return redirect(url_for("gp_portal.systems"))
-    return render_template("fhir/system_revoke.html", client=client, form=form,
-                           back=url_for("gp_portal.systems")), 400 if form.errors else 200
+    return revoke_page(client, back_endpoint="gp_portal.systems")
