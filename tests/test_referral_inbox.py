@@ -171,7 +171,8 @@ def test_inbox_pages_and_logs_one_audit_row_per_page(client, noord):
     assert re.findall(r'data-number="([^"]+)"', first) == numbers[:25]
     assert re.findall(r'data-number="([^"]+)"', second) == numbers[25:]
     assert "Page 2 of 2" in second and "27 results" in second
-    rows = list(db.session.scalars(select(AuditEvent).where(AuditEvent.event == "referral.listed")))
+    rows = list(db.session.scalars(select(AuditEvent).where(AuditEvent.event == "referral.listed")
+                                   .order_by(AuditEvent.id)))  # without an order PostgreSQL may return any
     assert [(r.action, r.object_type, r.user_id, r.network_id, r.reason) for r in rows] == [
         (AuditAction.READ, "referral", noord.boss.id, noord.network.id, "25 results, filter open"),
         (AuditAction.READ, "referral", noord.boss.id, noord.network.id, "2 results, filter open")]
