@@ -39,7 +39,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from app import models  # noqa: F401 - every mapper known before first use
-    from app.core.i18n import select_locale
+    from app.core.i18n import install_fast_gettext, select_locale
     from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    install_fast_gettext(app, babel)
     limiter.init_app(app)
 
 

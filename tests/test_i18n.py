@@ -165,6 +165,45 @@ def test_one_date_and_time_format_per_language_in_the_network_time_zone(app, loc
         assert show_date(None) == show_datetime(None) == ""
 
 
+@pytest.mark.parametrize("locale", ["nl", "en"])
+def test_the_hand_written_formats_equal_babels_pattern(app, locale):
+    """show_date and show_datetime write DATE_PATTERN and DATETIME_PATTERN by hand (for speed): every month,
+    both sides of both daylight-saving changes, midnight, a naive value (read as UTC) and a one-digit day
+    come out as Babel writes them."""
+    from datetime import date, datetime, timedelta
+
+    from flask_babel import force_locale, format_date, format_datetime
+
+    from app.core.dates import DATE_PATTERN, DATETIME_PATTERN, show_date, show_datetime
+
+    moments = [datetime(2026, month, day, hour, 7, tzinfo=UTC) for month in range(1, 13) for day in (1, 28)
+               for hour in (0, 23)]
+    moments += [datetime(2026, 3, 29, 0, 59, tzinfo=UTC) + timedelta(minutes=m) for m in (0, 1, 2)]
+    moments += [datetime(2026, 10, 25, 0, 59, tzinfo=UTC) + timedelta(minutes=m) for m in (0, 1, 2)]
+    moments.append(datetime(2026, 12, 31, 23, 30))  # naive: UTC, so already 1 January in Amsterdam
+    with app.test_request_context(), force_locale(locale):
+        for moment in moments:
+            assert show_datetime(moment) == format_datetime(moment, DATETIME_PATTERN), moment
+            assert show_date(moment.date()) == format_date(moment.date(), DATE_PATTERN), moment
+        assert show_date(date(9, 5, 3)) == format_date(date(9, 5, 3), DATE_PATTERN)
+
+
+def test_the_catalogue_follows_force_locale_in_templates_and_code(app):
+    """The catalogue is kept per locale for speed (app.core.i18n): a mail rendered with force_locale in another
+    language than the request's still gets that language, in a template and in Python, and the request's
+    language returns after it."""
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert gettext("Cases") == "Cases"
+        assert render_template_string("{{ _('Cases') }}") == "Cases"
+        with force_locale("nl"):
+            assert gettext("Cases") == "Casussen"
+            assert render_template_string("{{ _('Cases') }}") == "Casussen"
+        assert render_template_string("{{ _('Cases') }}") == "Cases"
+
+
 def test_dutch_says_je_throughout_never_u():
     formal = re.compile(r"\b(u|uw|U|Uw)\b")
     offenders = []

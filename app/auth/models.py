@@ -30,7 +30,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     # Set when the user proved the address: a verification link (GP self-registration) or an invitation.
     email_verified_at: Mapped[datetime | None]
 
-    gp_profile: Mapped[GPProfile | None] = relationship(back_populates="user", lazy="joined")
+    # Loaded where it is read (the session loader joins it for the signed-in user); joined on every User it
+    # widened every row that names a user.
+    gp_profile: Mapped[GPProfile | None] = relationship(back_populates="user")
 
     @property
     def is_active(self) -> bool:  # Flask-Login reads this

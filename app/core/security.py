@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
 from sqlalchemy import ForeignKey, String, select, update
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from app.core import audit
 from app.core.db import utcnow
@@ -130,11 +130,19 @@ def end_all_sessions(user_id: int) -> None:
                        .values(revoked_at=utcnow()))
 
 
+def _with_user_and_gp_profile():
+    """The session joined with its user and the user's GP profile (the GP portal reads it on every page), in one
+    statement. The User class comes from the mapper: core imports no feature."""
+    user_class = UserSession.user.property.mapper.class_
+    return joinedload(UserSession.user).joinedload(user_class.gp_profile)
+
+
 def _load_session():
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token)))
+    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token))
+                            .options(_with_user_and_gp_profile()))
     now = utcnow()
     config = current_app.config
     if (row is None or row.revoked_at is not None or not row.user.active

@@ -128,7 +128,7 @@ class Membership(NetworkScopedMixin, TimestampMixin, db.Model):
     is_oncology_specialised: Mapped[bool] = mapped_column(Boolean, default=False)  # e.g. oncologiefysiotherapeut
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)  # noqa: F821
-    network: Mapped[Network] = relationship(lazy="joined", innerjoin=True)
+    network: Mapped[Network] = relationship()  # from the identity map (g.network): see Referral.network
     disciplines: Mapped[list[Discipline]] = relationship(
         secondary="membership_disciplines", order_by="Discipline.sort_order", viewonly=True)
 

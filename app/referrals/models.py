@@ -247,8 +247,9 @@ class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
     gp_profile: Mapped[GPProfile] = relationship(lazy="joined", innerjoin=True)
     submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id], lazy="joined",  # noqa: F821
                                               innerjoin=True)
-    network: Mapped[Network] = relationship(foreign_keys="Referral.network_id", lazy="joined",  # noqa: F821
-                                            innerjoin=True)
+    # Many-to-one on the primary key: inside a request the network is already in the identity map (g.network),
+    # so a plain lazy load costs no statement; joining it made every referral row carry the whole network row.
+    network: Mapped[Network] = relationship(foreign_keys="Referral.network_id")  # noqa: F821
     forwarded_to: Mapped[Network | None] = relationship(foreign_keys=[forwarded_to_network_id])  # noqa: F821
     medications: Mapped[list[ReferralMedication]] = relationship(
         order_by="ReferralMedication.position", cascade="all, delete-orphan")

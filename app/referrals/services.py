@@ -588,7 +588,7 @@ def _referrer_filter(user: User):
 
 def referrals_of_referrer(user: User):
     """The GP's own referrals in every network (the named bypass, filtered by the referrer)."""
-    return all_networks(select(Referral).where(_referrer_filter(user))
+    return all_networks(select(Referral).where(_referrer_filter(user)).options(joinedload(Referral.network))
                         .order_by(Referral.updated_at.desc(), Referral.id.desc()))
 
 

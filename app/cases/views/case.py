@@ -17,7 +17,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import case as sql_case
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.auth.models import User
 from app.cases import bp, services
@@ -37,10 +37,11 @@ from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, AuditEvent, patient_data
 from app.core.i18n import current_locale
-from app.core.pagination import paginate
+from app.core.pagination import paginate, paginate_rows
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
+from app.patients.models import Patient
 from app.records import services as record_services
 from app.records.display import filled_fields
 from app.records.models import SectionKey, section_spec
@@ -48,7 +49,7 @@ from app.referrals import services as referral_services
 from app.referrals.models import Referral
 from app.referrals.services import Place
 
-READY_LIMIT = 50
+READY_LIMIT = 10  # the head of the queue, by intake date; the referral inbox lists them all
 PROPOSAL_LIMIT = 50
 STATUS_FILTERS = ("all", "active", "closed")
 
@@ -127,13 +128,24 @@ def _coordinator_index():
     status = request.args.get("status", "all")
     if status not in STATUS_FILTERS:
         status = "all"
-    statement = select(Case).options(joinedload(Case.central))
+    # Rows of the shown columns, not objects: the coordinator sees every case of the network by role
+    # (sees_every_case), and the list names the patient, the status, the dates and the central care provider.
+    central = aliased(Membership)
+    central_user = aliased(User)
+    statement = (select(Case.id, Case.patient_id, Case.status, Case.opened_at, Patient.family_name,
+                        Patient.given_name, Patient.date_of_birth, central_user.full_name.label("central_name"))
+                 .join(Patient, (Patient.id == Case.patient_id) & (Patient.network_id == Case.network_id))
+                 .outerjoin(central, (central.id == Case.central_membership_id)
+                            & (central.network_id == Case.network_id))
+                 .outerjoin(central_user, central_user.id == central.user_id))
     if status != "all":
         statement = statement.where(Case.status == CaseStatus(status))
-    page = paginate(_active_first(statement))
+    page = paginate_rows(_active_first(statement))
     has_case = select(Case.id).where(Case.referral_id == Referral.id, Case.network_id == Referral.network_id).exists()
-    ready = list(db.session.scalars(
-        select(Referral).where(Referral.status.in_(referral_services.statuses_in(Place.INTAKES)), ~has_case)
+    ready = list(db.session.execute(
+        select(Referral.id, Referral.number, Referral.given_name, Referral.family_name, Referral.status,
+               Referral.intake_on)
+        .where(Referral.status.in_(referral_services.statuses_in(Place.INTAKES)), ~has_case)
         .order_by(Referral.intake_on.is_(None), Referral.intake_on, Referral.id).limit(READY_LIMIT + 1)))
     drafts = set(db.session.scalars(select(Intake.referral_id).where(
         Intake.referral_id.in_([r.id for r in ready]), Intake.status == IntakeStatus.DRAFT))) if ready else set()

@@ -5,6 +5,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from app.auth.models import TokenPurpose, User
 from app.auth.services import find_user_by_email, lapse_tokens
@@ -24,7 +25,8 @@ def own_memberships(user_id: int) -> list[Membership]:
     """The user's active memberships in every network (the start page): a deliberate read across networks,
     always filtered by the user."""
     return list(db.session.scalars(all_networks(
-        select(Membership).where(Membership.user_id == user_id, Membership.is_active.is_(True)))))
+        select(Membership).where(Membership.user_id == user_id, Membership.is_active.is_(True))
+        .options(joinedload(Membership.network)))))
 
 
 def own_network_names(user_id: int) -> list[str]:
