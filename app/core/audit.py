@@ -20,8 +20,8 @@ from datetime import datetime
 from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Index, String, Text, event, func, select, text
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy import ForeignKey, Index, String, Text, event, func, insert, select, text
+from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from app.core.db import utcnow
 from app.core.tenancy import current_network_id
@@ -264,12 +264,18 @@ _READS = frozenset({AuditAction.READ, AuditAction.EXPORT, AuditAction.SEARCH})
 
 
 def write_row(fields: dict) -> AuditEvent:
-    """Chain one row onto the log in the current transaction (flushed, not committed)."""
+    """Chain one row onto the log in the current transaction (written, not committed). The row goes in by one
+    INSERT ... RETURNING id, not through the session's unit of work (a third of an audit row's cost on every
+    page); the returned object is then put in the session as the persistent row it is, so a change to it still
+    meets the append-only guard."""
+    db.session.flush()  # what the request changed goes in first, as before
     row = AuditEvent(**fields)
     row.prev_hash = _last_hash(row.network_id)
     row.hash = row.compute_hash()
+    row.id = db.session.execute(insert(AuditEvent).values(**fields, prev_hash=row.prev_hash, hash=row.hash)
+                                .returning(AuditEvent.id)).scalar_one()
+    make_transient_to_detached(row)
     db.session.add(row)
-    db.session.flush()
     return row
 
 

@@ -31,9 +31,16 @@ def current_translations(load=get_translations):
         babel_context = app_context.g.__dict__.get("_flask_babel")
         locale = getattr(babel_context, "babel_locale", None)
         if locale is not None:
-            catalogue = _CATALOGUES.get((app_context.app, locale))
+            # Kept on the request's own Babel context with the locale object it belongs to: force_locale sets a
+            # new object, so a forced language finds its own catalogue (comparing Locale objects is slow).
+            kept = babel_context.__dict__.get("netwerkzorg_catalogue")
+            if kept is not None and kept[0] is locale:
+                return kept[1]
+            key = (app_context.app, str(locale))
+            catalogue = _CATALOGUES.get(key)
             if catalogue is None:
-                catalogue = _CATALOGUES[(app_context.app, locale)] = load()
+                catalogue = _CATALOGUES[key] = load()
+            babel_context.netwerkzorg_catalogue = (locale, catalogue)
             return catalogue
     return load()  # no locale chosen yet: Flask-Babel chooses it (and we find it next time)
 

@@ -67,14 +67,16 @@ class CappedPage:
         return self.page + 1
 
 
-def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000) -> CappedPage:
+def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000, rows: bool = False) -> CappedPage:
     """Paginate a select() counting at most *cap* rows (one bounded count, one page): the cost of a view
-    does not grow with a log of millions of rows. Pages beyond the cap give the last counted page."""
+    does not grow with a log of millions of rows. Pages beyond the cap give the last counted page. With *rows*
+    the items are the statement's rows (a select of columns), otherwise its first entity."""
     counted = db.session.scalar(select(func.count()).select_from(
         statement.order_by(None).limit(cap + 1).subquery())) or 0
     capped = counted > cap
     total = min(counted, cap)
     pages = max(1, -(-total // per_page))
     page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
-    items = list(db.session.scalars(statement.limit(per_page).offset((page - 1) * per_page)))
+    window = statement.limit(per_page).offset((page - 1) * per_page)
+    items = list(db.session.execute(window) if rows else db.session.scalars(window))
     return CappedPage(items, page, per_page, total, capped)

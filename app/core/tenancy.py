@@ -64,6 +64,13 @@ def all_networks(statement):
     return statement.execution_options(all_networks=True)
 
 
+def global_tables_only(statement):
+    """Mark a statement that reads only tables without row-level security (networks, users): it runs under
+    whatever network settings the connection has, so looking up the URL's network before the network is known
+    costs no round trip to reset them (two a request, as the settings flipped to no network and back)."""
+    return statement.execution_options(global_tables_only=True)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_network(state: ORMExecuteState) -> None:
     if not state.is_select or state.is_column_load or state.is_relationship_load:
@@ -144,6 +151,8 @@ def _tell_postgres_the_network(conn, cursor, statement, parameters, context, exe
     network changes, none otherwise)."""
     if conn.dialect.name != "postgresql" or statement.lstrip()[:9].upper() in _TRANSACTION_CONTROL:
         return  # ROLLBACK TO SAVEPOINT runs in an aborted transaction, where nothing else may be sent first
+    if context is not None and context.execution_options.get("global_tables_only"):
+        return
     bypass = bool(context is not None and context.execution_options.get("all_networks"))
     wanted = (str(_current_network_id_without_loading() or ""), "on" if bypass else "off")
     record = conn.connection  # the pool's record of this DBAPI connection: its info outlives the checkout

@@ -66,8 +66,11 @@ def criteria_set_by_version(version: str) -> CriteriaSet | None:
     return db.session.scalar(select(CriteriaSet).where(CriteriaSet.version == version))
 
 
-def all_criteria_sets() -> list[CriteriaSet]:
-    return list(db.session.scalars(select(CriteriaSet).order_by(CriteriaSet.effective_from.desc())))
+def all_criteria_sets():
+    """Every version, newest first, as rows of (id, version, effective_from): the version picker shows no criteria
+    (the sets load their criteria with them otherwise)."""
+    return list(db.session.execute(select(CriteriaSet.id, CriteriaSet.version, CriteriaSet.effective_from)
+                                   .order_by(CriteriaSet.effective_from.desc())))
 
 
 # --- facts -----------------------------------------------------------------------------------------

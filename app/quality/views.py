@@ -56,7 +56,8 @@ def fix_url(endpoint: str | None, code: str) -> str:
 
 def _render_index(criteria_set: CriteriaSet, forms=None):
     rows = services.run_checks(g.network, criteria_set)
-    current = services.current_criteria_set()
+    version = (request.args.get("version") or "").strip()
+    current = criteria_set if not version else services.current_criteria_set()  # _chosen_set's, unless named
     counts = {s: sum(1 for row in rows if row.result.status is s) for s in Status}
     html = render_template(
         "quality/index.html", rows=rows, criteria_set=criteria_set, current_set=current,

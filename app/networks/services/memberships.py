@@ -12,7 +12,7 @@ from app.auth.services import find_user_by_email, lapse_tokens
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.mail import OneTimeLink, mail_recheck, queue_mail
-from app.core.tenancy import all_networks
+from app.core.tenancy import all_networks, global_tables_only
 from app.extensions import db
 from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
 
@@ -125,7 +125,7 @@ def set_membership_active(membership: Membership, *, active: bool) -> None:
 
 def network_by_slug(slug: str) -> Network | None:
     """The network named in a URL, or None (the URL processor of app.core.tenancy)."""
-    return db.session.scalar(select(Network).where(Network.slug == slug))
+    return db.session.scalar(global_tables_only(select(Network).where(Network.slug == slug)))
 
 
 def active_membership(network_id: int, user_id: int) -> Membership | None:
