@@ -18,8 +18,10 @@ class User(UserMixin, TimestampMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
-    password_hash: Mapped[str | None] = mapped_column(String(255))
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # The secrets are loaded only where they are checked (sign-in, two-step verification, password change):
+    # every page that names a user (an author, an actor, a team member) would otherwise carry them in memory.
+    password_hash: Mapped[str | None] = mapped_column(String(255), deferred=True)
+    totp_secret: Mapped[str | None] = mapped_column(String(64), deferred=True)
     totp_last_counter: Mapped[int | None]
     mfa_enabled_at: Mapped[datetime | None]
     locale: Mapped[str | None] = mapped_column(String(5))
@@ -40,7 +42,10 @@ class User(UserMixin, TimestampMixin, db.Model):
 
     @property
     def has_mfa(self) -> bool:
-        return self.mfa_enabled_at is not None and self.totp_secret is not None
+        # mfa_enabled_at is set only by confirming a code of the secret and cleared with every new or removed
+        # secret (app.auth.services), so it alone answers; the gate asks on every request, and the secret is
+        # deferred (loaded only where a code is checked).
+        return self.mfa_enabled_at is not None
 
 
 class RecoveryCode(db.Model):

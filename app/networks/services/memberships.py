@@ -5,7 +5,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from app.auth.models import TokenPurpose, User
 from app.auth.services import find_user_by_email, lapse_tokens
@@ -130,5 +130,7 @@ def network_by_slug(slug: str) -> Network | None:
 
 def active_membership(network_id: int, user_id: int) -> Membership | None:
     """The user's active membership of the network, or None (the gate of app.core.security)."""
+    # Its user is the signed-in user, already loaded with the session: from the identity map, not joined again.
     return db.session.scalar(select(Membership).where(
-        Membership.network_id == network_id, Membership.user_id == user_id, Membership.is_active.is_(True)))
+        Membership.network_id == network_id, Membership.user_id == user_id, Membership.is_active.is_(True))
+        .options(lazyload(Membership.user)))
