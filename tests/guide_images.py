@@ -31,6 +31,11 @@ def write_manifest(manifest: dict[str, dict]) -> None:
                         encoding="utf-8")
 
 
+# Templates a page shows through a Python helper, not an include: base.html's nav_items() (app.core.templating)
+# renders the menu and its badge, and keeps the menu, so neither is seen by the parse below or always rendered.
+SHOWN_THROUGH_HELPERS = {"base.html": ("_nav_items.html", "referrals/_badge.html")}
+
+
 def with_referenced(env, names: set[str]) -> list[str]:
     """*names* and every template they extend, include or import, at any depth (the page as it is shown)."""
     from jinja2 import meta
@@ -44,4 +49,5 @@ def with_referenced(env, names: set[str]) -> list[str]:
         seen.add(name)
         source = (TEMPLATES / name).read_text(encoding="utf-8")
         todo.extend(found for found in meta.find_referenced_templates(env.parse(source)) if found)
+        todo.extend(SHOWN_THROUGH_HELPERS.get(name, ()))
     return sorted(seen)

@@ -8,7 +8,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 from werkzeug.datastructures import MultiDict
 
 from app.auth.models import User
@@ -143,7 +143,8 @@ class DirectoryFilters:
 
 def directory_query(filters: DirectoryFilters) -> Select:
     """Memberships matching *filters*, in a total order (so pages never overlap or skip)."""
-    statement = select(Membership).join(Membership.user)
+    # The user comes from the join the filter and the sort need (not joined a second time by Membership.user).
+    statement = select(Membership).join(Membership.user).options(contains_eager(Membership.user))
     if filters.active != "all":
         statement = statement.where(Membership.is_active.is_(filters.active == "yes"))
     if filters.q:
