@@ -20,7 +20,7 @@ from datetime import datetime
 from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Index, String, Text, event, func, insert, select, text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, func, insert, literal, select, text
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from app.core.db import utcnow
@@ -270,10 +270,37 @@ def write_row(fields: dict) -> AuditEvent:
     meets the append-only guard."""
     db.session.flush()  # what the request changed goes in first, as before
     row = AuditEvent(**fields)
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _write_row_linked_in_sql(row, fields)
     row.prev_hash = _last_hash(row.network_id)
     row.hash = row.compute_hash()
     row.id = db.session.execute(insert(AuditEvent).values(**fields, prev_hash=row.prev_hash, hash=row.hash)
                                 .returning(AuditEvent.id)).scalar_one()
+    make_transient_to_detached(row)
+    db.session.add(row)
+    return row
+
+
+def _write_row_linked_in_sql(row: AuditEvent, fields: dict) -> AuditEvent:
+    """PostgreSQL: after the chain's lock, one INSERT ... SELECT reads the chain's head (or the checkpoint's, as
+    _last_hash) and computes the hash itself, sha256(prev_hash + payload) as AuditEvent.compute_hash, with the
+    payload made here: two statements a row instead of three. The lock is its own statement first, so the
+    INSERT's snapshot is taken after the previous writer committed."""
+    lock_chain(row.network_id)
+    key = str(chain_key(row.network_id))
+    own_head = (select(AuditEvent.hash).where(_network_is(row.network_id))
+                .order_by(AuditEvent.id.desc()).limit(1).scalar_subquery())
+    checkpoint_head = (select(func.cast(AuditCheckpoint.chain_heads, JSON).op("->>")(key))
+                       .order_by(AuditCheckpoint.id.desc()).limit(1).scalar_subquery())
+    head = select(func.coalesce(own_head, checkpoint_head, "").label("prev")).subquery()
+    table = AuditEvent.__table__
+    names = list(fields)
+    values = [literal(fields[name], table.c[name].type) for name in names]
+    linked = func.encode(func.sha256(func.convert_to(head.c.prev + literal(row.payload()), "UTF8")), "hex")
+    statement = (insert(AuditEvent).from_select([*names, "prev_hash", "hash"],
+                                                select(*values, head.c.prev, linked).select_from(head))
+                 .returning(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash))
+    row.id, row.prev_hash, row.hash = db.session.execute(statement).one()
     make_transient_to_detached(row)
     db.session.add(row)
     return row

@@ -237,6 +237,11 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
     users = users_by_id([*(row.proposed_by_id for row in team), *(c.changed_by_id for c in history),
                          *((intake.completed_by_id, intake.created_by_id) if intake else ()),
                          *(section.updated_by_id for _spec, section in record["record"] if section is not None)])
+    # The central care provider is on the team (or in its history) as a rule, loaded above; the relationship's own
+    # query only when not.
+    central = names.get(case.central_membership_id) if case.central_membership_id else None
+    if central is None and case.central_membership_id:
+        central = case.central
     if access.may_set_central_care_provider and central_form is None:
         central_form = CentralForm(formdata=None, membership_id=case.central_membership_id)
     if central_form is not None:
@@ -246,6 +251,7 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
     log_read(case, access, "detail")
     return render_template(
         "cases/detail.html", case=case, access=access, patient=case.patient, team=team, history=history,
+        central=central,
         names=names, users=users, intake=intake, versions=completed, draft=draft, events=events,
         sees_intake=sees_intake, member_access_by_row=member_access_by_row,
         central_form=central_form, correction_form=correction_form, locale=current_locale(),
