@@ -271,17 +271,18 @@ def write_row(fields: dict) -> AuditEvent:
     db.session.flush()  # what the request changed goes in first, as before
     row = AuditEvent(**fields)
     if db.session.get_bind().dialect.name == "postgresql":
-        return _write_row_linked_in_sql(row, fields)
-    row.prev_hash = _last_hash(row.network_id)
-    row.hash = row.compute_hash()
-    row.id = db.session.execute(insert(AuditEvent).values(**fields, prev_hash=row.prev_hash, hash=row.hash)
-                                .returning(AuditEvent.id)).scalar_one()
+        _insert_linked_in_sql(row, fields)
+    else:
+        row.prev_hash = _last_hash(row.network_id)
+        row.hash = row.compute_hash()
+        row.id = db.session.execute(insert(AuditEvent).values(**fields, prev_hash=row.prev_hash, hash=row.hash)
+                                    .returning(AuditEvent.id)).scalar_one()
     make_transient_to_detached(row)
     db.session.add(row)
     return row
 
 
-def _write_row_linked_in_sql(row: AuditEvent, fields: dict) -> AuditEvent:
+def _insert_linked_in_sql(row: AuditEvent, fields: dict) -> None:
     """PostgreSQL: after the chain's lock, one INSERT ... SELECT reads the chain's head (or the checkpoint's, as
     _last_hash) and computes the hash itself, sha256(prev_hash + payload) as AuditEvent.compute_hash, with the
     payload made here: two statements a row instead of three. The lock is its own statement first, so the
@@ -301,9 +302,6 @@ def _write_row_linked_in_sql(row: AuditEvent, fields: dict) -> AuditEvent:
                                                 select(*values, head.c.prev, linked).select_from(head))
                  .returning(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash))
     row.id, row.prev_hash, row.hash = db.session.execute(statement).one()
-    make_transient_to_detached(row)
-    db.session.add(row)
-    return row
 
 
 @event.listens_for(Session, "after_commit")

@@ -25,7 +25,8 @@ def current_locale() -> str:
 def current_translations(load=get_translations):
     """The catalogue of the current locale. Flask-Babel finds it through half a dozen context proxies on every
     string (a page shows a hundred or more); this reads the locale Flask-Babel chose for the request (or that
-    force_locale set) straight from the app context, and keeps each locale's catalogue for the process."""
+    force_locale set) straight from the app context and keeps its catalogue there. Flask-Babel's own lookup
+    (*load*, cached per process by its domain) runs once per request and locale."""
     app_context = _cv_app.get(None)
     if app_context is not None:
         babel_context = app_context.g.__dict__.get("_flask_babel")
@@ -36,16 +37,10 @@ def current_translations(load=get_translations):
             kept = babel_context.__dict__.get("netwerkzorg_catalogue")
             if kept is not None and kept[0] is locale:
                 return kept[1]
-            key = (app_context.app, str(locale))
-            catalogue = _CATALOGUES.get(key)
-            if catalogue is None:
-                catalogue = _CATALOGUES[key] = load()
+            catalogue = load()
             babel_context.netwerkzorg_catalogue = (locale, catalogue)
             return catalogue
     return load()  # no locale chosen yet: Flask-Babel chooses it (and we find it next time)
-
-
-_CATALOGUES: dict = {}
 
 
 class _FastDomain(Domain):

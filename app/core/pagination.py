@@ -29,10 +29,7 @@ def paginate_rows(statement, *, per_page: int = PER_PAGE):
     A list page that shows a few columns of 25 rows builds no ORM objects for them (half its time at
     national scale, README "Benchmark"). A bad or too-large page number gives the last page, as paginate()."""
     total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery())) or 0
-    pages = max(1, -(-total // per_page))
-    page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
-    items = list(db.session.execute(statement.limit(per_page).offset((page - 1) * per_page)))
-    return CappedPage(items, page, per_page, total, capped=False)
+    return _page_of(statement, per_page, total, capped=False, rows=True)
 
 
 @dataclass(frozen=True)
@@ -73,8 +70,11 @@ def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000, r
     the items are the statement's rows (a select of columns), otherwise its first entity."""
     counted = db.session.scalar(select(func.count()).select_from(
         statement.order_by(None).limit(cap + 1).subquery())) or 0
-    capped = counted > cap
-    total = min(counted, cap)
+    return _page_of(statement, per_page, min(counted, cap), capped=counted > cap, rows=rows)
+
+
+def _page_of(statement, per_page: int, total: int, *, capped: bool, rows: bool) -> CappedPage:
+    """The requested page of *statement* (clamped to 1..the last page) as rows or as its first entity."""
     pages = max(1, -(-total // per_page))
     page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
     window = statement.limit(per_page).offset((page - 1) * per_page)
