@@ -61,12 +61,30 @@ def register_request_hooks(app: Flask) -> None:
     from app.core.security import register_security
     from app.core.templating import register_templating
     from app.core.tenancy import register_tenancy
-    from app.networks.services.memberships import active_membership, network_by_slug
+    from app.networks.services.memberships import network_by_slug
 
     register_tenancy(app, load_network=network_by_slug)
-    register_security(app, load_membership=active_membership)
+    register_security(app, load_membership=_membership_and_badge)
     register_jobs(app, app_factory=create_app)
     register_templating(app)
+
+
+def _membership_and_badge(network_id: int, user_id: int):
+    """The gate's membership lookup; on a GET it reads the coordinator's badge count (new referrals) in the same
+    statement. A POST may change that count before its page renders: there the badge counts on first use."""
+    from flask import g, request
+
+    from app.networks.models import Membership
+    from app.networks.services.memberships import active_membership, active_membership_with
+    from app.referrals.services import new_referral_count_for_coordinator
+
+    if request.method not in ("GET", "HEAD"):
+        return active_membership(network_id, user_id)
+    membership, count = active_membership_with(network_id, user_id,
+                                               new_referral_count_for_coordinator(network_id, Membership.role))
+    if membership is not None and count is not None:
+        g.new_referral_count = int(count)
+    return membership
 
 
 def register_blueprints(app: Flask) -> None:

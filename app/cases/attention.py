@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from flask import g, url_for
 from flask_babel import ngettext
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, literal, or_, select
 
 from app.auth.models import User
 from app.cases.access import covered_now, member_cases_query
@@ -45,16 +45,29 @@ def _count(statement) -> object:
     return statement.with_only_columns(func.count()).scalar_subquery()
 
 
-def coordinator_figures(*, today: date | None = None, now: datetime | None = None) -> list[Figure]:
+def _read_also(row, also: dict | None, values: dict | None, first: int) -> None:
+    """Put the values of the caller's extra columns (after the figures, from index *first*) in *values*."""
+    if also:
+        for offset, name in enumerate(also):
+            values[name] = row[first + offset]
+
+
+def coordinator_figures(*, today: date | None = None, now: datetime | None = None, also: dict | None = None,
+                        values: dict | None = None) -> list[Figure]:
     """New and overdue referrals (against the acknowledgement norm), referrals whose intake is to be held,
-    proposals waiting for an answer, active cases without a central care provider, overdue next steps."""
+    proposals waiting for an answer, active cases without a central care provider, overdue next steps.
+
+    *also*: more scalar columns (name -> column) the caller's page needs, read in the same statement into
+    *values*: the network home reads all of its counts in one round trip."""
     today, now = today or local_today(), now or utcnow()
     network_id = current_network_id()
     has_case = select(Case.id).where(Case.referral_id == Referral.id, Case.network_id == Referral.network_id).exists()
     referrals = select(Referral.id).where(Referral.network_id == network_id)
     cases = select(Case.id).where(Case.network_id == network_id, Case.status == CaseStatus.ACTIVE)
+    # The gate read the nav badge's count with the membership on a GET (app/__init__.py): not counted again.
+    known_new = g.get("new_referral_count")
     row = db.session.execute(select(
-        _count(referrals.where(Referral.status == S.SUBMITTED)),
+        _count(referrals.where(Referral.status == S.SUBMITTED)) if known_new is None else literal(known_new),
         _count(referrals.where(Referral.status == S.SUBMITTED, Referral.ack_due_at < now)),
         _count(referrals.where(Referral.status.in_(referral_services.statuses_in(Place.INTAKES)), ~has_case)),
         _count(select(CareTeamMember.id).join(Case, (Case.id == CareTeamMember.case_id)
@@ -66,8 +79,10 @@ def coordinator_figures(*, today: date | None = None, now: datetime | None = Non
                                           & (Case.network_id == CaseAction.network_id))
                .where(CaseAction.network_id == network_id, CaseAction.done_at.is_(None), CaseAction.due_on < today,
                       Case.status == CaseStatus.ACTIVE)),
+        *(also or {}).values(),
     )).one()
-    new, overdue, intakes, proposals, no_central, late_steps = (int(value or 0) for value in row)
+    _read_also(row, also, values, 6)
+    new, overdue, intakes, proposals, no_central, late_steps = (int(value or 0) for value in row[:6])
     g.new_referral_count = new  # the same figure as the nav badge (app.referrals.views): counted once per page
     inbox = url_for("referrals.index", status="submitted")
     case_list = url_for("cases.index")
@@ -91,7 +106,8 @@ def coordinator_figures(*, today: date | None = None, now: datetime | None = Non
     ]
 
 
-def member_figures(membership: Membership, *, today: date | None = None) -> list[Figure]:
+def member_figures(membership: Membership, *, today: date | None = None, also: dict | None = None,
+                   values: dict | None = None) -> list[Figure]:
     """The member's open proposals they may answer, their own overdue next steps, the distress measurements due
     in the cases where they are the central care provider and their cases with news since their last visit;
     only cases the door lets them reach now (a live consent names them: covered_now)."""
@@ -112,8 +128,10 @@ def member_figures(membership: Membership, *, today: date | None = None) -> list
                                      covered_now(membership.id, Case.id))),
         _count(member_cases_query(membership).with_only_columns(Case.id)
                .where(Case.network_id == network_id, active_case, _news_since_last_visit(membership.user_id))),
+        *(also or {}).values(),
     )).one()
-    proposals, late_steps, proms, news = (int(value or 0) for value in row)
+    _read_also(row, also, values, 4)
+    proposals, late_steps, proms, news = (int(value or 0) for value in row[:4])
     case_list = url_for("cases.index")
     return [
         Figure("proposals", proposals, ngettext("%(num)d care-team proposal to answer",

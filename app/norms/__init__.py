@@ -17,14 +17,6 @@ def case_norm_clocks(case, access):
 
 
 @bp.app_template_global()
-def overdue_norm_count() -> int:
-    """How many norms of the current network are overdue (the coordinator's network home): one indexed count."""
-    from app.norms.services import overdue_count
-
-    return overdue_count()
-
-
-@bp.app_template_global()
 def norm_figures_for_dashboard():
     """The share within each norm for the referral dashboard (a coordinator's page): the last 12 months."""
     from app.core.dates import shift_months

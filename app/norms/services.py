@@ -203,6 +203,13 @@ def overdue_count(now: datetime | None = None) -> int:
         NormClock.state == NormState.OPEN, NormClock.due_at < now))
 
 
+def overdue_count_column(network_id: int, now: datetime | None = None):
+    """overdue_count() of *network_id* as a scalar subquery, for a page that reads its counts in one statement."""
+    return (select(func.count()).select_from(NormClock)
+            .where(NormClock.network_id == network_id, NormClock.state == NormState.OPEN,
+                   NormClock.due_at < (now or utcnow())).scalar_subquery())
+
+
 @dataclass(frozen=True)
 class NormFigure:
     kind: NormKind

@@ -130,7 +130,18 @@ def network_by_slug(slug: str) -> Network | None:
 
 def active_membership(network_id: int, user_id: int) -> Membership | None:
     """The user's active membership of the network, or None (the gate of app.core.security)."""
+    return db.session.scalar(_active_membership_query(network_id, user_id))
+
+
+def active_membership_with(network_id: int, user_id: int, column) -> tuple[Membership | None, object]:
+    """active_membership and one more scalar *column* over the membership row, in the same statement (the
+    composition root reads the coordinator's badge count this way: one statement fewer on every page)."""
+    row = db.session.execute(_active_membership_query(network_id, user_id).add_columns(column)).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+def _active_membership_query(network_id: int, user_id: int):
     # Its user is the signed-in user, already loaded with the session: from the identity map, not joined again.
-    return db.session.scalar(select(Membership).where(
-        Membership.network_id == network_id, Membership.user_id == user_id, Membership.is_active.is_(True))
-        .options(lazyload(Membership.user)))
+    return (select(Membership).where(Membership.network_id == network_id, Membership.user_id == user_id,
+                                     Membership.is_active.is_(True))
+            .options(lazyload(Membership.user)))

@@ -37,12 +37,19 @@ def _get_membership_or_404(membership_id: int) -> Membership:
 def home():
     # The cases feature builds on this one: imported here, when the page is asked for, not at start-up.
     from app.cases import attention
+    from app.norms.services import overdue_count_column
 
-    active_members = db.session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.is_active.is_(True)))
-    figures = (attention.coordinator_figures() if g.membership.role is Role.COORDINATOR
-               else attention.member_figures(g.membership))
-    return render_template("networks/home.html", active_members=active_members, figures=figures)
+    coordinator = g.membership.role is Role.COORDINATOR
+    # The page's own counts ride along with the figures: one statement for all of them.
+    also = {"active_members": select(func.count()).select_from(Membership).where(
+        Membership.network_id == g.network.id, Membership.is_active.is_(True)).scalar_subquery()}
+    if coordinator:
+        also["overdue_norms"] = overdue_count_column(g.network.id)
+    values: dict = {}
+    figures = (attention.coordinator_figures(also=also, values=values) if coordinator
+               else attention.member_figures(g.membership, also=also, values=values))
+    return render_template("networks/home.html", active_members=int(values["active_members"] or 0),
+                           overdue_norms=int(values.get("overdue_norms") or 0), figures=figures)
 
 
 @bp.route("/members")
