@@ -20,7 +20,8 @@ class Config:
     FHIR_HOOKS_ALLOW_LOCAL_HTTP = False
     SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    DB_PING_AFTER_IDLE_SECONDS = 10  # app.core.db.ping_after_idle: no ping round trip on a busy connection
     REDIS_URL = os.environ.get("REDIS_URL") or None
     MAIL_URL = os.environ.get("MAIL_URL", "smtp://localhost:25")
     MAIL_SENDER = os.environ.get("MAIL_SENDER", "Netwerkzorg <no-reply@netwerkzorg.nl>")

@@ -45,6 +45,9 @@ def register_extensions(app: Flask) -> None:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         os.makedirs(os.path.join(app.root_path, "..", "instance"), exist_ok=True)
     db.init_app(app)
+    from app.core.db import ping_after_idle
+    with app.app_context():
+        ping_after_idle(db.engine, app.config["DB_PING_AFTER_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=os.path.join(app.root_path, "..", "migrations"),
                      render_as_batch=True, compare_type=True)
     login_manager.init_app(app)

@@ -68,7 +68,7 @@ def replace_session_teardown(app: Flask) -> None:
     """Flask-SQLAlchemy's teardown closes the session, which rolls back on its connection. When the
     server ended that connection (a restart, a shutdown) the rollback raises after the response is
     made, and the WSGI server answers 500. Here the session is dropped all the same, and the pool
-    (pool_pre_ping) replaces the dead connection on the next checkout."""
+    (invalidated by the failed statement, or by ping_after_idle) replaces the dead connection on the next checkout."""
     def _remove_session(exc: BaseException | None) -> None:
         try:
             db.session.remove()
@@ -94,8 +94,8 @@ def _database_unavailable(error: Exception) -> bool:
 def _unavailable_page(error: Exception):
     """A 503 that needs no database: no session user, no network, the language from the browser only.
 
-    The pool (pool_pre_ping) replaces dead connections, so the app recovers by itself once the
-    database is back; the page says to try again in a moment.
+    The pool (invalidation on a disconnect, ping_after_idle) replaces dead connections, so the app recovers by
+    itself once the database is back; the page says to try again in a moment.
     """
     try:
         db.session.rollback()
