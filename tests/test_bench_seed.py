@@ -2,6 +2,8 @@
 benchmarked page answers 200 on the seeded data, so `make bench` cannot rot unseen."""
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from app.auth.models import User
@@ -36,5 +38,5 @@ def test_seeder_counts_tenancy_chain_and_pages(app):
         assert response.status_code == 200, (name, url, response.status_code)
         assert statements, name
     body = clients["coordinator"].get(pages(result)[0][2]).get_data(as_text=True)
-    assert "Notitie 0" in body or "Notitie 1" in body
+    assert re.search(r"Notitie \d+", body)  # the newest page of the notes case's notes
     assert verify_chain() is None  # the pages' own audit rows chain on after the seeded block

@@ -28,7 +28,7 @@ from app.networks.models import (
     Role,
     ServiceAreaRange,
 )
-from app.networks.services.memberships import disciplines_query
+from app.networks.services.memberships import DisciplineEntry, discipline_catalogue
 
 PATIENT_POSTCODE_RE = re.compile(r"\s*([1-9][0-9]{3})\s*(?:[A-Za-z]{2})?\s*")
 MAX_PENDING_APPLICATIONS = 1
@@ -72,7 +72,7 @@ def networks_with_discipline(discipline_id: int) -> list[int]:
     return list({network_id for network_id, _ in db.session.execute(all_networks(statement))})
 
 
-def disciplines_by_network(network_ids: list[int]) -> dict[int, list[Discipline]]:
+def disciplines_by_network(network_ids: list[int]) -> dict[int, list[DisciplineEntry]]:
     """The distinct disciplines of active members, per network, in the controlled list's order."""
     if not network_ids:
         return {}
@@ -80,7 +80,7 @@ def disciplines_by_network(network_ids: list[int]) -> dict[int, list[Discipline]
     # network. Callers pass ids of approved public networks only; it reads discipline ids only.
     pairs = db.session.execute(all_networks(
         _active_member_disciplines().where(MembershipDiscipline.network_id.in_(network_ids)))).all()
-    disciplines = db.session.scalars(disciplines_query()).all()
+    disciplines = discipline_catalogue()
     present: dict[int, set[int]] = {}
     for network_id, discipline_id in pairs:
         present.setdefault(network_id, set()).add(discipline_id)

@@ -14,7 +14,7 @@ from app.directory import bp, hsds, services
 from app.directory.forms import NetworkApplicationForm
 from app.extensions import db
 from app.networks.models import Network
-from app.networks.services.memberships import disciplines_query
+from app.networks.services.memberships import discipline_catalogue
 
 
 @bp.route("/netwerken")
@@ -36,7 +36,7 @@ def index():
     present = services.disciplines_by_network([n.id for n in page.items]) if page else {}
     return render_template(
         "directory/index.html", page=page, present=present, postcode=postcode, postcode_error=postcode_error,
-        discipline=discipline, disciplines=db.session.scalars(disciplines_query()).all(),
+        discipline=discipline, disciplines=discipline_catalogue(),
         searched=bool(postcode or discipline), locale=current_locale())
 
 

@@ -28,7 +28,8 @@ from app.core.i18n import current_locale
 from app.core.pagination import paginate
 from app.core.security import require_membership
 from app.extensions import db
-from app.networks.models import Discipline, Membership, Role
+from app.networks.models import Membership, Role
+from app.networks.services.memberships import discipline_names
 
 NOTES_PER_PAGE = 25
 
@@ -60,13 +61,7 @@ class ListPage:
 def _discipline_text(notes: list[Note]):
     """A function note -> its author's disciplines at the time of writing, in the reader's language;
     one query for all of *notes*."""
-    ids = {discipline_id for note in notes for discipline_id in (note.discipline_ids or ())}
-    names: dict[int, str] = {}
-    if ids:
-        locale = current_locale()
-        names = {d.id: d.name(locale)
-                 for d in db.session.scalars(select(Discipline).where(Discipline.id.in_(ids))
-                                             .order_by(Discipline.sort_order))}
+    names = discipline_names(current_locale()) if any(note.discipline_ids for note in notes) else {}
     return lambda note: ", ".join(names[i] for i in (note.discipline_ids or ()) if i in names)
 
 

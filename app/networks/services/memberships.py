@@ -1,6 +1,9 @@
 """Memberships: invite, deactivate and reactivate members of a network. Callers commit."""
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -14,7 +17,7 @@ from app.core.audit import AuditAction
 from app.core.mail import OneTimeLink, mail_recheck, queue_mail
 from app.core.tenancy import all_networks, global_tables_only
 from app.extensions import db
-from app.networks.models import Discipline, Membership, MembershipDiscipline, Network, Role
+from app.networks.models import Discipline, DisciplineGroup, Membership, MembershipDiscipline, Network, Role
 
 
 class MembershipError(Exception):
@@ -38,6 +41,41 @@ def own_network_names(user_id: int) -> list[str]:
 
 def disciplines_query():
     return select(Discipline).order_by(Discipline.sort_order)
+
+
+@dataclass(frozen=True)
+class DisciplineEntry:
+    """A discipline of the controlled list as plain values (shared between requests, never an ORM object)."""
+
+    id: int
+    code: str
+    name_nl: str
+    name_en: str
+    group: DisciplineGroup
+    counts_as_psychosocial: bool
+    sort_order: int
+    in_verwijsgids_scope: bool
+
+    def name(self, locale: str) -> str:
+        return self.name_en if locale == "en" else self.name_nl
+
+
+def discipline_catalogue() -> tuple[DisciplineEntry, ...]:
+    """The controlled list in its order, read once per process and database: the migrations seed it and
+    nothing in the application changes it (a new list comes with a deployment, which restarts the workers)."""
+    return _catalogue_of(db.engine.url.render_as_string(hide_password=True))
+
+
+def discipline_names(locale: str) -> dict[int, str]:
+    """Discipline id -> its name in *locale*, from the catalogue."""
+    return {entry.id: entry.name(locale) for entry in discipline_catalogue()}
+
+
+@functools.lru_cache(maxsize=8)
+def _catalogue_of(_database: str) -> tuple[DisciplineEntry, ...]:
+    return tuple(DisciplineEntry(d.id, d.code, d.name_nl, d.name_en, d.group, d.counts_as_psychosocial,
+                                 d.sort_order, d.in_verwijsgids_scope)
+                 for d in db.session.scalars(disciplines_query()))
 
 
 def invite_member(*, network: Network, email: str, full_name: str, role: Role,

@@ -64,7 +64,7 @@ def members():
         request.args, is_coordinator=g.membership.role is Role.COORDINATOR)
     statement = member_services.directory_query(filters).options(selectinload(Membership.disciplines))
     page = paginate(statement)
-    disciplines = db.session.scalars(services.disciplines_query()).all()
+    disciplines = services.discipline_catalogue()
     return render_template("networks/members.html", page=page, filters=filters, disciplines=disciplines,
                            locale=current_locale())
 
