@@ -1,12 +1,13 @@
 """The self-check: criteria versions, facts gathered once per run, results, snapshots. Callers commit."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, event, func, select
-from sqlalchemy.orm import Session, attributes
+from sqlalchemy.orm import Session, attributes, joinedload
 
 from app.auth.models import User
 from app.core import audit
@@ -57,20 +58,51 @@ class Breakage:
 # --- criteria versions ---------------------------------------------------------------------------
 
 def current_criteria_set(today: date | None = None) -> CriteriaSet | None:
-    """The set with the latest effective date on or before *today*."""
-    return db.session.scalar(select(CriteriaSet).where(CriteriaSet.effective_from <= (today or local_today()))
-                             .order_by(CriteriaSet.effective_from.desc()).limit(1))
+    """The set with the latest effective date on or before *today*, with its criteria (one statement)."""
+    today = today or local_today()
+    chosen = next((row for row in _criteria_set_index() if row.effective_from <= today), None)
+    return _criteria_set(chosen.id) if chosen is not None else None
 
 
 def criteria_set_by_version(version: str) -> CriteriaSet | None:
-    return db.session.scalar(select(CriteriaSet).where(CriteriaSet.version == version))
+    chosen = next((row for row in _criteria_set_index() if row.version == version), None)
+    return _criteria_set(chosen.id) if chosen is not None else None
 
 
 def all_criteria_sets():
     """Every version, newest first, as rows of (id, version, effective_from): the version picker shows no criteria
     (the sets load their criteria with them otherwise)."""
-    return list(db.session.execute(select(CriteriaSet.id, CriteriaSet.version, CriteriaSet.effective_from)
-                                   .order_by(CriteriaSet.effective_from.desc())))
+    return list(_criteria_set_index())
+
+
+def _criteria_set(set_id: int) -> CriteriaSet | None:
+    return db.session.get(CriteriaSet, set_id, options=[joinedload(CriteriaSet.criteria)])
+
+
+class CriteriaSetRow(NamedTuple):
+    id: int
+    version: str
+    effective_from: date
+
+
+def _criteria_set_index() -> tuple[CriteriaSetRow, ...]:
+    """The versions, newest first, read once per process and database: the migrations seed them, and a write of a
+    set (in a test, say) clears the index (_forget_criteria_sets)."""
+    return _criteria_set_index_of(db.engine.url.render_as_string(hide_password=True))
+
+
+@functools.lru_cache(maxsize=8)
+def _criteria_set_index_of(_database: str) -> tuple[CriteriaSetRow, ...]:
+    return tuple(CriteriaSetRow(*row) for row in db.session.execute(
+        select(CriteriaSet.id, CriteriaSet.version, CriteriaSet.effective_from)
+        .order_by(CriteriaSet.effective_from.desc())))
+
+
+@event.listens_for(CriteriaSet, "after_insert")
+@event.listens_for(CriteriaSet, "after_update")
+@event.listens_for(CriteriaSet, "after_delete")
+def _forget_criteria_sets(mapper, connection, target) -> None:
+    _criteria_set_index_of.cache_clear()
 
 
 # --- facts -----------------------------------------------------------------------------------------
