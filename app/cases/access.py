@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, or_, select
+from sqlalchemy import and_, exists, or_, select
 
 from app.cases.models import (
     CareTeamMember,
@@ -43,7 +43,8 @@ from app.cases.models import (
 )
 from app.core.dates import local_today
 from app.extensions import db
-from app.networks.models import Discipline, DisciplineGroup, MembershipDiscipline, Role
+from app.networks.models import DisciplineGroup, MembershipDiscipline, Role
+from app.networks.services.memberships import discipline_catalogue
 from app.records.models import SECTION_PARTS, SectionKey, keys_for_parts, section_spec
 
 ALL_PARTS = frozenset(ConsentPart)
@@ -260,15 +261,32 @@ def may_do_intake(membership) -> bool:
     return sees_every_case(membership)
 
 
-def case_access(case: Case | None, membership, *, today: date | None = None) -> CaseAccess:
-    """What *membership* (g.membership) may see of *case* right now."""
+def case_with_viewer_disciplines(case_id: int, membership) -> tuple[Case | None, frozenset[int] | None]:
+    """The case of the current network and the discipline ids of *membership* (its viewer), in one statement (a
+    row per discipline): what load_case hands to case_access."""
+    if membership is None:
+        return db.session.scalar(select(Case).where(Case.id == case_id)), None
+    rows = db.session.execute(
+        select(Case, MembershipDiscipline.discipline_id)
+        .outerjoin(MembershipDiscipline, and_(MembershipDiscipline.network_id == Case.network_id,
+                                              MembershipDiscipline.membership_id == membership.id))
+        .where(Case.id == case_id)).all()
+    if not rows:
+        return None, None
+    return rows[0][0], frozenset(row[1] for row in rows if row[1] is not None)
+
+
+def case_access(case: Case | None, membership, *, today: date | None = None,
+                discipline_ids: frozenset[int] | None = None) -> CaseAccess:
+    """What *membership* (g.membership) may see of *case* right now. *discipline_ids*: the membership's, when the
+    caller read them already (case_with_viewer_disciplines)."""
     if case is None or membership is None or not membership.is_active or membership.network_id != case.network_id:
         return DENIED
-    rows = db.session.execute(select(MembershipDiscipline.discipline_id, Discipline.group)
-                              .join(Discipline, Discipline.id == MembershipDiscipline.discipline_id)
-                              .where(MembershipDiscipline.membership_id == membership.id)).all()
-    disciplines = frozenset(row.discipline_id for row in rows)
-    groups = frozenset(row.group for row in rows)
+    if discipline_ids is None:
+        discipline_ids = frozenset(db.session.scalars(select(MembershipDiscipline.discipline_id).where(
+            MembershipDiscipline.membership_id == membership.id)))
+    disciplines = frozenset(discipline_ids)
+    groups = frozenset(entry.group for entry in discipline_catalogue() if entry.id in disciplines)
     state = {"case_open": case.status is CaseStatus.ACTIVE, "is_central": case.central_membership_id == membership.id}
     if sees_every_case(membership):
         return CaseAccess(allowed=True, as_coordinator=True, parts=ALL_PARTS, discipline_ids=disciplines,

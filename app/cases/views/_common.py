@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from flask import g
 
-from app.cases import services
-from app.cases.access import CaseAccess, case_access
+from app.cases.access import CaseAccess, case_access, case_with_viewer_disciplines
 from app.cases.models import Case, ConsentPart
 from app.core import audit
 from app.core.audit import AuditAction
@@ -17,10 +16,10 @@ def load_case(case_id: int, *, part: ConsentPart | None = None, allow_proposed: 
     allow_proposed: a proposed member may open the proposal (accept / decline) while consent covers them.
     need: the name of an ability of CaseAccess (e.g. "may_record_consent") the route requires.
     """
-    case = services.get_case(case_id)
+    case, discipline_ids = case_with_viewer_disciplines(case_id, g.membership)
     if case is None:
         audit.deny("case.access_denied", object_type="case", object_id=case_id, reason="no such case")
-    access = case_access(case, g.membership)
+    access = case_access(case, g.membership, discipline_ids=discipline_ids)
     permitted = access.allowed or (allow_proposed and access.may_respond_to_proposal)
     if need is not None and not getattr(access, need):
         permitted = False
