@@ -140,3 +140,39 @@ def test_a_writer_in_one_network_does_not_wait_for_another_networks_open_transac
     db.session.commit()
     assert outcome == {B: "written", A: "waited"}
     assert verify_chain() is None
+
+
+@pytest.mark.skipif(not IS_POSTGRES, reason="SQLite has one writer at a time: there is nothing to run side by side")
+def test_a_writer_that_waited_for_its_chain_links_after_the_row_it_waited_for(app):
+    """The head is read after the chain's lock is granted (audit_chain_head, one statement): a writer that waited
+    for another writer of its chain links to that writer's row, so the chain does not fork."""
+    _write(A)
+    holding = audit.record("test.holding", AuditAction.READ, network_id=A)  # A's chain lock is held until commit
+    written: dict[str, str] = {}
+
+    def write_same_chain() -> None:
+        with app.app_context():
+            try:
+                written["prev_hash"] = _write(A, 1, "after")[0].prev_hash
+            finally:
+                db.session.remove()
+
+    thread = threading.Thread(target=write_same_chain)
+    thread.start()
+    _wait_until_a_session_waits_for_an_advisory_lock()
+    db.session.commit()  # releases the lock: the waiting writer goes on
+    thread.join(timeout=120)
+    assert written == {"prev_hash": holding.hash}
+    assert verify_chain() is None
+
+
+def _wait_until_a_session_waits_for_an_advisory_lock() -> None:
+    """Poll pg_locks from a connection of its own (no sleep of a guessed length: waits as long as it takes)."""
+    engine = db.engine
+    for _ in range(6000):
+        with engine.connect() as conn:
+            if conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+                            ).scalar_one():
+                return
+        threading.Event().wait(0.01)
+    raise AssertionError("the second writer never waited for the chain's lock")

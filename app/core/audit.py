@@ -20,7 +20,7 @@ from datetime import datetime
 from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, event, func, insert, literal, select, text
+from sqlalchemy import ForeignKey, Index, String, Text, event, func, insert, literal, select, text
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from app.core.db import utcnow
@@ -283,17 +283,12 @@ def write_row(fields: dict) -> AuditEvent:
 
 
 def _insert_linked_in_sql(row: AuditEvent, fields: dict) -> None:
-    """PostgreSQL: after the chain's lock, one INSERT ... SELECT reads the chain's head (or the checkpoint's, as
-    _last_hash) and computes the hash itself, sha256(prev_hash + payload) as AuditEvent.compute_hash, with the
-    payload made here: two statements a row instead of three. The lock is its own statement first, so the
-    INSERT's snapshot is taken after the previous writer committed."""
-    lock_chain(row.network_id)
-    key = str(chain_key(row.network_id))
-    own_head = (select(AuditEvent.hash).where(_network_is(row.network_id))
-                .order_by(AuditEvent.id.desc()).limit(1).scalar_subquery())
-    checkpoint_head = (select(func.cast(AuditCheckpoint.chain_heads, JSON).op("->>")(key))
-                       .order_by(AuditCheckpoint.id.desc()).limit(1).scalar_subquery())
-    head = select(func.coalesce(own_head, checkpoint_head, "").label("prev")).subquery()
+    """PostgreSQL: one INSERT ... SELECT, one round trip a row. audit_chain_head (migration 0021) takes the chain's
+    locks as lock_chain does and then reads its head (or the checkpoint's, as _last_hash), on a snapshot taken
+    after the lock is granted; the INSERT computes the hash itself, sha256(prev_hash + payload) as
+    AuditEvent.compute_hash, with the payload made here."""
+    head = select(func.audit_chain_head(chain_key(row.network_id), row.network_id, type_=String)
+                  .label("prev")).subquery()
     table = AuditEvent.__table__
     names = list(fields)
     values = [literal(fields[name], table.c[name].type) for name in names]
