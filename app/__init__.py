@@ -77,14 +77,12 @@ def _membership_and_badge(network_id: int, user_id: int):
     statement. A POST may change that count before its page renders: there the badge counts on first use."""
     from flask import g, request
 
-    from app.networks.models import Membership
     from app.networks.services.memberships import active_membership, active_membership_with
     from app.referrals.services import new_referral_count_for_coordinator
 
     if request.method not in ("GET", "HEAD"):
         return active_membership(network_id, user_id)
-    membership, count = active_membership_with(network_id, user_id,
-                                               new_referral_count_for_coordinator(network_id, Membership.role))
+    membership, count = active_membership_with(network_id, user_id, new_referral_count_for_coordinator)
     if membership is not None and count is not None:
         g.new_referral_count = int(count)
     return membership

@@ -466,6 +466,28 @@ def test_queries_see_only_the_current_network(two_networks):
     assert count == everywhere >= 1
 
 
+def test_a_prebuilt_statement_is_scoped_to_each_network_it_runs_in(two_networks):
+    """tenancy.prebuilt keeps one scoped copy per network: a statement built once and run in A, then in B, then in
+    A again sees only the network it runs in each time, and without a network it still fails closed."""
+    from sqlalchemy import bindparam
+
+    from app.core import tenancy
+
+    a, b = two_networks["A"], two_networks["B"]
+    ids = {tag: (two_networks[tag]["network"].id, two_networks[tag]["patient"].id) for tag in ("A", "B")}
+    statement = tenancy.prebuilt(select(Patient.id, Patient.network_id).where(Patient.id.in_(bindparam("ids",
+                                                                                                     expanding=True))))
+    both = {"ids": [a["patient"].id, b["patient"].id]}
+    db.session.expunge_all()
+    for tag in ("A", "B", "A"):
+        network_id, patient_id = ids[tag]
+        with network_context(network_id):
+            assert db.session.execute(statement, both).all() == [(patient_id, network_id)]
+    assert (id(statement), ids["A"][0]) in tenancy._scoped_copies  # kept, not rebuilt on every run
+    with pytest.raises(NoNetworkContext):
+        db.session.execute(statement, both).all()
+
+
 def test_flush_guard_refuses_writing_another_networks_row(two_networks):
     a, b = two_networks["A"], two_networks["B"]
     with network_context(a["network"].id):

@@ -5,6 +5,7 @@ and the membership lookup for the gate is passed in by create_app (register_secu
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -17,11 +18,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import Flask, abort, current_app, g, redirect, request, session, url_for
 from flask_login import current_user
-from sqlalchemy import ForeignKey, String, select, update
+from sqlalchemy import ForeignKey, String, bindparam, select, update
 from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from app.core import audit
 from app.core.db import utcnow
+from app.core.tenancy import prebuilt
 from app.extensions import db, login_manager
 
 password_hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -137,12 +139,18 @@ def _with_user_and_gp_profile():
     return joinedload(UserSession.user).joinedload(user_class.gp_profile)
 
 
+@functools.cache
+def _session_by_token_hash():
+    """Built once (tenancy.prebuilt): it runs on every request."""
+    return prebuilt(select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
+                    .options(_with_user_and_gp_profile()))
+
+
 def _load_session():
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.scalar(select(UserSession).where(UserSession.token_hash == hash_token(token))
-                            .options(_with_user_and_gp_profile()))
+    row = db.session.scalar(_session_by_token_hash(), {"token_hash": hash_token(token)})
     now = utcnow()
     config = current_app.config
     if (row is None or row.revoked_at is not None or not row.user.active

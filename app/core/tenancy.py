@@ -72,6 +72,19 @@ def global_tables_only(statement):
     return statement.execution_options(global_tables_only=True)
 
 
+def prebuilt(statement):
+    """Mark a statement that is built once per process (functools.cache) and run with bound parameters: the
+    scope's copy of it is kept per network, so its cache key is made once instead of on every run (about a third
+    of a small query's cost). The copy holds the same network criteria as every other statement."""
+    return statement.execution_options(prebuilt=True)
+
+
+# (id of a prebuilt statement, network id) -> (that statement, its scoped copy). The statement is held, so its id
+# cannot be reused by another object while the entry lives; the check `kept[0] is statement` makes sure of it.
+_scoped_copies: dict[tuple[int, int], tuple[Any, Any]] = {}
+_SCOPED_COPIES_MAX = 4096
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_network(state: ORMExecuteState) -> None:
     if not state.is_select or state.is_column_load or state.is_relationship_load:
@@ -83,7 +96,18 @@ def _scope_to_network(state: ORMExecuteState) -> None:
         if any(issubclass(mapper.class_, NetworkScopedMixin) for mapper in state.all_mappers):
             raise NoNetworkContext(f"query on network data without a network: {state.statement}")
         return
-    state.statement = state.statement.options(_network_criteria(network_id))
+    statement = state.statement
+    if not state.execution_options.get("prebuilt"):
+        state.statement = statement.options(_network_criteria(network_id))
+        return
+    key = (id(statement), network_id)
+    kept = _scoped_copies.get(key)
+    if kept is None or kept[0] is not statement:
+        if len(_scoped_copies) >= _SCOPED_COPIES_MAX:
+            _scoped_copies.clear()
+        kept = (statement, statement.options(_network_criteria(network_id)))
+        _scoped_copies[key] = kept
+    state.statement = kept[1]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -523,12 +523,13 @@ def new_referral_count() -> int:
     return db.session.scalar(select(func.count(Referral.id)).where(Referral.status == S.SUBMITTED)) or 0
 
 
-def new_referral_count_for_coordinator(network_id: int, role_column):
+def new_referral_count_for_coordinator(network_id):
     """SQL over a membership row: new_referral_count() when the row is a coordinator's, else NULL. PostgreSQL runs
-    the subquery only for a coordinator (the gate reads it with the membership: app/__init__.py)."""
+    the subquery only for a coordinator (the gate reads it with the membership: app/__init__.py). *network_id*:
+    an id or a bound parameter."""
     count = (select(func.count(Referral.id))
              .where(Referral.network_id == network_id, Referral.status == S.SUBMITTED).scalar_subquery())
-    return case((role_column == Role.COORDINATOR, count), else_=None)
+    return case((Membership.role == Role.COORDINATOR, count), else_=None)
 
 
 def get_for_network(referral_id: int, *, lock: bool = False) -> Referral:

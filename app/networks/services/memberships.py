@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from flask import url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload, lazyload
 
 from app.auth.models import TokenPurpose, User
@@ -15,7 +15,7 @@ from app.auth.services import find_user_by_email, lapse_tokens
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.mail import OneTimeLink, mail_recheck, queue_mail
-from app.core.tenancy import all_networks, global_tables_only
+from app.core.tenancy import all_networks, global_tables_only, prebuilt
 from app.extensions import db
 from app.networks.models import Discipline, DisciplineGroup, Membership, MembershipDiscipline, Network, Role
 
@@ -163,23 +163,38 @@ def set_membership_active(membership: Membership, *, active: bool) -> None:
 
 def network_by_slug(slug: str) -> Network | None:
     """The network named in a URL, or None (the URL processor of app.core.tenancy)."""
-    return db.session.scalar(global_tables_only(select(Network).where(Network.slug == slug)))
+    return db.session.scalar(_network_by_slug(), {"slug": slug})
+
+
+@functools.cache
+def _network_by_slug():
+    return global_tables_only(select(Network).where(Network.slug == bindparam("slug")))
 
 
 def active_membership(network_id: int, user_id: int) -> Membership | None:
     """The user's active membership of the network, or None (the gate of app.core.security)."""
-    return db.session.scalar(_active_membership_query(network_id, user_id))
+    return db.session.scalar(_active_membership_query(), {"network_id": network_id, "user_id": user_id})
 
 
-def active_membership_with(network_id: int, user_id: int, column) -> tuple[Membership | None, object]:
-    """active_membership and one more scalar *column* over the membership row, in the same statement (the
-    composition root reads the coordinator's badge count this way: one statement fewer on every page)."""
-    row = db.session.execute(_active_membership_query(network_id, user_id).add_columns(column)).first()
+def active_membership_with(network_id: int, user_id: int, column_of) -> tuple[Membership | None, object]:
+    """active_membership and one more scalar column over the membership row, in the same statement (the
+    composition root reads the coordinator's badge count this way: one statement fewer on every page).
+    *column_of(network_id)* makes that column from the network id's bound parameter; it is built once per caller."""
+    row = db.session.execute(_active_membership_with(column_of),
+                             {"network_id": network_id, "user_id": user_id}).first()
     return (row[0], row[1]) if row is not None else (None, None)
 
 
-def _active_membership_query(network_id: int, user_id: int):
-    # Its user is the signed-in user, already loaded with the session: from the identity map, not joined again.
-    return (select(Membership).where(Membership.network_id == network_id, Membership.user_id == user_id,
-                                     Membership.is_active.is_(True))
-            .options(lazyload(Membership.user)))
+@functools.cache
+def _active_membership_query():
+    # Built once (prebuilt: it runs on every request). Its user is the signed-in user, already loaded with the
+    # session: from the identity map, not joined again.
+    return prebuilt(select(Membership).where(Membership.network_id == bindparam("network_id"),
+                                             Membership.user_id == bindparam("user_id"),
+                                             Membership.is_active.is_(True))
+                    .options(lazyload(Membership.user)))
+
+
+@functools.cache
+def _active_membership_with(column_of):
+    return _active_membership_query().add_columns(column_of(bindparam("network_id")))
