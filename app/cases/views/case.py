@@ -9,6 +9,7 @@ Helpers other case views may import: users_by_id, memberships_by_id, team_of, ev
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 from flask import g, render_template, request
@@ -124,14 +125,20 @@ def index():
     return _member_index()
 
 
+@functools.cache
+def _central_aliases():
+    """The central care provider's membership and user as aliases, made once: a new alias on every request cost
+    more than the list's own queries."""
+    return aliased(Membership, name="central"), aliased(User, name="central_user")
+
+
 def _coordinator_index():
     status = request.args.get("status", "all")
     if status not in STATUS_FILTERS:
         status = "all"
     # Rows of the shown columns, not objects: the coordinator sees every case of the network by role
     # (sees_every_case), and the list names the patient, the status, the dates and the central care provider.
-    central = aliased(Membership)
-    central_user = aliased(User)
+    central, central_user = _central_aliases()
     statement = (select(Case.id, Case.patient_id, Case.status, Case.opened_at, Patient.family_name,
                         Patient.given_name, Patient.date_of_birth, central_user.full_name.label("central_name"))
                  .join(Patient, (Patient.id == Case.patient_id) & (Patient.network_id == Case.network_id))
