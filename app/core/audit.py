@@ -12,6 +12,7 @@ each chain's last purged hash, HMAC-sealed with a key derived from SECRET_KEY) t
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import hmac
 import json
@@ -20,7 +21,7 @@ from datetime import datetime
 from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Index, String, Text, event, func, insert, literal, select, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, bindparam, event, func, insert, select, text
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from app.core.db import utcnow
@@ -286,17 +287,26 @@ def _insert_linked_in_sql(row: AuditEvent, fields: dict) -> None:
     """PostgreSQL: one INSERT ... SELECT, one round trip a row. audit_chain_head (migration 0021) takes the chain's
     locks as lock_chain does and then reads its head (or the checkpoint's, as _last_hash), on a snapshot taken
     after the lock is granted; the INSERT computes the hash itself, sha256(prev_hash + payload) as
-    AuditEvent.compute_hash, with the payload made here."""
-    head = select(func.audit_chain_head(chain_key(row.network_id), row.network_id, type_=String)
-                  .label("prev")).subquery()
+    AuditEvent.compute_hash, with the payload made here. The statement is built once per set of fields and runs
+    on the session's connection (Core: no ORM insert machinery, its cache key made once)."""
+    names = tuple(fields)
+    params = {f"v_{name}": fields[name] for name in names}
+    params.update(chain_key=chain_key(row.network_id), chain_network=row.network_id, payload=row.payload())
+    row.id, row.prev_hash, row.hash = db.session.connection().execute(_linked_insert(names), params).one()
+
+
+@functools.lru_cache(maxsize=16)
+def _linked_insert(names: tuple[str, ...]):
     table = AuditEvent.__table__
-    names = list(fields)
-    values = [literal(fields[name], table.c[name].type) for name in names]
-    linked = func.encode(func.sha256(func.convert_to(head.c.prev + literal(row.payload()), "UTF8")), "hex")
-    statement = (insert(AuditEvent).from_select([*names, "prev_hash", "hash"],
-                                                select(*values, head.c.prev, linked).select_from(head))
-                 .returning(AuditEvent.id, AuditEvent.prev_hash, AuditEvent.hash))
-    row.id, row.prev_hash, row.hash = db.session.execute(statement).one()
+    head = select(func.audit_chain_head(bindparam("chain_key", type_=Integer),
+                                        bindparam("chain_network", type_=Integer), type_=String)
+                  .label("prev")).subquery()
+    values = [bindparam(f"v_{name}", type_=table.c[name].type) for name in names]
+    linked = func.encode(func.sha256(func.convert_to(head.c.prev + bindparam("payload", type_=Text), "UTF8")),
+                         "hex")
+    return (insert(table).from_select([*names, "prev_hash", "hash"],
+                                      select(*values, head.c.prev, linked).select_from(head))
+            .returning(table.c.id, table.c.prev_hash, table.c.hash))
 
 
 @event.listens_for(Session, "after_commit")
