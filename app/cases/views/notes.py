@@ -14,6 +14,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
+from app.auth.models import User
 from app.cases import bp, services
 from app.cases.access import CaseAccess, note_visible, visible_notes_query
 from app.cases.forms import ActionForm, NoteEditForm, NoteForm
@@ -25,7 +26,7 @@ from app.core.audit import AuditAction, AuditOutcome, patient_data
 from app.core.bounded import db_int
 from app.core.dates import local_today
 from app.core.i18n import current_locale
-from app.core.pagination import paginate
+from app.core.pagination import paginate_rows
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
@@ -99,7 +100,17 @@ def _notes_page(case: Case, access: CaseAccess, form: NoteForm, *, status: int =
     the rows are not reloaded one by one. Filtered, counted and paged in SQL: the page reads 25 notes and a
 count whatever the number of notes."""
     statement = visible_notes_query(case, access)
-    page = ListPage.of([], NOTES_PER_PAGE) if statement is None else paginate(statement, per_page=NOTES_PER_PAGE)
+    if statement is None:
+        page = ListPage.of([], NOTES_PER_PAGE)
+    else:
+        # The shown columns as rows, with the author's name joined: no Note, Membership or User objects.
+        shown = (statement.with_only_columns(Note.id, Note.created_at, Note.visibility, Note.version, Note.body,
+                                             Note.discipline_ids, Note.author_membership_id,
+                                             User.full_name.label("author_name"))
+                 .join(Membership, (Membership.id == Note.author_membership_id)
+                       & (Membership.network_id == Note.network_id))
+                 .join(User, User.id == Membership.user_id))
+        page = paginate_rows(shown, per_page=NOTES_PER_PAGE, count_of=statement)
     log_read(case, access, "notes")
     html = render_template("cases/notes.html", case=case, access=access, form=form, page=page,
                            discipline_text=_discipline_text(page.items))
