@@ -271,9 +271,10 @@ def member_discipline_names(membership: Membership) -> str:
 
 def central_choices(case: Case, team: list[CareTeamMember]) -> list[tuple[int | str, str]]:
     """The coordinators of the network and the ACTIVE members of the care team."""
-    coordinators = db.session.scalars(select(Membership).where(
-        Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
-    choices: dict[int, str] = {m.id: f"{m.user.full_name} ({m.role.label})" for m in coordinators}
+    coordinators = db.session.execute(select(Membership.id, User.full_name).join(User, User.id == Membership.user_id)
+                                      .where(Membership.role == Role.COORDINATOR, Membership.is_active.is_(True)))
+    role = Role.COORDINATOR.label
+    choices: dict[int, str] = {membership_id: f"{name} ({role})" for membership_id, name in coordinators}
     for row in team:
         if row.status is TeamStatus.ACTIVE and row.membership.is_active:
             choices.setdefault(row.membership_id, f"{row.membership.user.full_name} ({row.role_in_case})")
