@@ -8,7 +8,7 @@ from datetime import date
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from app.auth.models import User
@@ -141,10 +141,16 @@ class DirectoryFilters:
                    sort=args.get("sort") if args.get("sort") in SORT_KEYS else "name")
 
 
+DIRECTORY_COLUMNS = (Membership.id, Membership.is_active, Membership.practice_name, Membership.city,
+                     Membership.role, Membership.is_listed_in_verwijsgids, Membership.is_accepting_patients,
+                     User.full_name)
+
+
 def directory_query(filters: DirectoryFilters) -> Select:
-    """Memberships matching *filters*, in a total order (so pages never overlap or skip)."""
-    # The user comes from the join the filter and the sort need (not joined a second time by Membership.user).
-    statement = select(Membership).join(Membership.user).options(contains_eager(Membership.user))
+    """The directory's columns (DIRECTORY_COLUMNS, rows) of the memberships matching *filters*, in a total order
+    (so pages never overlap or skip)."""
+    # The user's name comes from the join the filter and the sort need.
+    statement = select(*DIRECTORY_COLUMNS).join(Membership.user)
     if filters.active != "all":
         statement = statement.where(Membership.is_active.is_(filters.active == "yes"))
     if filters.q:

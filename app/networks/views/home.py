@@ -7,7 +7,6 @@ from flask import current_app, flash, g, redirect, render_template, request, url
 from flask_babel import gettext as _
 from flask_login import login_required
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
 
 from app.auth.models import User
 from app.core import audit
@@ -16,12 +15,12 @@ from app.core.audit_words import event_words, object_label
 from app.core.dates import local_today
 from app.core.db import utcnow
 from app.core.i18n import current_locale
-from app.core.pagination import paginate, paginate_capped
+from app.core.pagination import paginate_capped, paginate_rows
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks import bp
 from app.networks.forms.network import AuditFilterForm, InviteMemberForm
-from app.networks.models import Membership, Role
+from app.networks.models import Membership, MembershipDiscipline, Role
 from app.networks.services import members as member_services
 from app.networks.services import memberships as services
 from app.quality.services import results_without_member
@@ -62,11 +61,21 @@ def members():
     selectin query (tests/test_member_profile.py counts them)."""
     filters = member_services.DirectoryFilters.from_args(
         request.args, is_coordinator=g.membership.role is Role.COORDINATOR)
-    statement = member_services.directory_query(filters).options(selectinload(Membership.disciplines))
-    page = paginate(statement)
+    page = paginate_rows(member_services.directory_query(filters))
     disciplines = services.discipline_catalogue()
+    # The page's disciplines in one query of ids; their names come from the catalogue.
+    by_id = {entry.id: entry for entry in disciplines}
+    member_disciplines: dict[int, list] = {row.id: [] for row in page.items}
+    if page.items:
+        for membership_id, discipline_id in db.session.execute(
+                select(MembershipDiscipline.membership_id, MembershipDiscipline.discipline_id)
+                .where(MembershipDiscipline.membership_id.in_(member_disciplines))):
+            if discipline_id in by_id:
+                member_disciplines[membership_id].append(by_id[discipline_id])
+    for entries in member_disciplines.values():
+        entries.sort(key=lambda entry: entry.sort_order)
     return render_template("networks/members.html", page=page, filters=filters, disciplines=disciplines,
-                           locale=current_locale())
+                           member_disciplines=member_disciplines, locale=current_locale())
 
 
 @bp.route("/members/<int:membership_id>")
