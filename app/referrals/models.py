@@ -176,6 +176,8 @@ class Referral(NetworkScopedMixin, TimestampMixin, db.Model):
         Index("ix_referrals_network_id_status_ack_due_at_id", "network_id", "status", "ack_due_at", "id"),
         Index("ix_referrals_gp_profile_id_updated_at_id", "gp_profile_id", "updated_at", "id"),
         Index("ix_referrals_submitted_by_id_updated_at_id", "submitted_by_id", "updated_at", "id"),
+        # The GP's list counts its referrals by the referrer's rule (status, typist) from the index alone.
+        Index("ix_referrals_gp_profile_id_status_submitted_by_id", "gp_profile_id", "status", "submitted_by_id"),
         ForeignKeyConstraint(["network_id", "patient_id"], ["patients.network_id", "patients.id"],
                              name="fk_referrals_network_patient"),
     )
