@@ -330,7 +330,10 @@ def visible_notes_query(case: Case, access: CaseAccess):
         return None
     readable = or_(Note.author_membership_id == access.membership_id, Note.visibility == NoteVisibility.TEAM)
     if access.discipline_ids:
+        # The case's network as a constant too: PostgreSQL may run the EXISTS as one hashed scan, and then only
+        # over this network's rows of the index (network_id, discipline_id, note_id), not every network's.
         readable = or_(readable, (Note.visibility == NoteVisibility.DISCIPLINE) & exists().where(
+            NoteDiscipline.network_id == case.network_id,
             NoteDiscipline.network_id == Note.network_id, NoteDiscipline.note_id == Note.id,
             NoteDiscipline.discipline_id.in_(sorted(access.discipline_ids))))
     return select(Note).where(Note.case_id == case.id, readable).order_by(Note.created_at.desc(), Note.id.desc())
