@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth.models import User
-from app.core.pagination import paginate_rows
+from app.core.pagination import paginate_keys, paginate_rows
 from tests.conftest import make_user
 
 
@@ -31,3 +31,25 @@ def test_an_empty_list_is_one_empty_page(app):
     with app.test_request_context("/?page=4"):
         result = paginate_rows(select(User.id).where(User.email == "nobody@example.org"))
     assert (result.items, result.page, result.total, result.pages) == ([], 1, 0, 1)
+
+
+@pytest.mark.parametrize("page_arg, page", [("1", 1), ("2", 2), ("999", 2), ("abc", 1)])
+def test_paginate_keys_cuts_the_keys_first_and_joins_the_page_only(app, thirty_users, page_arg, page):
+    """paginate_keys: the same page as paginating the joined rows, in the same order; rows_of sees the page's
+    keys only (a subquery of at most one page)."""
+    keys = select(User.id).where(User.email.like("user%")).order_by(User.full_name.desc(), User.id)
+    seen_keys = []
+
+    def rows_of(page_keys):
+        seen_keys.append(page_keys)
+        return (select(User.id, User.full_name).join(page_keys, page_keys.c.id == User.id)
+                .order_by(User.full_name.desc(), User.id))
+
+    with app.test_request_context(f"/?page={page_arg}"):
+        result = paginate_keys(keys, rows_of)
+        expected = paginate_rows(select(User.id, User.full_name).where(User.email.like("user%"))
+                                 .order_by(User.full_name.desc(), User.id))
+    assert (result.page, result.total, result.pages) == (expected.page, 30, 2) and result.page == page
+    assert [row.full_name for row in result.items] == [row.full_name for row in expected.items]
+    assert result.items[0].full_name == ("User 29" if page == 1 else "User 04")
+    assert len(seen_keys) == 1

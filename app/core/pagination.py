@@ -34,6 +34,18 @@ def paginate_rows(statement, *, per_page: int = PER_PAGE, count_of=None):
     return _page_of(statement, per_page, total, capped=False, rows=True)
 
 
+def paginate_keys(keys, rows_of, *, per_page: int = PER_PAGE):
+    """Paginate in two steps: *keys* (a select of one key column, filtered and in the list's order) is counted
+    and cut to the page, and *rows_of(page_keys)* joins what the page shows to that subquery's rows. The joins
+    then run for the page's rows only, not for every row before the sort and the LIMIT. *rows_of* orders its
+    result itself (the subquery's order is not kept by a join)."""
+    total = db.session.scalar(select(func.count()).select_from(keys.order_by(None).subquery())) or 0
+    pages = max(1, -(-total // per_page))
+    page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
+    page_keys = keys.limit(per_page).offset((page - 1) * per_page).subquery("page_keys")
+    return CappedPage(list(db.session.execute(rows_of(page_keys))), page, per_page, total, False)
+
+
 @dataclass(frozen=True)
 class CappedPage:
     """A page of a list whose full count would cost a scan (the audit log): the count stops at *cap*.

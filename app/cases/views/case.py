@@ -38,7 +38,7 @@ from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, AuditEvent, patient_data
 from app.core.i18n import current_locale
-from app.core.pagination import paginate, paginate_rows
+from app.core.pagination import paginate, paginate_keys
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Membership, Role
@@ -139,15 +139,22 @@ def _coordinator_index():
     # Rows of the shown columns, not objects: the coordinator sees every case of the network by role
     # (sees_every_case), and the list names the patient, the status, the dates and the central care provider.
     central, central_user = _central_aliases()
-    statement = (select(Case.id, Case.patient_id, Case.status, Case.opened_at, Patient.family_name,
-                        Patient.given_name, Patient.date_of_birth, central_user.full_name.label("central_name"))
-                 .join(Patient, (Patient.id == Case.patient_id) & (Patient.network_id == Case.network_id))
-                 .outerjoin(central, (central.id == Case.central_membership_id)
-                            & (central.network_id == Case.network_id))
-                 .outerjoin(central_user, central_user.id == central.user_id))
+    # The page's 25 cases first (from the cases alone, in the list's order), then the patient and the central care
+    # provider joined to those 25 only.
+    keys = select(Case.id)
     if status != "all":
-        statement = statement.where(Case.status == CaseStatus(status))
-    page = paginate_rows(_active_first(statement))
+        keys = keys.where(Case.status == CaseStatus(status))
+
+    def rows_of(page_keys):
+        return _active_first(
+            select(Case.id, Case.patient_id, Case.status, Case.opened_at, Patient.family_name, Patient.given_name,
+                   Patient.date_of_birth, central_user.full_name.label("central_name"))
+            .join(page_keys, page_keys.c.id == Case.id)
+            .join(Patient, (Patient.id == Case.patient_id) & (Patient.network_id == Case.network_id))
+            .outerjoin(central, (central.id == Case.central_membership_id) & (central.network_id == Case.network_id))
+            .outerjoin(central_user, central_user.id == central.user_id))
+
+    page = paginate_keys(_active_first(keys), rows_of)
     has_case = select(Case.id).where(Case.referral_id == Referral.id, Case.network_id == Referral.network_id).exists()
     ready = list(db.session.execute(
         select(Referral.id, Referral.number, Referral.given_name, Referral.family_name, Referral.status,
