@@ -8,6 +8,7 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.auth.models import GPProfile, User
@@ -16,7 +17,7 @@ from app.core.audit import AuditAction, patient_data
 from app.core.dates import show_date
 from app.core.db import utcnow
 from app.core.i18n import current_locale
-from app.core.pagination import paginate_rows
+from app.core.pagination import paginate_keys
 from app.core.security import require_membership
 from app.extensions import db
 from app.networks.models import Role
@@ -69,11 +70,18 @@ def index():
         status = "open"
     # Rows of the shown columns (the GP's name and practice joined), not referral objects with every field the GP
     # sent: the inbox shows eight of them.
-    page = paginate_rows(services.inbox_query(statuses=FILTERS[status]).with_only_columns(
-        Referral.id, Referral.number, Referral.patient_id, Referral.given_name, Referral.family_name,
-        Referral.submitted_at, Referral.status, Referral.ack_due_at, Referral.acknowledged_at, Referral.urgency,
-        User.full_name.label("gp_name"), GPProfile.practice_name, GPProfile.city.label("gp_city"))
-        .join(GPProfile, GPProfile.id == Referral.gp_profile_id).join(User, User.id == GPProfile.user_id))
+    # The page's ids are cut from the referrals alone (index order); the GP is joined to those 25 only.
+    # gp_profile_id is NOT NULL: the joins drop no row, so the count of the ids is the list's.
+    def rows_of(page_keys):
+        return (select(Referral.id, Referral.number, Referral.patient_id, Referral.given_name, Referral.family_name,
+                       Referral.submitted_at, Referral.status, Referral.ack_due_at, Referral.acknowledged_at,
+                       Referral.urgency, User.full_name.label("gp_name"), GPProfile.practice_name,
+                       GPProfile.city.label("gp_city"))
+                .join(page_keys, page_keys.c.id == Referral.id)
+                .join(GPProfile, GPProfile.id == Referral.gp_profile_id).join(User, User.id == GPProfile.user_id)
+                .order_by(Referral.ack_due_at, Referral.id))
+
+    page = paginate_keys(services.inbox_query(statuses=FILTERS[status]).with_only_columns(Referral.id), rows_of)
     audit.record("referral.listed", AuditAction.READ, object_type="referral",
                  reason=f"{len(page.items)} results, filter {status}",
                  patient_id=page.items[0].patient_id if len(page.items) == 1 else None)
