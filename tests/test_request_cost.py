@@ -33,4 +33,6 @@ def test_a_network_page_reads_session_user_and_membership_once_each(client):
         session_reads = [s for s in statements if re.search(r"\bFROM user_sessions\b", s)]
         assert len(session_reads) == 1 and "JOIN users" in session_reads[0], path
         assert tables.count("users") == 0, (path, tables)
-        assert tables.count("networks") == 1 and tables.count("memberships") >= 1, (path, tables)
+        # The membership statement may read the coordinator's badge count in a subquery before its own FROM.
+        membership_reads = [s for s in statements if re.search(r"\bFROM memberships\b", s)]
+        assert tables.count("networks") == 1 and len(membership_reads) >= 1, (path, tables)

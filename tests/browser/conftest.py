@@ -16,9 +16,24 @@ ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 BROWSER_TIMEOUT_MS = 90_000
 
 
+def _closed_before_sending(app):
+    """The body is read and its iterable closed before werkzeug writes it. Werkzeug's dev server closes
+    the iterable only after draining the socket, and a browser that has already gone (a page left while
+    its favicon loads) makes that drain raise: the static file would stay open, and its ResourceWarning
+    fails whichever test is running when it is collected."""
+    def wsgi(environ, start_response):
+        body = app(environ, start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
+    return wsgi
+
+
 @pytest.fixture
 def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, _closed_before_sending(app), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
