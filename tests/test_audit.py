@@ -459,6 +459,10 @@ def test_log_page_filters_and_never_shows_other_networks(client, audit_networks,
     assert shown & {"seed.carol_read", "seed.carol_create"} == set()
     assert "carol@log-b.example" not in html
     assert shown & SEED_A == expected
+    # Who: each row names its user by email (joined to the page's rows).
+    rows = re.findall(r'<td class="who">([^<]*)</td>.*?<code[^>]*>([^<]*)</code>', html, re.S)
+    who = {event: email for email, event in rows if event in SEED_A}
+    assert who == {event: ("bob" if "bob" in event else "alice") + "@log-a.example" for event in expected}
 
 
 def test_log_page_is_paginated(client, audit_networks):

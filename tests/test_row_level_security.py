@@ -21,7 +21,7 @@ from app.core.db import NetworkScopedMixin
 from app.core.db_roles import grant_statements
 from app.core.tenancy import all_networks, network_context
 from app.extensions import db
-from tests.conftest import IS_POSTGRES, IsolatedClient, make_config
+from tests.conftest import IS_POSTGRES, IsolatedClient, login_as, make_config
 from tests.test_tenancy import (  # noqa: F401 - the walk and its world, served as the application role below
     test_a_gp_sees_only_their_own_referrals,
     test_a_relative_sees_the_record_page_only_and_only_while_granted,
@@ -133,3 +133,54 @@ def test_the_application_role_cannot_cut_the_audit_log(two_networks, as_app_role
     with pytest.raises(DBAPIError, match="permission denied"):
         as_app_role.execute(text(sql))
     as_app_role.rollback()
+
+
+def test_pages_in_steady_state_send_no_network_settings(two_networks, rls_app, monkeypatch):  # noqa: F811
+    """The settings go to PostgreSQL only when they change. A network page keeps its network's; the GP's list reads
+    across networks (the named bypass) while the session lookup and the audit row, tables without row-level
+    security, are marked global_tables_only: the second view of either page sends none. How it fails: drop the
+    mark from the audit insert (app/core/audit.py _linked_insert), and the GP's page flips the settings twice."""
+    from app.core import tenancy
+
+    sent: list[tuple[str, str]] = []
+    real = tenancy.send_tenant_settings
+    monkeypatch.setattr(tenancy, "send_tenant_settings", lambda conn, wanted: (sent.append(wanted), real(conn, wanted)))
+    a = two_networks["A"]
+    with rls_app.app_context():
+        db.engine.dispose()  # one pooled connection from here on (requests run one after another): no rotation
+    for user, path in ((a["gp"], "/verwijzer/verwijzingen/"), (a["coordinator"].user, "/n/net-a/cases/")):
+        client = rls_app.test_client()
+        login_as(client, user)
+        assert client.get(path).status_code == 200, path  # the first view may set them (and the login's network)
+        sent.clear()
+        assert client.get(path).status_code == 200, path
+        assert sent == [], (path, sent)
+
+
+def test_the_global_tables_mark_is_refused_on_network_data(two_networks, as_app_role):  # noqa: F811
+    from sqlalchemy import select
+
+    from app.cases.models import Case
+    from app.core.tenancy import NoNetworkContext, global_tables_only
+
+    with network_context(two_networks["A"]["network"].id), pytest.raises(NoNetworkContext):
+        as_app_role.scalars(global_tables_only(select(Case))).all()
+
+
+def test_a_list_across_networks_is_counted_across_networks(two_networks, rls_app):  # noqa: F811
+    """The page count of a list read through the named bypass (the GP's referrals in every network) counts under
+    the bypass too; Flask-SQLAlchemy's paginate made its count without it, so under the policies it counted 0 and
+    a GP never reached page 2."""
+    from sqlalchemy import func, select
+
+    from app.core.pagination import paginate, paginate_capped
+    from app.referrals.models import Referral
+
+    owner_total = db.session.scalar(select(func.count()).select_from(Referral))  # the owner: no policies
+    assert owner_total >= 2
+    with rls_app.test_request_context("/?page=1"):
+        statement = all_networks(select(Referral).order_by(Referral.id))
+        assert paginate(statement, per_page=1).total == owner_total
+        assert paginate(statement, per_page=1).pages == owner_total
+        assert paginate_capped(statement, per_page=1).total == owner_total
+        db.session.rollback()

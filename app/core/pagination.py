@@ -6,22 +6,31 @@ from typing import Any
 
 from flask import request
 from sqlalchemy import func, select
+from sqlalchemy.orm import lazyload
 
 from app.core.bounded import db_int
 from app.extensions import db
 
 PER_PAGE = 25
-MAX_PAGE = 1_000_000
 
 
 def paginate(statement, *, per_page: int = PER_PAGE):
-    """Paginate a select(); a bad or too-large page number gives the last page, never a 500."""
-    # Clamped: a huge number would overflow the database's OFFSET (a 500 instead of the last page).
-    page = min(request.args.get("page", 1, type=db_int) or 1, MAX_PAGE)
-    result = db.paginate(statement, page=max(page, 1), per_page=per_page, error_out=False, count=True)
-    if not result.items and result.pages and page > result.pages:
-        result = db.paginate(statement, page=result.pages, per_page=per_page, error_out=False)
-    return result
+    """Paginate a select() of entities; a bad or too-large page number gives the last page, never a 500."""
+    # Counted without the eager loads (Flask-SQLAlchemy does the same): they add joins, never rows.
+    return _page_of(statement, per_page, _count(statement.options(lazyload("*"))), capped=False, rows=False)
+
+
+def _count(statement, *, limit: int | None = None) -> int:
+    """The rows of *statement* counted in SQL. The count is a new statement: it carries the named cross-network
+    bypass of the statement it counts (tenancy.all_networks), or PostgreSQL's row-level security would count the
+    rows of no network (Flask-SQLAlchemy's own paginate drops it: a GP's list said 0 referrals under the policies)."""
+    counted = statement.order_by(None)
+    if limit is not None:
+        counted = counted.limit(limit)
+    count = select(func.count()).select_from(counted.subquery())
+    if statement.get_execution_options().get("all_networks"):
+        count = count.execution_options(all_networks=True)
+    return db.session.scalar(count) or 0
 
 
 def paginate_rows(statement, *, per_page: int = PER_PAGE, count_of=None):
@@ -29,8 +38,7 @@ def paginate_rows(statement, *, per_page: int = PER_PAGE, count_of=None):
     A list page that shows a few columns of 25 rows builds no ORM objects for them (half its time at
     national scale, README "Benchmark"). A bad or too-large page number gives the last page, as paginate().
     *count_of*: the same rows without the joins that only add shown columns, counted instead (cheaper)."""
-    counted = statement if count_of is None else count_of
-    total = db.session.scalar(select(func.count()).select_from(counted.order_by(None).subquery())) or 0
+    total = _count(statement if count_of is None else count_of)
     return _page_of(statement, per_page, total, capped=False, rows=True)
 
 
@@ -39,7 +47,7 @@ def paginate_keys(keys, rows_of, *, per_page: int = PER_PAGE):
     and cut to the page, and *rows_of(page_keys)* joins what the page shows to that subquery's rows. The joins
     then run for the page's rows only, not for every row before the sort and the LIMIT. *rows_of* orders its
     result itself (the subquery's order is not kept by a join)."""
-    total = db.session.scalar(select(func.count()).select_from(keys.order_by(None).subquery())) or 0
+    total = _count(keys)
     pages = max(1, -(-total // per_page))
     page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
     page_keys = keys.limit(per_page).offset((page - 1) * per_page).subquery("page_keys")
@@ -78,18 +86,20 @@ class CappedPage:
         return self.page + 1
 
 
-def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000, rows: bool = False) -> CappedPage:
+def paginate_capped(statement, *, per_page: int = PER_PAGE, cap: int = 10_000, rows: bool = False,
+                    count_of=None) -> CappedPage:
     """Paginate a select() counting at most *cap* rows (one bounded count, one page): the cost of a view
     does not grow with a log of millions of rows. Pages beyond the cap give the last counted page. With *rows*
-    the items are the statement's rows (a select of columns), otherwise its first entity."""
-    counted = db.session.scalar(select(func.count()).select_from(
-        statement.order_by(None).limit(cap + 1).subquery())) or 0
+    the items are the statement's rows (a select of columns), otherwise its first entity. *count_of*: the same
+    rows without the joins that only add shown columns, counted instead (as paginate_rows)."""
+    counted = _count(statement if count_of is None else count_of, limit=cap + 1)
     return _page_of(statement, per_page, min(counted, cap), capped=counted > cap, rows=rows)
 
 
 def _page_of(statement, per_page: int, total: int, *, capped: bool, rows: bool) -> CappedPage:
     """The requested page of *statement* (clamped to 1..the last page) as rows or as its first entity."""
     pages = max(1, -(-total // per_page))
+    # Clamped: a huge number would overflow the database's OFFSET (a 500 instead of the last page).
     page = min(max(request.args.get("page", 1, type=db_int) or 1, 1), pages)
     window = statement.limit(per_page).offset((page - 1) * per_page)
     items = list(db.session.execute(window) if rows else db.session.scalars(window))

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
 
 from app.core import audit
 from app.core.db import utcnow
-from app.core.tenancy import prebuilt
+from app.core.tenancy import global_tables_only, prebuilt
 from app.extensions import db, login_manager
 
 password_hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -141,9 +141,10 @@ def _with_user_and_gp_profile():
 
 @functools.cache
 def _session_by_token_hash():
-    """Built once (tenancy.prebuilt): it runs on every request."""
-    return prebuilt(select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
-                    .options(_with_user_and_gp_profile()))
+    """Built once (tenancy.prebuilt): it runs on every request. Sessions, users and GP profiles have no
+    row-level security (tenancy.global_tables_only)."""
+    return global_tables_only(prebuilt(select(UserSession).where(UserSession.token_hash == bindparam("token_hash"))
+                    .options(_with_user_and_gp_profile())))
 
 
 def _load_session():

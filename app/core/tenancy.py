@@ -66,9 +66,11 @@ def all_networks(statement):
 
 
 def global_tables_only(statement):
-    """Mark a statement that reads only tables without row-level security (networks, users): it runs under
-    whatever network settings the connection has, so looking up the URL's network before the network is known
-    costs no round trip to reset them (two a request, as the settings flipped to no network and back)."""
+    """Mark a statement that reads or writes only tables without row-level security (networks, users, sessions,
+    the audit log): it runs under whatever network settings the connection has. Looking up the URL's network before
+    the network is known, the signed-in session, or writing the audit row of a page that reads across networks (the
+    GP's) so costs no round trip to flip the settings and back (two a request). The tenant scope refuses the mark on
+    a statement of network data."""
     return statement.execution_options(global_tables_only=True)
 
 
@@ -87,6 +89,10 @@ _SCOPED_COPIES_MAX = 4096
 
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_network(state: ORMExecuteState) -> None:
+    if state.execution_options.get("global_tables_only") and any(
+            issubclass(mapper.class_, NetworkScopedMixin) for mapper in state.all_mappers):
+        # The mark skips the row-level security settings: a statement on network data must never carry it.
+        raise NoNetworkContext(f"global_tables_only on network data: {state.statement}")
     if not state.is_select or state.is_column_load or state.is_relationship_load:
         return
     if state.execution_options.get("all_networks"):
@@ -175,6 +181,12 @@ _TRANSACTION_CONTROL = ("ROLLBACK ", "RELEASE S", "SAVEPOINT", "BEGIN", "COMMIT"
 _PSYCOPG_IN_ERROR = 3  # psycopg.pq.TransactionStatus.INERROR
 
 
+def send_tenant_settings(dbapi_connection, wanted: tuple[str, str]) -> None:
+    """One round trip; a page whose statements all agree on the settings never pays it (tests count it here)."""
+    with dbapi_connection.cursor() as own:
+        own.execute(TENANT_SETTINGS, wanted)
+
+
 @event.listens_for(Engine, "before_cursor_execute")
 def _tell_postgres_the_network(conn, cursor, statement, parameters, context, executemany) -> None:
     """Before each statement: the connection's settings say the current network and whether the statement is the
@@ -192,8 +204,7 @@ def _tell_postgres_the_network(conn, cursor, statement, parameters, context, exe
     status = getattr(getattr(record.dbapi_connection, "info", None), "transaction_status", None)
     if status is not None and int(status) == _PSYCOPG_IN_ERROR:
         return  # an aborted transaction takes nothing but its rollback; the next transaction sends them
-    with record.dbapi_connection.cursor() as own:
-        own.execute(TENANT_SETTINGS, wanted)
+    send_tenant_settings(record.dbapi_connection, wanted)
     record.info["tenant_settings"] = wanted
     record.info["tenant_settings_in_transaction"] = True
 
