@@ -244,6 +244,23 @@ def test_text_only_evidence_and_an_empty_submission(coo):
     assert status_of(html(coo.get("/n/noord/quality/")), "2b") == "met"
 
 
+def test_each_criterion_has_its_own_evidence_form_and_a_refused_one_keeps_its_error(coo):
+    """The empty forms are rendered once and given each criterion's code (app/quality/views.py BlankEvidenceForm):
+    every form posts to its own criterion with its own field ids, and after a refused upload only that criterion's
+    form is open with the message and the text kept."""
+    page = html(coo.get("/n/noord/quality/"))
+    codes = re.findall(r'id="criterion-([0-9a-z]+)"', page)
+    for code in codes:
+        block = criterion_block(page, code)
+        assert f'action="/n/noord/quality/evidence?criterion={code}"' in block, code
+        assert f'id="ev{code}-text"' in block and f'name="ev{code}-file"' in block, code
+        assert "zzcriterionzz" not in block and "<details class=\"upload\">" in block, code
+    refused = html(upload(coo, "2b", text="x" * 5001))
+    assert '<details class="upload" open>' in criterion_block(refused, "2b")
+    assert "x" * 5001 in criterion_block(refused, "2b") and 'class="error"' in criterion_block(refused, "2b")
+    assert '<details class="upload">' in criterion_block(refused, "4")
+
+
 def test_evidence_for_an_unknown_criterion_is_404(coo):
     assert upload(coo, "99", text="x").status_code == 404
 

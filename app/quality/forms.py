@@ -7,8 +7,6 @@ from flask_wtf.file import FileField
 from wtforms import HiddenField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.quality.models import CriteriaSet
-
 
 class EvidenceForm(FlaskForm):
     text = TextAreaField(_l("Text or web address"), validators=[Optional(), Length(max=5000)])
@@ -18,11 +16,6 @@ class EvidenceForm(FlaskForm):
 def evidence_form(code: str, **kwargs) -> EvidenceForm:
     """The evidence form of one criterion; the prefix keeps field ids unique on the page."""
     return EvidenceForm(prefix=f"ev{code}", **kwargs)
-
-
-def build_evidence_forms(criteria_set: CriteriaSet) -> dict[str, EvidenceForm]:
-    """One evidence form per criterion of *criteria_set*, keyed by criterion code."""
-    return {criterion.code: evidence_form(criterion.code, formdata=None) for criterion in criteria_set.criteria}
 
 
 class FreezeForm(FlaskForm):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timedelta
+from typing import NamedTuple
 
 from flask import current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -140,6 +141,26 @@ def member_set_active(membership_id: int):
 # 20 pages of 50: beyond them the coordinator narrows the filter. A bound well under any busy network's log keeps
 # the count's cost the same for a network of a year and of ten (README "Benchmark").
 AUDIT_COUNT_CAP = 1_000
+NO_USER = "\u2013"  # an en dash: a row of the system's own (no user)
+
+
+class AuditRow(NamedTuple):
+    """One shown row of the audit log, its cells in words."""
+
+    occurred_at: datetime
+    user: str
+    role: str
+    words: str
+    event: str
+    action: str
+    action_label: str
+    outcome: str
+    outcome_label: str
+    patient: int | str
+    object_text: str
+    ip_address: str
+
+
 AUDIT_COLUMNS = ("id", "occurred_at", "event", "action", "outcome", "user_id", "user_role", "patient_id",
                  "object_type", "object_id", "ip_address")
 
@@ -163,18 +184,24 @@ def audit_log():
     page = paginate_capped(ordered.add_columns(User.email.label("user_email"))
                            .outerjoin(User, User.id == AuditEvent.user_id),
                            per_page=50, cap=AUDIT_COUNT_CAP, rows=True, count_of=ordered)
-    # Each label put in words once per page, not once per row (a log repeats a handful of events).
+    # Each label put in words once per page, not once per row (a log repeats a handful of events); the rows' cells
+    # are then looked up in one pass here (the template's per-cell calls cost more than the lookups).
     actions = {action: str(label) for action, label in ACTION_LABELS.items()}
-    words = {(e.event, e.action, e.object_type): event_words(e.event, actions.get(e.action, e.action.value),
-                                                               e.object_type) for e in page.items}
-    objects = {e.object_type: object_label(e.object_type) for e in page.items if e.object_type}
+    outcomes = {outcome: str(label) for outcome, label in OUTCOME_LABELS.items()}
+    roles = {role: str(label) for role, label in ROLE_LABELS.items()}
+    kinds = {(e.event, e.action, e.object_type) for e in page.items}
+    words = {(event, action, object_type): event_words(event, actions.get(action, action.value), object_type)
+             for event, action, object_type in kinds}
+    objects = {object_type: object_label(object_type) for object_type in {kind[2] for kind in kinds} if object_type}
+    rows = [AuditRow(e.occurred_at, e.user_email or NO_USER, roles.get(e.user_role, e.user_role),
+                     words[(e.event, e.action, e.object_type)], e.event, e.action.value,
+                     actions.get(e.action, e.action.value), e.outcome.value, outcomes.get(e.outcome, e.outcome.value),
+                     e.patient_id or "",
+                     f"{objects[e.object_type]} {e.object_id or ''}".rstrip() if e.object_type else "", e.ip_address)
+            for e in page.items]
     audit.record("audit_log.read", AuditAction.READ, object_type="audit_log",
                  reason=request.query_string.decode()[:500])
-    # Render before the commit, which would expire the loaded rows (one reload per row otherwise).
-    html = render_template("networks/audit_log.html", page=page, form=form, action_labels=actions,
-                           outcome_labels={key: str(label) for key, label in OUTCOME_LABELS.items()},
-                           role_labels={key: str(label) for key, label in ROLE_LABELS.items()}, words=words,
-                           objects=objects)
+    html = render_template("networks/audit_log.html", page=page, rows=rows, form=form)
     db.session.commit()
     return html
 
