@@ -64,12 +64,23 @@ def register_request_hooks(app: Flask) -> None:
     from app.core.security import register_security
     from app.core.templating import register_templating
     from app.core.tenancy import register_tenancy
-    from app.networks.services.memberships import network_by_slug
 
-    register_tenancy(app, load_network=network_by_slug)
+    register_tenancy(app, load_network=_network_and_session)
     register_security(app, load_membership=_membership_and_badge)
     register_jobs(app, app_factory=create_app)
     register_templating(app)
+
+
+def _network_and_session(slug: str):
+    """The URL's network for the tenancy processor; the signed-in session comes in the same statement and is
+    handed to the session loader (which checks it as always). An unknown slug reads the session on its own later."""
+    from app.core.security import preload_session
+    from app.networks.services.memberships import network_and_session_by_slug
+
+    network, user_session = network_and_session_by_slug(slug)
+    if network is not None:
+        preload_session(user_session)
+    return network
 
 
 def _membership_and_badge(network_id: int, user_id: int):

@@ -27,6 +27,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import joinedload
 
 from app.cases.models import (
     CareTeamMember,
@@ -261,16 +262,20 @@ def may_do_intake(membership) -> bool:
     return sees_every_case(membership)
 
 
-def case_with_viewer_disciplines(case_id: int, membership) -> tuple[Case | None, frozenset[int] | None]:
+def case_with_viewer_disciplines(case_id: int, membership, *, with_central: bool = False,
+                                 ) -> tuple[Case | None, frozenset[int] | None]:
     """The case of the current network and the discipline ids of *membership* (its viewer), in one statement (a
-    row per discipline): what load_case hands to case_access."""
+    row per discipline): what load_case hands to case_access. *with_central*: the central care provider (and its
+    user) joined too, for the case page that shows them (a statement fewer when they are not on the team)."""
     if membership is None:
         return db.session.scalar(select(Case).where(Case.id == case_id)), None
-    rows = db.session.execute(
-        select(Case, MembershipDiscipline.discipline_id)
-        .outerjoin(MembershipDiscipline, and_(MembershipDiscipline.network_id == Case.network_id,
-                                              MembershipDiscipline.membership_id == membership.id))
-        .where(Case.id == case_id)).all()
+    statement = (select(Case, MembershipDiscipline.discipline_id)
+                 .outerjoin(MembershipDiscipline, and_(MembershipDiscipline.network_id == Case.network_id,
+                                                       MembershipDiscipline.membership_id == membership.id))
+                 .where(Case.id == case_id))
+    if with_central:
+        statement = statement.options(joinedload(Case.central))
+    rows = db.session.execute(statement).all()
     if not rows:
         return None, None
     return rows[0][0], frozenset(row[1] for row in rows if row[1] is not None)

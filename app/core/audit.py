@@ -21,7 +21,7 @@ from datetime import datetime
 from flask import abort, current_app, g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, bindparam, event, func, insert, select, text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, bindparam, event, func, insert, literal, select, text
 from sqlalchemy.orm import Mapped, Session, make_transient_to_detached, mapped_column
 
 from app.core.db import utcnow
@@ -234,6 +234,25 @@ def record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutc
 
     Who, where from and in which network come from the request when not given.
     """
+    return _record(event, action, outcome=outcome, user_id=user_id, patient_id=patient_id, object_type=object_type,
+                   object_id=object_id, basis=basis, reason=reason, network_id=network_id,
+                   on_behalf_of_user_id=on_behalf_of_user_id)[0]
+
+
+def record_with_previous(event: str, action: AuditAction, *, patient_id: int, object_type: str, object_id: int,
+                         basis: str = "") -> tuple[AuditEvent, datetime | None]:
+    """record(), and when this user's previous row of the same event on the same patient and object in this
+    network was written (None for a first): "changed since your last visit" comes from the log the page writes.
+    On PostgreSQL the INSERT returns it (a subquery of its RETURNING reads the log as it was before the row)."""
+    return _record(event, action, patient_id=patient_id, object_type=object_type, object_id=object_id,
+                   basis=basis, previous=True)
+
+
+def _record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutcome.SUCCESS,
+            user_id: int | None = None, patient_id: int | None = None, object_type: str = "",
+            object_id: int | None = None, basis: str = "", reason: str = "",
+            network_id: int | None = None, on_behalf_of_user_id: int | None = None,
+            previous: bool = False) -> tuple[AuditEvent, datetime | None]:
     in_request = has_request_context()
     api_client = g.get("api_client") if in_request else None
     if user_id is None and api_client is not None:
@@ -251,14 +270,14 @@ def record(event: str, action: AuditAction, *, outcome: AuditOutcome = AuditOutc
         "user_agent": (request.user_agent.string or "")[:200] if in_request else "",
         "api_client_id": api_client.id if api_client is not None else None,
     }
-    row = write_row(fields)
+    row, previous_at = _write_row(fields, previous=previous)
     if has_request_context():
         g.setdefault("audit_events", []).append(row.id)
         if action in _READS and outcome is AuditOutcome.SUCCESS:
             # Kept until the request commits: a request that fails after the read still logs it
             # (app/core/transaction.py writes these again after the rollback).
             g.setdefault("uncommitted_audit_reads", []).append(fields)
-    return row
+    return row, previous_at
 
 
 _READS = frozenset({AuditAction.READ, AuditAction.EXPORT, AuditAction.SEARCH})
@@ -269,21 +288,40 @@ def write_row(fields: dict) -> AuditEvent:
     INSERT ... RETURNING id, not through the session's unit of work (a third of an audit row's cost on every
     page); the returned object is then put in the session as the persistent row it is, so a change to it still
     meets the append-only guard."""
+    return _write_row(fields)[0]
+
+
+def _write_row(fields: dict, *, previous: bool = False) -> tuple[AuditEvent, datetime | None]:
     db.session.flush()  # what the request changed goes in first, as before
     row = AuditEvent(**fields)
+    previous_at = None
     if db.session.get_bind().dialect.name == "postgresql":
-        _insert_linked_in_sql(row, fields)
+        previous_at = _insert_linked_in_sql(row, fields, previous=previous)
     else:
+        if previous:
+            previous_at = db.session.scalar(select(_previous_of_same(
+                {name: literal(fields[name], type_=AuditEvent.__table__.c[name].type) for name in _SAME})))
         row.prev_hash = _last_hash(row.network_id)
         row.hash = row.compute_hash()
         row.id = db.session.execute(insert(AuditEvent).values(**fields, prev_hash=row.prev_hash, hash=row.hash)
                                     .returning(AuditEvent.id)).scalar_one()
     make_transient_to_detached(row)
     db.session.add(row)
-    return row
+    return row, previous_at
 
 
-def _insert_linked_in_sql(row: AuditEvent, fields: dict) -> None:
+# What makes a row "the same" as an earlier one for record_with_previous (the index of the case page's visit).
+_SAME = ("network_id", "patient_id", "user_id", "event", "object_id")
+
+
+def _previous_of_same(values: dict):
+    """The latest occurred_at of the rows whose _SAME columns equal *values* (SQL expressions)."""
+    table = AuditEvent.__table__
+    return (select(func.max(table.c.occurred_at))
+            .where(*(table.c[name] == values[name] for name in _SAME)).scalar_subquery())
+
+
+def _insert_linked_in_sql(row: AuditEvent, fields: dict, *, previous: bool = False) -> datetime | None:
     """PostgreSQL: one INSERT ... SELECT, one round trip a row. audit_chain_head (migration 0021) takes the chain's
     locks as lock_chain does and then reads its head (or the checkpoint's, as _last_hash), on a snapshot taken
     after the lock is granted; the INSERT computes the hash itself, sha256(prev_hash + payload) as
@@ -292,11 +330,15 @@ def _insert_linked_in_sql(row: AuditEvent, fields: dict) -> None:
     names = tuple(fields)
     params = {f"v_{name}": fields[name] for name in names}
     params.update(chain_key=chain_key(row.network_id), chain_network=row.network_id, payload=row.payload())
-    row.id, row.prev_hash, row.hash = db.session.connection().execute(_linked_insert(names), params).one()
+    result = db.session.connection().execute(_linked_insert(names, previous), params).one()
+    row.id, row.prev_hash, row.hash = result[:3]
+    return result[3] if previous else None
 
 
 @functools.lru_cache(maxsize=16)
-def _linked_insert(names: tuple[str, ...]):
+def _linked_insert(names: tuple[str, ...], previous: bool = False):
+    """*previous*: RETURNING also reads record_with_previous's time. A statement's own new row is not visible to
+    its subqueries (PostgreSQL: a command does not see its own changes), so it is the row before this one."""
     table = AuditEvent.__table__
     head = select(func.audit_chain_head(bindparam("chain_key", type_=Integer),
                                         bindparam("chain_network", type_=Integer), type_=String)
@@ -305,9 +347,12 @@ def _linked_insert(names: tuple[str, ...]):
     linked = func.encode(func.sha256(func.convert_to(head.c.prev + bindparam("payload", type_=Text), "UTF8")),
                          "hex")
     # The audit log and its checkpoints have no row-level security: the row goes in under any network settings.
+    returned = [table.c.id, table.c.prev_hash, table.c.hash]
+    if previous:
+        returned.append(_previous_of_same({name: bindparam(f"v_{name}", type_=table.c[name].type) for name in _SAME}))
     return global_tables_only(insert(table).from_select([*names, "prev_hash", "hash"],
                                                         select(*values, head.c.prev, linked).select_from(head))
-                              .returning(table.c.id, table.c.prev_hash, table.c.hash))
+                              .returning(*returned))
 
 
 @event.listens_for(Session, "after_commit")

@@ -147,11 +147,40 @@ def _session_by_token_hash():
                     .options(_with_user_and_gp_profile())))
 
 
+def session_token_hash() -> str | None:
+    """The hash of the signed-in session's token, as stored (None without a session cookie)."""
+    token = session.get("sid")
+    return hash_token(token) if token else None
+
+
+def session_joined_to(statement):
+    """*statement* (a select of one global table's row) with the session of *token_hash* outer-joined to it, its user
+    and GP profile as _session_by_token_hash loads them: the network page's URL lookup reads the session in the
+    same statement (one round trip fewer on every network page). The row's session goes to preload_session."""
+    user_class = UserSession.user.property.mapper.class_
+    # The user outer-joined too: an inner join after the outer one would drop the network's row when no session
+    # has the token (an ended session's cookie must still reach the sign-in page, not a 404).
+    return (statement.add_columns(UserSession)
+            .outerjoin(UserSession, UserSession.token_hash == bindparam("token_hash"))
+            .options(joinedload(UserSession.user, innerjoin=False).joinedload(user_class.gp_profile)))
+
+
+_NOT_PRELOADED = object()
+
+
+def preload_session(row) -> None:
+    """The session row read with the URL's network (or None: no session has this token); _load_session checks it
+    as it checks its own."""
+    g.preloaded_session = row
+
+
 def _load_session():
     token = session.get("sid")
     if not token:
         return None
-    row = db.session.scalar(_session_by_token_hash(), {"token_hash": hash_token(token)})
+    row = g.pop("preloaded_session", _NOT_PRELOADED)
+    if row is _NOT_PRELOADED:
+        row = db.session.scalar(_session_by_token_hash(), {"token_hash": hash_token(token)})
     now = utcnow()
     config = current_app.config
     if (row is None or row.revoked_at is not None or not row.user.active

@@ -10,13 +10,14 @@ from app.core.audit import AuditAction
 
 
 def load_case(case_id: int, *, part: ConsentPart | None = None, allow_proposed: bool = False,
-              need: str | None = None) -> tuple[Case, CaseAccess]:
+              need: str | None = None, with_central: bool = False) -> tuple[Case, CaseAccess]:
     """The case of the current network that g.membership may see now (and *part* of it), or a logged 404.
 
     allow_proposed: a proposed member may open the proposal (accept / decline) while consent covers them.
     need: the name of an ability of CaseAccess (e.g. "may_record_consent") the route requires.
+    with_central: the case's central care provider loaded with it (the case page).
     """
-    case, discipline_ids = case_with_viewer_disciplines(case_id, g.membership)
+    case, discipline_ids = case_with_viewer_disciplines(case_id, g.membership, with_central=with_central)
     if case is None:
         audit.deny("case.access_denied", object_type="case", object_id=case_id, reason="no such case")
     access = case_access(case, g.membership, discipline_ids=discipline_ids)

@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from flask import g, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user, login_required
+from flask_login import login_required
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import aliased, joinedload, selectinload
 
 from app.auth.models import User
@@ -34,9 +34,9 @@ from app.cases.models import (
     IntakeStatus,
     TeamStatus,
 )
-from app.cases.views._common import load_case, log_read
+from app.cases.views._common import load_case
 from app.core import audit
-from app.core.audit import AuditAction, AuditEvent, patient_data
+from app.core.audit import AuditAction, patient_data
 from app.core.i18n import current_locale
 from app.core.pagination import paginate, paginate_keys
 from app.core.security import require_membership
@@ -207,26 +207,26 @@ def _member_index():
 @require_membership()
 @patient_data
 def detail(case_id: int):
-    case, access = load_case(case_id)
+    case, access = load_case(case_id, with_central=True)
     html = render_detail(case, access)
     db.session.commit()
     return html
 
 
-def previous_visit(case: Case, user_id: int):
-    """When this user last opened the case page (from the NEN 7513 log the page writes), or None."""
-    return db.session.scalar(select(func.max(AuditEvent.occurred_at)).where(
-        AuditEvent.network_id == case.network_id, AuditEvent.patient_id == case.patient_id,
-        AuditEvent.user_id == user_id, AuditEvent.event == "case.detail_viewed", AuditEvent.object_id == case.id))
+def log_detail_read(case: Case, access):
+    """NEN 7513: the case page's read (as log_read), and when this user last opened the case page before it (from
+    that same log), or None: in one statement on PostgreSQL."""
+    _row, last_visit = audit.record_with_previous("case.detail_viewed", AuditAction.READ, patient_id=case.patient_id,
+                                                  object_type="case", object_id=case.id, basis=access.basis[:60])
+    return last_visit
 
 
-def record_for(case: Case, access, user_id: int) -> dict:
+def record_for(case: Case, access, last_visit) -> dict:
     """The shared record as this viewer may see it now: the visible sections (through the door), which of
-    them changed since the viewer's last visit, and the titles of the sections their consent does not cover.
-    Three queries whatever the number of sections and versions."""
+    them changed since the viewer's last visit (*last_visit*: log_detail_read's), and the titles of the sections
+    their consent does not cover. Two queries whatever the number of sections and versions."""
     visible = access.visible_sections
     sections = record_services.sections_for_viewer(case.patient_id, visible)
-    last_visit = previous_visit(case, user_id)
     changed = {spec.key for spec, section in sections if section is not None and last_visit is not None
                and section.updated_at > last_visit}
     hidden = [section_spec(key) for key in SectionKey if key not in visible]
@@ -236,7 +236,8 @@ def record_for(case: Case, access, user_id: int) -> dict:
 
 def render_detail(case: Case, access, *, central_form: CentralForm | None = None, correction_form=None) -> str:
     team = team_of(case)
-    record = record_for(case, access, current_user.id)
+    # Logged first: the log row's insert also says when this user last opened the page (changed-since marks).
+    record = record_for(case, access, log_detail_read(case, access))
     member_access_by_row = team_access(case, team)  # one query for the whole team
     history = services.central_history(case)
     sees_intake = access.may_see(ConsentPart.INTAKE)
@@ -251,8 +252,8 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
     users = users_by_id([*(row.proposed_by_id for row in team), *(c.changed_by_id for c in history),
                          *((intake.completed_by_id, intake.created_by_id) if intake else ()),
                          *(section.updated_by_id for _spec, section in record["record"] if section is not None)])
-    # The central care provider is on the team (or in its history) as a rule, loaded above; the relationship's own
-    # query only when not.
+    # The central care provider is on the team (or in its history) as a rule, loaded above; else the case page's
+    # load_case joined them (with_central), and other callers' relationship reads them.
     central = names.get(case.central_membership_id) if case.central_membership_id else None
     if central is None and case.central_membership_id:
         central = case.central
@@ -262,7 +263,6 @@ def render_detail(case: Case, access, *, central_form: CentralForm | None = None
         central_form.membership_id.choices = central_choices(case, team)
     if access.may_correct_intake and correction_form is None:
         correction_form = CorrectionForm(formdata=None)
-    log_read(case, access, "detail")
     return render_template(
         "cases/detail.html", case=case, access=access, patient=case.patient, team=team, history=history,
         central=central,

@@ -15,6 +15,7 @@ from app.auth.services import find_user_by_email, lapse_tokens
 from app.core import audit
 from app.core.audit import AuditAction
 from app.core.mail import OneTimeLink, mail_recheck, queue_mail
+from app.core.security import session_joined_to, session_token_hash
 from app.core.tenancy import all_networks, global_tables_only, prebuilt
 from app.extensions import db
 from app.networks.models import Discipline, DisciplineGroup, Membership, MembershipDiscipline, Network, Role
@@ -169,6 +170,22 @@ def network_by_slug(slug: str) -> Network | None:
 @functools.cache
 def _network_by_slug():
     return global_tables_only(select(Network).where(Network.slug == bindparam("slug")))
+
+
+def network_and_session_by_slug(slug: str):
+    """The URL's network and, in the same statement, the signed-in session (app.core.security.session_joined_to):
+    (network or None, session row or None). Without a session cookie only the network is read."""
+    token_hash = session_token_hash()
+    if token_hash is None:
+        return network_by_slug(slug), None
+    row = db.session.execute(_network_and_session(), {"slug": slug, "token_hash": token_hash}).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+@functools.cache
+def _network_and_session():
+    # Networks, sessions, users and GP profiles have no row-level security: no network settings needed yet.
+    return session_joined_to(_network_by_slug())
 
 
 def active_membership(network_id: int, user_id: int) -> Membership | None:
