@@ -211,3 +211,24 @@ def test_dutch_says_je_throughout_never_u():
         strings = message.string if isinstance(message.string, (tuple, list)) else (message.string,)
         offenders += [text for text in strings if message.id and text and formal.search(text)]
     assert offenders == []
+
+
+def test_kept_labels_follow_the_language_of_the_moment(app):
+    """A fixed vocabulary's label is kept per request and language (app.core.i18n.kept_text): a mail in another
+    language with force_locale gets its own words, and the language before it returns after it."""
+    from flask_babel import force_locale
+
+    from app.referrals.display import label
+    from app.referrals.models import ReferralStatus
+
+    def words():
+        return label("urgency", "urgent"), ReferralStatus.SUBMITTED.label
+
+    with app.test_request_context(), force_locale("en"):
+        english = words()
+        with force_locale("nl"):
+            dutch = words()
+            assert words() == dutch
+        assert words() == english
+    assert english == ("Urgent (please also phone the network)", "Submitted")
+    assert dutch == ("Spoed (bel ook het netwerk)", "Ingediend")

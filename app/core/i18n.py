@@ -43,6 +43,25 @@ def current_translations(load=get_translations):
     return load()  # no locale chosen yet: Flask-Babel chooses it (and we find it next time)
 
 
+def kept_text(key, lazy) -> str:
+    """str(*lazy)*, kept under *key* for the rest of the request in its language (as current_translations keeps the
+    catalogue: on the request's Babel context, with the locale object it belongs to). For the labels of fixed
+    vocabularies (a referral status, a form's choices) that a list page shows in every row. *key* names the label
+    for good (a constant's name and code), never an object that may be gone."""
+    app_context = _cv_app.get(None)
+    babel_context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
+    locale = getattr(babel_context, "babel_locale", None)
+    if locale is None:
+        return str(lazy)
+    kept = babel_context.__dict__.get("netwerkzorg_texts")
+    if kept is None or kept[0] is not locale:
+        kept = babel_context.netwerkzorg_texts = (locale, {})
+    text = kept[1].get(key)
+    if text is None:
+        text = kept[1][key] = str(lazy)
+    return text
+
+
 class _FastDomain(Domain):
     """Flask-Babel's message domain, finding its catalogue through current_translations() (gettext() and the
     lazy labels in Python code)."""

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from app.core.db import utcnow
+from app.core.i18n import kept_text
 from app.core.workdays import time_left
 from app.referrals.models import LABELS, Referral, ReferralStatus
 
@@ -22,7 +23,7 @@ def label(kind: str, code: str | None) -> str:
     if not code:
         return "\u2013"  # an en dash
     known = LABELS.get(kind, {}).get(code)
-    return str(known) if known is not None else code.replace("_", " ")
+    return kept_text(("referral-label", kind, code), known) if known is not None else code.replace("_", " ")
 
 
 def complaint_rows(referral: Referral) -> list[tuple[str, list[str], str]]:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.auth.models import GPProfile
 from app.core.db import NetworkScopedMixin, TimestampMixin, UTCDateTime, utcnow
+from app.core.i18n import kept_text
 from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
@@ -49,7 +50,7 @@ class ReferralStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str(STATUS_LABELS[self])
+        return kept_text(("referral-status", self.value), STATUS_LABELS[self])
 
 
 STATUS_LABELS = {
