@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin
+from app.core.i18n import kept_text
 from app.core.storage import StoredFileMixin
 from app.core.types import enum_type
 from app.extensions import db
@@ -96,7 +97,10 @@ class CaseStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"active": _l("Active"), "closed": _l("Closed")}[self.value])
+        return kept_text(("case-status", self.value), _CASE_STATUS_LABELS[self.value])
+
+
+_CASE_STATUS_LABELS = {"active": _l("Active"), "closed": _l("Closed")}
 
 
 class Case(NetworkScopedMixin, TimestampMixin, db.Model):
@@ -269,8 +273,10 @@ class NoteVisibility(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"team": _l("Care team"), "discipline": _l("Only my discipline"),
-                    "private": _l("Only me")}[self.value])
+        return kept_text(("note-visibility", self.value), _NOTE_VISIBILITY_LABELS[self.value])
+
+
+_NOTE_VISIBILITY_LABELS = {"team": _l("Care team"), "discipline": _l("Only my discipline"), "private": _l("Only me")}
 
 
 class Note(NetworkScopedMixin, TimestampMixin, db.Model):
