@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, ForeignKeyConstraint, Index, S
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import NetworkScopedMixin, TimestampMixin, utcnow
+from app.core.i18n import kept_text
 from app.core.types import enum_type
 from app.extensions import db
 
@@ -30,7 +31,10 @@ class Role(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str({"coordinator": _l("Coordinator"), "member": _l("Member")}[self.value])
+        return kept_text(("role", self.value), _ROLE_LABELS[self.value])
+
+
+_ROLE_LABELS = {"coordinator": _l("Coordinator"), "member": _l("Member")}
 
 
 class Network(TimestampMixin, db.Model):

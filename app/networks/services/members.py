@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, String, case, cast, func, or_, select
 from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
@@ -166,6 +166,15 @@ def directory_query(filters: DirectoryFilters) -> Select:
     if filters.accepting:
         statement = statement.where(Membership.is_accepting_patients.is_(filters.accepting == "yes"))
     return statement.order_by(*_sort_columns(filters.sort), func.lower(User.full_name), Membership.id)
+
+
+def discipline_ids_column():
+    """The membership's discipline ids as one comma-separated text (string_agg / group_concat), a column of
+    each directory row: its disciplines come with the page's rows, not in a query of their own."""
+    return (select(func.aggregate_strings(cast(MembershipDiscipline.discipline_id, String), ","))
+            .where(MembershipDiscipline.network_id == Membership.network_id,
+                   MembershipDiscipline.membership_id == Membership.id)
+            .correlate(Membership).scalar_subquery().label("discipline_ids"))
 
 
 def _sort_columns(sort: str) -> list:

@@ -21,7 +21,7 @@ from app.core.security import require_membership
 from app.extensions import db
 from app.networks import bp
 from app.networks.forms.network import AuditFilterForm, InviteMemberForm
-from app.networks.models import Membership, MembershipDiscipline, Role
+from app.networks.models import Membership, Role
 from app.networks.services import members as member_services
 from app.networks.services import memberships as services
 from app.quality.services import results_without_member
@@ -62,19 +62,15 @@ def members():
     selectin query (tests/test_member_profile.py counts them)."""
     filters = member_services.DirectoryFilters.from_args(
         request.args, is_coordinator=g.membership.role is Role.COORDINATOR)
-    page = paginate_rows(member_services.directory_query(filters))
+    listed = member_services.directory_query(filters)
+    # Each row brings its discipline ids (counted without them); their names come from the catalogue.
+    page = paginate_rows(listed.add_columns(member_services.discipline_ids_column()), count_of=listed)
     disciplines = services.discipline_catalogue()
-    # The page's disciplines in one query of ids; their names come from the catalogue.
     by_id = {entry.id: entry for entry in disciplines}
-    member_disciplines: dict[int, list] = {row.id: [] for row in page.items}
-    if page.items:
-        for membership_id, discipline_id in db.session.execute(
-                select(MembershipDiscipline.membership_id, MembershipDiscipline.discipline_id)
-                .where(MembershipDiscipline.membership_id.in_(member_disciplines))):
-            if discipline_id in by_id:
-                member_disciplines[membership_id].append(by_id[discipline_id])
-    for entries in member_disciplines.values():
-        entries.sort(key=lambda entry: entry.sort_order)
+    member_disciplines = {
+        row.id: sorted((by_id[int(key)] for key in (row.discipline_ids or "").split(",") if key and int(key) in by_id),
+                       key=lambda entry: entry.sort_order)
+        for row in page.items}
     return render_template("networks/members.html", page=page, filters=filters, disciplines=disciplines,
                            member_disciplines=member_disciplines, locale=current_locale())
 
