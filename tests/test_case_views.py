@@ -179,6 +179,18 @@ def test_coordinator_list_shows_cases_and_referrals_ready_for_intake(casus, new_
     assert [(r.event, r.action) for r in rows] == [("case.listed", AuditAction.READ)]
     closed = client.get(f"{_base(casus)}/?status=closed").get_data(as_text=True)
     assert f"/cases/{casus['case'].id}\"" not in closed
+    # A referral with a draft intake offers to continue it; one without, to start it (the draft read in the list's
+    # own statement).
+    drafted = make_referral(casus["zk"], casus["gp"], status=ReferralStatus.ACCEPTED,
+                            coordinator=casus["coordinator"].user, given_name="Wim", family_name="Verhoeven",
+                            bsn="999888777")  # someone else: no possible match
+    assert client.post(f"{_base(casus)}/intake/{drafted.id}", data=_intake_data()).status_code == 302
+    assert _intake_count(casus, drafted.id) == 1
+    body = client.get(f"{_base(casus)}/").get_data(as_text=True)
+    rows = {referral_id: row for row, referral_id in re.findall(
+        r'(<tr>(?:(?!</tr>).)*?/cases/intake/(\d+)(?:(?!</tr>).)*</tr>)', body, re.S)}
+    assert "Verder met de intake" in rows[str(drafted.id)] and "Intake starten" not in rows[str(drafted.id)]
+    assert "Verder met de intake" not in rows[str(ready.id)] and "Intake starten" in rows[str(ready.id)]
 
 
 def test_member_list_shows_their_cases_and_their_open_proposals(casus, new_client):

@@ -156,13 +156,15 @@ def _coordinator_index():
 
     page = paginate_keys(_active_first(keys), rows_of)
     has_case = select(Case.id).where(Case.referral_id == Referral.id, Case.network_id == Referral.network_id).exists()
+    # Whether each has a draft intake comes in the same statement (a correlated EXISTS on the intake's index).
+    has_draft = (select(Intake.id).where(Intake.referral_id == Referral.id, Intake.network_id == Referral.network_id,
+                                         Intake.status == IntakeStatus.DRAFT).exists().label("has_draft"))
     ready = list(db.session.execute(
         select(Referral.id, Referral.number, Referral.given_name, Referral.family_name, Referral.status,
-               Referral.intake_on)
+               Referral.intake_on, has_draft)
         .where(Referral.status.in_(referral_services.statuses_in(Place.INTAKES)), ~has_case)
         .order_by(Referral.intake_on.is_(None), Referral.intake_on, Referral.id).limit(READY_LIMIT + 1)))
-    drafts = set(db.session.scalars(select(Intake.referral_id).where(
-        Intake.referral_id.in_([r.id for r in ready]), Intake.status == IntakeStatus.DRAFT))) if ready else set()
+    drafts = {r.id for r in ready if r.has_draft}
     audit.record("case.listed", AuditAction.READ, object_type="case",
                  reason=f"{len(page.items)} cases, filter {status}; {len(ready[:READY_LIMIT])} referrals ready",
                  patient_id=page.items[0].patient_id if len(page.items) == 1 else None)
