@@ -22,9 +22,12 @@ The services still check the state rules and have the last word.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
+from flask import g, has_request_context
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
@@ -262,6 +265,21 @@ def may_do_intake(membership) -> bool:
     return sees_every_case(membership)
 
 
+# Packages above cases add a column of what their part of the case header shows (app.palliative: the date the
+# palliative phase was marked), read with the case: name -> column factory (the Case entity's correlated scalar).
+# The value is only kept (case_header_values); the package's own header function asks the door before showing it.
+CASE_HEADER_COLUMNS: dict[str, Callable[[], Any]] = {}
+
+
+def register_case_header_column(name: str, column_of: Callable[[], Any]) -> None:
+    CASE_HEADER_COLUMNS[name] = column_of
+
+
+def case_header_values(case_id: int) -> dict[str, Any] | None:
+    """The header columns read with case *case_id* in this request (None: not read with it)."""
+    return g.get("case_header_values", {}).get(case_id)
+
+
 def case_with_viewer_disciplines(case_id: int, membership, *, with_central: bool = False,
                                  ) -> tuple[Case | None, frozenset[int] | None]:
     """The case of the current network and the discipline ids of *membership* (its viewer), in one statement (a
@@ -269,7 +287,8 @@ def case_with_viewer_disciplines(case_id: int, membership, *, with_central: bool
     user) joined too, for the case page that shows them (a statement fewer when they are not on the team)."""
     if membership is None:
         return db.session.scalar(select(Case).where(Case.id == case_id)), None
-    statement = (select(Case, MembershipDiscipline.discipline_id)
+    header = list(CASE_HEADER_COLUMNS.items())
+    statement = (select(Case, MembershipDiscipline.discipline_id, *(column_of() for _name, column_of in header))
                  .outerjoin(MembershipDiscipline, and_(MembershipDiscipline.network_id == Case.network_id,
                                                        MembershipDiscipline.membership_id == membership.id))
                  .where(Case.id == case_id))
@@ -278,7 +297,11 @@ def case_with_viewer_disciplines(case_id: int, membership, *, with_central: bool
     rows = db.session.execute(statement).all()
     if not rows:
         return None, None
-    return rows[0][0], frozenset(row[1] for row in rows if row[1] is not None)
+    case = rows[0][0]
+    if has_request_context():
+        g.setdefault("case_header_values", {})[case.id] = {
+            name: rows[0][2 + index] for index, (name, _column_of) in enumerate(header)}
+    return case, frozenset(row[1] for row in rows if row[1] is not None)
 
 
 def case_access(case: Case | None, membership, *, today: date | None = None,

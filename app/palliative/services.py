@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.auth.models import User
 from app.cases import services as case_services
+from app.cases.access import register_case_header_column
 from app.cases.export import register_case_export
 from app.cases.models import Case, CaseEventKind, CaseStatus, CentralProviderChange
 from app.core import audit
@@ -280,10 +281,29 @@ def path_of(case: Case) -> list[PalliativeEvent]:
                                    .order_by(PalliativeEvent.id.desc()).limit(200)))
 
 
+class Marking(NamedTuple):
+    """What the case header shows of the marking (app.palliative.palliative_marking)."""
+
+    occurred_on: date
+
+
+def palliative_since_column():
+    """The date the case's palliative phase was marked, as a column of the case's own load (app.cases.access
+    CASE_HEADER_COLUMNS): the header's marking costs no query of its own on a case page."""
+    return (select(PalliativeEvent.occurred_on)
+            .where(PalliativeEvent.network_id == Case.network_id, PalliativeEvent.case_id == Case.id,
+                   PalliativeEvent.kind == PalliativeEventKind.MARKED)
+            .order_by(PalliativeEvent.id).limit(1).correlate(Case).scalar_subquery().label("palliative_since"))
+
+
+register_case_header_column("palliative_since", palliative_since_column)
+
+
 def marking_of(case_id: int) -> PalliativeEvent | None:
     """The marking of the palliative phase, if the case has one (one query, on the case index)."""
     return db.session.scalar(select(PalliativeEvent).where(
-        PalliativeEvent.case_id == case_id, PalliativeEvent.kind == PalliativeEventKind.MARKED).limit(1))
+        PalliativeEvent.case_id == case_id, PalliativeEvent.kind == PalliativeEventKind.MARKED)
+        .order_by(PalliativeEvent.id).limit(1))
 
 
 def _tell(case: Case, actor: User, headline) -> None:
