@@ -79,6 +79,26 @@ def test_a_team_member_signals_and_the_central_care_provider_and_the_gp_are_told
     assert len(_events(world)) == 1
 
 
+def test_the_marking_is_read_with_the_case_on_a_get_only(app, client):
+    """The case header's marking comes with the case's own load (app.cases.access CASE_HEADER_COLUMNS) on a GET;
+    a POST may mark the phase after the case is loaded, so there nothing is read ahead and the header asks."""
+    from flask import g
+
+    from app.cases.access import case_header_values, case_with_viewer_disciplines
+
+    world = _world()
+    login_as(client, world["coordinator"].user)
+    mark = {"form": "mark", "marked_on": date.today().isoformat(), "informed": ["patient"], "confirm": "y"}
+    assert client.post(world["url"], data=mark).status_code == 302
+    case_id, coordinator = world["case"].id, world["coordinator"]
+    for method, expected in (("GET", {"palliative_since": date.today()}), ("POST", None)):
+        with app.test_request_context(method=method), network_context(world["network"].id):
+            g.pop("case_header_values", None)  # the test's app context outlives each request context
+            case, _disciplines = case_with_viewer_disciplines(case_id, coordinator)
+            assert case.id == case_id and case_header_values(case_id) == expected, method
+        db.session.rollback()
+
+
 def test_the_coordinator_marks_the_phase_once_and_the_gp_sees_it_the_same_day(client, new_client):
     world = _world()
     dietician = login_as(new_client(), world["dietician"].user)

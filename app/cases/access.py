@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from flask import g, has_request_context
+from flask import g, has_request_context, request
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import joinedload
@@ -267,7 +267,8 @@ def may_do_intake(membership) -> bool:
 
 # Packages above cases add a column of what their part of the case header shows (app.palliative: the date the
 # palliative phase was marked), read with the case: name -> column factory (the Case entity's correlated scalar).
-# The value is only kept (case_header_values); the package's own header function asks the door before showing it.
+# The value is only kept (case_header_values, on a GET); the package's own header function asks the door before
+# showing it.
 CASE_HEADER_COLUMNS: dict[str, Callable[[], Any]] = {}
 
 
@@ -287,7 +288,9 @@ def case_with_viewer_disciplines(case_id: int, membership, *, with_central: bool
     user) joined too, for the case page that shows them (a statement fewer when they are not on the team)."""
     if membership is None:
         return db.session.scalar(select(Case).where(Case.id == case_id)), None
-    header = list(CASE_HEADER_COLUMNS.items())
+    # Read ahead on a GET only: a POST may change what the header shows (marking the palliative phase) after the
+    # case is loaded; there each package reads its part when the header asks.
+    header = list(CASE_HEADER_COLUMNS.items()) if has_request_context() and request.method in ("GET", "HEAD") else []
     statement = (select(Case, MembershipDiscipline.discipline_id, *(column_of() for _name, column_of in header))
                  .outerjoin(MembershipDiscipline, and_(MembershipDiscipline.network_id == Case.network_id,
                                                        MembershipDiscipline.membership_id == membership.id))
@@ -298,7 +301,7 @@ def case_with_viewer_disciplines(case_id: int, membership, *, with_central: bool
     if not rows:
         return None, None
     case = rows[0][0]
-    if has_request_context():
+    if header:
         g.setdefault("case_header_values", {})[case.id] = {
             name: rows[0][2 + index] for index, (name, _column_of) in enumerate(header)}
     return case, frozenset(row[1] for row in rows if row[1] is not None)

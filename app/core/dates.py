@@ -7,10 +7,10 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
-from flask.globals import _cv_app
 from flask_babel import format_date, format_datetime, get_locale, get_timezone
 
 from app.core.db import utcnow
+from app.core.i18n import babel_context
 
 NETWORK_TZ = ZoneInfo("Europe/Amsterdam")
 
@@ -33,20 +33,15 @@ def _month_names(locale) -> list[str]:
 
 
 def _reader_locale():
-    """get_locale(), read straight from the request's Babel context once Flask-Babel has chosen it (as
-    app.core.i18n.current_translations does; force_locale sets the same attribute): a list page formats fifty
-    dates, and Flask-Babel's lookup goes through half a dozen context proxies each time."""
-    app_context = _cv_app.get(None)
-    babel_context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
-    locale = getattr(babel_context, "babel_locale", None)
+    """get_locale(), read from the request's Babel context once Flask-Babel has chosen it (force_locale sets the
+    same attribute): a list page formats fifty dates."""
+    locale = getattr(babel_context(), "babel_locale", None)
     return locale if locale is not None else get_locale()
 
 
 def _reader_timezone():
     """get_timezone(), the same way."""
-    app_context = _cv_app.get(None)
-    babel_context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
-    zone = getattr(babel_context, "babel_tzinfo", None)
+    zone = getattr(babel_context(), "babel_tzinfo", None)
     return zone if zone is not None else get_timezone()
 
 

@@ -22,24 +22,30 @@ def current_locale() -> str:
     return str(get_locale() or "nl")
 
 
+def babel_context():
+    """Flask-Babel's per-request namespace (where it keeps the chosen locale and time zone, and force_locale sets
+    its own), read straight from the app context: Flask-Babel's own lookup goes through half a dozen context
+    proxies on every call. None outside an app context or before Flask-Babel first made it."""
+    app_context = _cv_app.get(None)
+    return app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
+
+
 def current_translations(load=get_translations):
     """The catalogue of the current locale. Flask-Babel finds it through half a dozen context proxies on every
     string (a page shows a hundred or more); this reads the locale Flask-Babel chose for the request (or that
-    force_locale set) straight from the app context and keeps its catalogue there. Flask-Babel's own lookup
-    (*load*, cached per process by its domain) runs once per request and locale."""
-    app_context = _cv_app.get(None)
-    if app_context is not None:
-        babel_context = app_context.g.__dict__.get("_flask_babel")
-        locale = getattr(babel_context, "babel_locale", None)
-        if locale is not None:
-            # Kept on the request's own Babel context with the locale object it belongs to: force_locale sets a
-            # new object, so a forced language finds its own catalogue (comparing Locale objects is slow).
-            kept = babel_context.__dict__.get("netwerkzorg_catalogue")
-            if kept is not None and kept[0] is locale:
-                return kept[1]
-            catalogue = load()
-            babel_context.netwerkzorg_catalogue = (locale, catalogue)
-            return catalogue
+    force_locale set) from babel_context() and keeps its catalogue there. Flask-Babel's own lookup (*load*,
+    cached per process by its domain) runs once per request and locale."""
+    context = babel_context()
+    locale = getattr(context, "babel_locale", None)
+    if locale is not None:
+        # Kept on the request's own Babel context with the locale object it belongs to: force_locale sets a new
+        # object, so a forced language finds its own catalogue (comparing Locale objects is slow).
+        kept = context.__dict__.get("netwerkzorg_catalogue")
+        if kept is not None and kept[0] is locale:
+            return kept[1]
+        catalogue = load()
+        context.netwerkzorg_catalogue = (locale, catalogue)
+        return catalogue
     return load()  # no locale chosen yet: Flask-Babel chooses it (and we find it next time)
 
 
@@ -48,14 +54,13 @@ def kept_text(key, lazy) -> str:
     catalogue: on the request's Babel context, with the locale object it belongs to). For the labels of fixed
     vocabularies (a referral status, a form's choices) that a list page shows in every row. *key* names the label
     for good (a constant's name and code), never an object that may be gone."""
-    app_context = _cv_app.get(None)
-    babel_context = app_context.g.__dict__.get("_flask_babel") if app_context is not None else None
-    locale = getattr(babel_context, "babel_locale", None)
+    context = babel_context()
+    locale = getattr(context, "babel_locale", None)
     if locale is None:
         return str(lazy)
-    kept = babel_context.__dict__.get("netwerkzorg_texts")
+    kept = context.__dict__.get("netwerkzorg_texts")
     if kept is None or kept[0] is not locale:
-        kept = babel_context.netwerkzorg_texts = (locale, {})
+        kept = context.netwerkzorg_texts = (locale, {})
     text = kept[1].get(key)
     if text is None:
         text = kept[1][key] = str(lazy)

@@ -33,7 +33,12 @@ def load_case(case_id: int, *, part: ConsentPart | None = None, allow_proposed: 
 
 
 def log_read(case: Case, access: CaseAccess, what: str, *, object_type: str = "case",
-             object_id: int | None = None) -> None:
-    """NEN 7513: who read which part of whose case, on what basis."""
-    audit.record(f"case.{what}_viewed", AuditAction.READ, patient_id=case.patient_id, object_type=object_type,
-                 object_id=object_id if object_id is not None else case.id, basis=access.basis[:60])
+             object_id: int | None = None, previous: bool = False):
+    """NEN 7513: who read which part of whose case, on what basis. *previous*: also return when this user last
+    read the same (from the same log, audit.record_with_previous; None for a first read)."""
+    fields = {"patient_id": case.patient_id, "object_type": object_type,
+              "object_id": object_id if object_id is not None else case.id, "basis": access.basis[:60]}
+    if previous:
+        return audit.record_with_previous(f"case.{what}_viewed", AuditAction.READ, **fields)[1]
+    audit.record(f"case.{what}_viewed", AuditAction.READ, **fields)
+    return None

@@ -34,7 +34,7 @@ from app.cases.models import (
     IntakeStatus,
     TeamStatus,
 )
-from app.cases.views._common import load_case
+from app.cases.views._common import load_case, log_read
 from app.core import audit
 from app.core.audit import AuditAction, patient_data
 from app.core.i18n import current_locale
@@ -215,18 +215,10 @@ def detail(case_id: int):
     return html
 
 
-def log_detail_read(case: Case, access):
-    """NEN 7513: the case page's read (as log_read), and when this user last opened the case page before it (from
-    that same log), or None: in one statement on PostgreSQL."""
-    _row, last_visit = audit.record_with_previous("case.detail_viewed", AuditAction.READ, patient_id=case.patient_id,
-                                                  object_type="case", object_id=case.id, basis=access.basis[:60])
-    return last_visit
-
-
 def record_for(case: Case, access, last_visit) -> dict:
-    """The shared record as this viewer may see it now: the visible sections (through the door), which of
-    them changed since the viewer's last visit (*last_visit*: log_detail_read's), and the titles of the sections
-    their consent does not cover. Two queries whatever the number of sections and versions."""
+    """The shared record as this viewer may see it now: the visible sections (through the door), which of them
+    changed since the viewer's last visit (*last_visit*, from the page's own log row), and the titles of the
+    sections their consent does not cover. Two queries whatever the number of sections and versions."""
     visible = access.visible_sections
     sections = record_services.sections_for_viewer(case.patient_id, visible)
     changed = {spec.key for spec, section in sections if section is not None and last_visit is not None
@@ -239,7 +231,7 @@ def record_for(case: Case, access, last_visit) -> dict:
 def render_detail(case: Case, access, *, central_form: CentralForm | None = None, correction_form=None) -> str:
     team = team_of(case)
     # Logged first: the log row's insert also says when this user last opened the page (changed-since marks).
-    record = record_for(case, access, log_detail_read(case, access))
+    record = record_for(case, access, log_read(case, access, "detail", previous=True))
     member_access_by_row = team_access(case, team)  # one query for the whole team
     history = services.central_history(case)
     sees_intake = access.may_see(ConsentPart.INTAKE)

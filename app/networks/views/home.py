@@ -67,12 +67,15 @@ def members():
     page = paginate_rows(listed.add_columns(member_services.discipline_ids_column()), count_of=listed)
     disciplines = services.discipline_catalogue()
     by_id = {entry.id: entry for entry in disciplines}
-    member_disciplines = {
-        row.id: sorted((by_id[int(key)] for key in (row.discipline_ids or "").split(",") if key and int(key) in by_id),
-                       key=lambda entry: entry.sort_order)
-        for row in page.items}
+    member_disciplines = {row.id: sorted((by_id[key] for key in _ids(row.discipline_ids) if key in by_id),
+                                         key=lambda entry: entry.sort_order) for row in page.items}
     return render_template("networks/members.html", page=page, filters=filters, disciplines=disciplines,
                            member_disciplines=member_disciplines, locale=current_locale())
+
+
+def _ids(joined: str | None) -> list[int]:
+    """The ids of a comma-separated text (member_services.discipline_ids_column)."""
+    return [int(key) for key in (joined or "").split(",") if key]
 
 
 @bp.route("/members/<int:membership_id>")
